@@ -1,0 +1,229 @@
+"""One scheduling cycle over arrays: filters -> scores -> keys -> assignment.
+
+Contract (see ARCHITECTURE.md, principles 3-5):
+
+* Filters are ANDed into a static mask ``[J, B]`` (attributes of columns only). Scores are
+  integers 0..100 per plugin, range-checked, multiplied by integer weights (milli-units) and
+  summed in int64. The key of (job, column) is ``total * B + (B - 1 - column)`` and ``-1``
+  where infeasible, so keys in a row are distinct: the best column is unique and ties go to
+  the lowest column index on every backend, never to a library's argmax tie rule.
+* The assignment equals placing the jobs one by one in queue order, each on the available
+  column of highest key, with the capacity taken by earlier jobs seen by later ones
+  (:func:`assign`). Keys are computed in bulk on the device for job *classes* (jobs of one
+  workload and size share a row), so only a small ``[classes, columns]`` table crosses to
+  the host, where the sequential walk consumes capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gpu.backend import Backend
+from gpu.placement import Columns, PlacementContext
+from gpu.plugins import Plugin, PluginError
+
+WEIGHT_SCALE = 1000
+"""Weights are fixed-point: weight 0.5 is 500 milli-units, so sums are exact integers."""
+
+
+@dataclass(frozen=True)
+class PluginCall:
+    """A configured plugin: the plugin, its keyword arguments, and (scores) its weight."""
+
+    plugin: Plugin
+    args: dict[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+
+    @property
+    def weight_milli(self) -> int:
+        return round(self.weight * WEIGHT_SCALE)
+
+
+@dataclass
+class Evaluation:
+    """Keys of one evaluation, on the host (rows are job classes or jobs: small)."""
+
+    keys: np.ndarray
+    """int64 [J, B]: -1 where a static filter rejects, else a key unique within the row."""
+    reason: np.ndarray
+    """int64 [J]: index of the first filter that leaves no column (-1 = some column passes)."""
+
+
+def _check_filter(name: str, mask: Any, shape: tuple[int, int]) -> None:
+    if tuple(mask.shape) != shape:
+        raise PluginError(f"filter {name!r} returned shape {tuple(mask.shape)}, expected {shape}")
+
+
+def evaluate_device(backend: Backend, ctx: PlacementContext, filters: list[PluginCall],
+                    scores: list[PluginCall]) -> tuple[Any, Any]:
+    """Keys ``[J, B]`` and first-rejecting-filter index ``[J]``, left on the device."""
+    xp = backend.xp
+    shape = ctx.shape
+    n_columns = shape[1]
+    mask = xp.ones(shape, dtype=bool)
+    alive = []  # per filter: does some column survive it and the filters before it?
+    for call in filters:
+        result = call.plugin.fn(ctx, **call.args)
+        _check_filter(call.plugin.name, result, shape)
+        mask = mask & result.astype(bool)
+        alive.append(xp.any(mask, axis=1))
+    total = xp.zeros(shape, dtype=xp.int64)
+    bounds = []
+    for call in scores:
+        raw = xp.asarray(call.plugin.fn(ctx, **call.args))
+        if tuple(raw.shape) != shape:
+            raw = xp.broadcast_to(raw, shape)
+        raw = raw.astype(xp.int64)
+        if shape[0] and n_columns:
+            bounds.append(xp.stack([xp.min(xp.where(mask, raw, 0)),
+                                    xp.max(xp.where(mask, raw, 0))]))
+        total = total + raw * call.weight_milli
+    if bounds:
+        checked = backend.to_host(xp.stack(bounds))  # one transfer for every range check
+        for call, (low, high) in zip(scores, checked, strict=True):
+            if low < 0 or high > 100:
+                raise PluginError(f"score plugin {call.plugin.name!r} returned values outside "
+                                  f"0..100 (min {int(low)}, max {int(high)})")
+    column_index = xp.arange(n_columns, dtype=xp.int64)
+    keys = xp.where(mask, total * n_columns + (n_columns - 1 - column_index)[None, :], -1)
+    if alive:
+        alive_matrix = xp.stack(alive, axis=1)
+        first_dead = xp.argmin(alive_matrix.astype(xp.int8), axis=1).astype(xp.int64)
+        reason = xp.where(alive_matrix[:, -1], -1, first_dead)
+    else:
+        reason = xp.full(shape[0], -1, dtype=xp.int64)
+    return keys, reason
+
+
+def evaluate(backend: Backend, ctx: PlacementContext, filters: list[PluginCall],
+             scores: list[PluginCall]) -> Evaluation:
+    """:func:`evaluate_device`, with the (small) results copied to the host."""
+    keys, reason = evaluate_device(backend, ctx, filters, scores)
+    return Evaluation(backend.to_host(keys).astype(np.int64),
+                      backend.to_host(reason).astype(np.int64))
+
+
+def best_columns(backend: Backend, keys: Any) -> np.ndarray:
+    """Per row, the column of highest key (-1 when none passes). Keys are distinct within a
+    row, so this is exact on every backend."""
+    xp = backend.xp
+    if keys.shape[1] == 0:
+        return np.full(keys.shape[0], -1, dtype=np.int64)
+    best = xp.argmax(keys, axis=1)
+    top = xp.take_along_axis(keys, best[:, None], axis=1)[:, 0]
+    return backend.to_host(xp.where(top >= 0, best, -1)).astype(np.int64)
+
+
+@dataclass
+class CapacityState:
+    """Host-side capacity that assignments consume, and the column transitions they follow.
+
+    ``count[c]`` nodes in column ``c``; ``column_of[group, free]`` is the up column of a
+    group with that many free GPUs. With ``site_budget_w`` set, a placement also takes
+    ``power_w_per_gpu[job class, GPU type] x GPUs x pue[site]`` from its site's budget.
+    """
+
+    count: np.ndarray
+    group: np.ndarray
+    site: np.ndarray
+    gpu_type: np.ndarray
+    gpus_per_node: np.ndarray
+    free: np.ndarray
+    full_column: np.ndarray
+    column_of: np.ndarray
+    site_budget_w: np.ndarray | None = None
+    pue: np.ndarray | None = None
+    power_w_per_gpu: np.ndarray | None = None
+
+    @classmethod
+    def from_columns(cls, columns: Columns, column_of: np.ndarray) -> CapacityState:
+        return cls(count=np.array(columns.count, dtype=np.int64), group=columns.group,
+                   site=columns.site, gpu_type=columns.gpu_type,
+                   gpus_per_node=columns.gpus_per_node, free=columns.free,
+                   full_column=columns.full_column, column_of=column_of)
+
+
+@dataclass
+class JobShape:
+    """Per-column needs of one job size (host arrays, length B), computed once per size."""
+
+    gpus: int
+    nodes: np.ndarray
+    remainder: np.ndarray
+    need_here: np.ndarray
+    full_of_column: np.ndarray
+
+    @classmethod
+    def of(cls, gpus: int, state: CapacityState) -> JobShape:
+        size = state.gpus_per_node
+        nodes = -(-gpus // size)
+        remainder = gpus - (nodes - 1) * size
+        full_of_column = state.full_column[state.group]
+        is_full = full_of_column == np.arange(size.shape[0])
+        need_here = 1 + np.where(is_full, nodes - 1, 0)
+        return cls(gpus, nodes, remainder, need_here, full_of_column)
+
+
+def valid_columns(state: CapacityState, shape: JobShape, class_index: int = 0) -> np.ndarray:
+    """bool [B]: columns where a job of ``shape`` fits now (nodes, gang nodes, power)."""
+    count = state.count
+    ok = (count >= shape.need_here) & (count[shape.full_of_column] >= shape.nodes - 1)
+    ok &= state.free >= shape.remainder
+    if state.site_budget_w is not None and state.power_w_per_gpu is not None and state.pue is not None:
+        cost = state.power_w_per_gpu[class_index, state.gpu_type] * shape.gpus * state.pue[state.site]
+        ok &= cost <= state.site_budget_w[state.site]
+    return ok  # type: ignore[no-any-return]
+
+
+def take(state: CapacityState, shape: JobShape, column: int, class_index: int = 0) -> None:
+    """Apply one placement to ``state`` (counts and power budget)."""
+    nodes = int(shape.nodes[column])
+    remainder = int(shape.remainder[column])
+    group = int(state.group[column])
+    if nodes > 1:
+        state.count[state.full_column[group]] -= nodes - 1
+        state.count[state.column_of[group, 0]] += nodes - 1
+    state.count[column] -= 1
+    state.count[state.column_of[group, int(state.free[column]) - remainder]] += 1
+    if state.site_budget_w is not None and state.power_w_per_gpu is not None and state.pue is not None:
+        site = int(state.site[column])
+        state.site_budget_w[site] -= (float(state.power_w_per_gpu[class_index, state.gpu_type[column]])
+                                      * shape.gpus * float(state.pue[site]))
+
+
+def pick(keys_row: np.ndarray, state: CapacityState, shape: JobShape,
+         class_index: int = 0) -> int:
+    """The valid column of highest key for one job now, or -1."""
+    masked = np.where(valid_columns(state, shape, class_index), keys_row, -1)
+    best = int(np.argmax(masked))
+    return best if masked[best] >= 0 else -1
+
+
+def assign(keys: np.ndarray, job_class: np.ndarray, shapes: list[JobShape],
+           state: CapacityState, stop_at_first_failure: bool = False) -> np.ndarray:
+    """Columns for jobs in queue order (-1 = not placed), with sequential semantics.
+
+    ``keys[c]`` is the key row of job class ``c``; job ``j`` is of class ``job_class[j]`` with
+    needs ``shapes[c]``. Equivalent to placing the jobs one by one, each on the valid column
+    of highest key under the capacity left by the jobs before it; ``state`` is consumed.
+    ``stop_at_first_failure`` gives strict head-of-line order (FIFO).
+    """
+    chosen = np.full(job_class.shape[0], -1, dtype=np.int64)
+    blocked: set[int] = set()  # classes that failed: capacity only shrinks within a cycle
+    for job, cls in enumerate(job_class.tolist()):
+        if cls in blocked:
+            if stop_at_first_failure:
+                break
+            continue
+        column = pick(keys[cls], state, shapes[cls], cls)
+        if column < 0:
+            if stop_at_first_failure:
+                break
+            blocked.add(cls)
+            continue
+        chosen[job] = column
+        take(state, shapes[cls], column, cls)
+    return chosen

@@ -1,0 +1,198 @@
+"""Filter and score plugins, and the registry that names them.
+
+A filter returns ``bool[J, B]`` (True = the job may go on that column). A score returns
+integers in ``0..100`` as ``[J, B]`` (higher is better); the framework range-checks them.
+Plugins are plain functions ``fn(ctx, **args)`` over ``ctx.xp`` arrays, so one definition runs
+on NumPy and CuPy. Register with :func:`register_filter` / :func:`register_score`; a name may be
+registered once (``replace=True`` to redefine it on purpose, e.g. in a notebook).
+
+Scores that compare columns within a job's row use :func:`minmax_to_100` over the columns that
+pass the static filters, so each job's best column scores 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gpu.placement import PlacementContext
+
+PluginFn = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """A registered plugin: its kind, name, function, and the rejection message (filters)."""
+
+    kind: str
+    name: str
+    fn: PluginFn
+    reason: str = ""
+    """For filters: why a job is pending when this filter rejects it everywhere."""
+
+
+_REGISTRY: dict[tuple[str, str], Plugin] = {}
+
+
+class PluginError(ValueError):
+    """A plugin is unknown, registered twice, or returned an invalid result."""
+
+
+def _register(kind: str, name: str, reason: str, replace: bool) -> Callable[[PluginFn], PluginFn]:
+    def decorate(fn: PluginFn) -> PluginFn:
+        key = (kind, name)
+        if key in _REGISTRY and not replace:
+            raise PluginError(f"{kind} plugin {name!r} is already registered "
+                              f"(by {_REGISTRY[key].fn.__module__}.{_REGISTRY[key].fn.__qualname__})")
+        _REGISTRY[key] = Plugin(kind, name, fn, reason or f"rejected by filter {name!r}")
+        return fn
+    return decorate
+
+
+def register_filter(name: str, reason: str = "", replace: bool = False) -> Callable[[PluginFn], PluginFn]:
+    """Decorator: register ``fn(ctx, **args) -> bool[J, B]`` as filter ``name``."""
+    return _register("filter", name, reason, replace)
+
+
+def register_score(name: str, replace: bool = False) -> Callable[[PluginFn], PluginFn]:
+    """Decorator: register ``fn(ctx, **args) -> int[J, B] in 0..100`` as score ``name``."""
+    return _register("score", name, "", replace)
+
+
+def get_plugin(kind: str, name: str) -> Plugin:
+    try:
+        return _REGISTRY[(kind, name)]
+    except KeyError:
+        known = ", ".join(sorted(n for k, n in _REGISTRY if k == kind))
+        raise PluginError(f"unknown {kind} plugin {name!r}; registered: {known}") from None
+
+
+def registered(kind: str) -> list[str]:
+    """Names of the registered plugins of ``kind`` (``filter`` or ``score``)."""
+    return sorted(n for k, n in _REGISTRY if k == kind)
+
+
+def unregister(kind: str, name: str) -> None:
+    """Remove a plugin (for tests and notebooks)."""
+    _REGISTRY.pop((kind, name), None)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def minmax_to_100(xp: Any, raw: Any, valid: Any, higher_is_better: bool = True) -> Any:
+    """Row-wise integer rescale of ``raw`` to 0..100 over ``valid`` columns.
+
+    Integer arithmetic only (``raw`` is cast to int64), so NumPy and CuPy agree bit for bit.
+    A row whose valid values are all equal scores 100 everywhere (nothing to prefer).
+    """
+    raw = raw.astype(xp.int64)
+    big = xp.iinfo(xp.int64).max // 4
+    low = xp.min(xp.where(valid, raw, big), axis=1, keepdims=True)
+    high = xp.max(xp.where(valid, raw, -big), axis=1, keepdims=True)
+    span = high - low
+    safe_span = xp.where(span > 0, span, 1)
+    offset = (raw - low) if higher_is_better else (high - raw)
+    scaled = (xp.clip(offset, 0, None) * 100) // safe_span
+    return xp.where(span > 0, xp.clip(scaled, 0, 100), 100).astype(xp.int64)
+
+
+# --------------------------------------------------------------------------- built-in filters
+
+
+@register_filter("gpu-type", reason="no node of an allowed GPU type")
+def filter_gpu_type(ctx: PlacementContext) -> Any:
+    """The column's GPU type is allowed for the job."""
+    return ctx.jobs.type_allowed[:, ctx.columns.gpu_type]
+
+
+@register_filter("node-up", reason="all fitting nodes are down")
+def filter_node_up(ctx: PlacementContext) -> Any:
+    """The column's nodes are up."""
+    return ctx.xp.broadcast_to(ctx.columns.up[None, :], ctx.shape)
+
+
+@register_filter("capacity", reason="no node group large enough")
+def filter_capacity(ctx: PlacementContext) -> Any:
+    """A node of the column has room for the job's remainder and its group has enough nodes
+    for a gang job. Static (node sizes, not counts): whether such nodes are free *now* is
+    checked by the assignment as capacity is consumed."""
+    cols = ctx.columns
+    fits_node = cols.free[None, :] >= ctx.remainder
+    enough_nodes = cols.group_nodes[cols.group][None, :] >= ctx.nodes_needed
+    return fits_node & enough_nodes
+
+
+@register_filter("power", reason="site power cap")
+def filter_power(ctx: PlacementContext) -> Any:
+    """Starting the job keeps its site's facility power under the cap. Reads
+    ``site_arrays['power_headroom_w']`` (W) and ``jobs.extra['power_w_per_gpu_by_type']``
+    ([J, T] extra facility watts per GPU); passes everything when the energy model is off."""
+    headroom = ctx.site_arrays.get("power_headroom_w")
+    per_gpu = ctx.jobs.extra.get("power_w_per_gpu_by_type")
+    if headroom is None or per_gpu is None:
+        return ctx.xp.ones(ctx.shape, dtype=bool)
+    cols = ctx.columns
+    pue = ctx.site_arrays["pue"][cols.site][None, :]
+    extra_w = per_gpu[:, cols.gpu_type] * ctx.jobs.gpus[:, None] * pue
+    return extra_w <= headroom[cols.site][None, :]
+
+
+# --------------------------------------------------------------------------- built-in scores
+
+
+@register_score("packing")
+def score_packing(ctx: PlacementContext) -> Any:
+    """Most allocated: the fuller the node after placement, the higher (keeps whole nodes
+    free for big jobs). 100 x GPUs in use after placement / node size."""
+    cols = ctx.columns
+    used_after = cols.gpus_per_node[None, :] - cols.free[None, :] + ctx.remainder
+    return (used_after * 100) // cols.gpus_per_node[None, :]
+
+
+@register_score("spread")
+def score_spread(ctx: PlacementContext) -> Any:
+    """Least allocated: 100 x GPUs still free after placement / node size."""
+    cols = ctx.columns
+    left = ctx.xp.clip(cols.free[None, :] - ctx.remainder, 0, None)
+    return (left * 100) // cols.gpus_per_node[None, :]
+
+
+@register_score("locality")
+def score_locality(ctx: PlacementContext) -> Any:
+    """Fewest nodes for a gang job: 100 on a one-node placement, ``100 // n`` on ``n`` nodes."""
+    return 100 // ctx.xp.maximum(ctx.nodes_needed, 1)
+
+
+@register_score("fragmentation")
+def score_fragmentation(ctx: PlacementContext, sizes: Any = None) -> Any:
+    """Fragmentation in the spirit of FGD (ATC'23): GPUs a placement leaves on the node that
+    the job sizes seen so far could not use. ``ctx.site_arrays['size_share']`` (or the
+    ``sizes`` argument: shares indexed by GPU count) gives P(size = k); the unusable part of
+    ``left`` free GPUs is ``left x P(size > left)``. Fewer unusable GPUs score higher."""
+    xp, cols = ctx.xp, ctx.columns
+    share = ctx.site_arrays.get("size_share") if sizes is None else xp.asarray(sizes)
+    left = xp.clip(cols.free[None, :] - ctx.remainder, 0, None)
+    if share is None:
+        return xp.full(ctx.shape, 100, dtype=xp.int64)
+    # tail[k] = P(size > k) in per-mille, integer so both backends agree.
+    share = xp.asarray(share, dtype=xp.float64)
+    total = xp.sum(share)
+    permille = xp.round(share * 1000.0 / xp.where(total > 0, total, 1.0)).astype(xp.int64)
+    tail = xp.sum(permille) - xp.cumsum(permille)
+    clipped = xp.clip(left, 0, tail.shape[0] - 1)
+    unusable = left * tail[clipped]  # GPU x per-mille
+    worst = cols.gpus_per_node[None, :] * 1000
+    return 100 - (unusable * 100) // worst
+
+
+@register_score("site")
+def score_site(ctx: PlacementContext, weights: Any = None) -> Any:
+    """Site preference: ``weights`` (0..100 per site index, from the scenario's ranking or
+    weights) looked up by the column's site."""
+    xp = ctx.xp
+    if weights is None:
+        return xp.full(ctx.shape, 100, dtype=xp.int64)
+    per_site = xp.asarray(weights, dtype=xp.int64)
+    return xp.broadcast_to(per_site[ctx.columns.site][None, :], ctx.shape)

@@ -1,0 +1,155 @@
+"""The ``clustersim`` command line (also ``python -m scheduler``).
+
+Exit codes: 0 success; 2 invalid input (one line per problem, no traceback); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from scheduler.errors import InputError
+from scheduler.units import format_time
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message, self.prog)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="clustersim", description="Simulate AI workloads on the "
+                     "Hauts-de-France regional GPU cluster.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run one simulation")
+    run.add_argument("scenario", help="scenario file (YAML or JSON)")
+    run.add_argument("--out", help="write summary.json, jobs.csv, timeseries.csv here")
+    run.add_argument("--format", choices=["csv", "parquet"], default="csv",
+                     help="table format under --out (default csv)")
+    run.add_argument("--seed", type=int, help="seed (overrides the scenario's)")
+    run.add_argument("--backend", choices=["auto", "numpy", "cupy"],
+                     help="array backend (overrides the scenario's)")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="PATH=VALUE", help="override a scenario field by dotted path")
+    run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    validate = sub.add_parser("validate", help="check a scenario and describe it")
+    validate.add_argument("scenario")
+    validate.add_argument("--set", dest="overrides", action="append", default=[],
+                          metavar="PATH=VALUE")
+
+    sub.add_parser("schema", help="print the scenario JSON Schema")
+    return parser
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return format_time(float(value))
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """A short human table of the main metrics."""
+    rows = [
+        ("scenario", summary["scenario"]), ("seed", summary["seed"]),
+        ("backend", summary["backend"]),
+        ("jobs submitted", summary["jobs_submitted"]),
+        ("  completed", summary["jobs_completed"]), ("  rejected", summary["jobs_rejected"]),
+        ("  unfinished", summary["jobs_unfinished"]),
+        ("GPU utilization", f"{summary['gpu_utilization']:.1%}"),
+        ("wait mean / p95", f"{_fmt(summary['mean_wait_s'], 's')} / {_fmt(summary['p95_wait_s'], 's')}"),
+        ("JCT mean / p95", f"{_fmt(summary['mean_jct_s'], 's')} / {_fmt(summary['p95_jct_s'], 's')}"),
+        ("simulated", _fmt(summary["simulated_time_s"], "s")),
+        ("wall time", f"{summary['wall_time_s']:.2f}s ({summary['events']:,} events)"),
+    ]
+    for key, label in (("energy_facility_mwh", "facility energy MWh"), ("carbon_t", "carbon t"),
+                       ("energy_cost_eur", "energy cost EUR")):
+        if key in summary:
+            rows.append((label, _fmt(summary[key])))
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def _describe(scenario: Any) -> str:
+    from scheduler.cluster import Cluster
+
+    cluster = Cluster(scenario)
+    lines = [f"scenario {scenario.name!r}: horizon {format_time(scenario.duration)}"
+             f"{' (drain)' if scenario.drain else ''}, backend {scenario.backend}",
+             f"{len(scenario.sites)} sites, {cluster.n_nodes:,} nodes, {cluster.total_gpus:,} GPUs"]
+    for s, site in enumerate(scenario.sites):
+        groups = ", ".join(f"{g.count}x{g.gpus_per_node} {g.gpu}" for g in site.nodes) or "no nodes"
+        lines.append(f"  {site.name}: {int(cluster.site_gpus[s]):,} GPUs ({groups}), PUE {site.pue}")
+    for workload in scenario.workloads:
+        lines.append(f"  workload {workload.name!r} ({workload.kind}): "
+                     f"{workload.arrival.rate_per_hour:g} jobs/h")
+    placement = scenario.policy.placement
+    lines.append(f"policy: queue {scenario.policy.queue}; filters {', '.join(placement.filters)}; "
+                 f"scores {', '.join(f'{s.type} x{s.weight:g}' for s in placement.scores)}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from scheduler.simulation import simulate
+
+    result = simulate(args.scenario, seed=args.seed, backend=args.backend,
+                      overrides=args.overrides)
+    if args.out:
+        result.save(args.out, format=args.format)
+    if args.json:
+        from scheduler.results import dump_summary
+
+        print(dump_summary(result.summary))
+    elif not args.quiet:
+        print(summary_table(result.summary))
+        if args.out:
+            print(f"results written to {args.out}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from scheduler.loading import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    print(_describe(scenario))
+    print("valid")
+    return EXIT_OK
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    from scheduler.scenario import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+COMMANDS = {"run": _run, "validate": _validate, "schema": _schema}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    try:
+        args = _build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

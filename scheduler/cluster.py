@@ -1,0 +1,227 @@
+"""Cluster state as arrays: sites, node groups, nodes, and node classes (columns).
+
+Invariants (checked by :meth:`Cluster.check_invariants`, used in tests):
+
+* every up node is in exactly one column: the one of its group and free GPU count;
+* ``0 <= node_free[n] <= gpus_per_node`` for every node;
+* ``counts[c] == len(stack of c)`` and busy GPUs per site equal the sum over its nodes.
+
+Nodes of a column are kept in a stack with O(1) removal (position index), so placing or
+releasing a job costs O(nodes of the job), never a scan of all nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpu.placement import Columns
+from scheduler.catalog import GpuType, builtin_gpu_types
+from scheduler.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a running job sits: node ids and GPUs taken on each (same order)."""
+
+    nodes: tuple[int, ...]
+    gpus: tuple[int, ...]
+    site: int
+    group: int
+
+
+def resolve_gpu_types(scenario: Scenario) -> dict[str, GpuType]:
+    """Built-in catalog with the scenario's overrides and additions applied."""
+    types = dict(builtin_gpu_types())
+    for name, spec in scenario.gpu_types.items():
+        base = types.get(name)
+        values = {
+            "busy_w": spec.busy_w if spec.busy_w is not None else (base.busy_w if base else 0.0),
+            "idle_w": spec.idle_w if spec.idle_w is not None else (base.idle_w if base else 0.0),
+            "memory_gb": spec.memory_gb if spec.memory_gb is not None else (base.memory_gb if base else 0.0),
+            "bf16_tflops": spec.bf16_tflops if spec.bf16_tflops is not None else (base.bf16_tflops if base else 0.0),
+            "host_overhead_w_per_8_gpus": (
+                spec.host_overhead_w_per_8_gpus if spec.host_overhead_w_per_8_gpus is not None
+                else (base.host_overhead_w_per_8_gpus if base else 0.0)),
+        }
+        types[name] = GpuType(name=name, **values)
+    return types
+
+
+class Cluster:
+    """The regional cluster as struct of arrays, plus per-column node stacks."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        catalog = resolve_gpu_types(scenario)
+        present = []
+        for site in scenario.sites:
+            for group in site.nodes:
+                if group.gpu not in present:
+                    present.append(group.gpu)
+        self.gpu_type_names: list[str] = present + sorted(set(catalog) - set(present))
+        """GPU types, those present in the cluster first (index = type id)."""
+        self.gpu_types: list[GpuType] = [catalog[name] for name in self.gpu_type_names]
+        self.type_index: dict[str, int] = {n: i for i, n in enumerate(self.gpu_type_names)}
+        self.site_names: list[str] = [site.name for site in scenario.sites]
+        self.site_pue = np.array([site.pue for site in scenario.sites], dtype=np.float64)
+
+        group_site, group_type, group_size, group_count, group_overhead = [], [], [], [], []
+        for s, site in enumerate(scenario.sites):
+            for group in site.nodes:
+                gpu = catalog[group.gpu]
+                group_site.append(s)
+                group_type.append(self.type_index[group.gpu])
+                group_size.append(group.gpus_per_node)
+                group_count.append(group.count)
+                group_overhead.append(group.overhead_w if group.overhead_w is not None
+                                      else gpu.node_overhead_w(group.gpus_per_node))
+        self.group_site = np.array(group_site, dtype=np.int64)
+        self.group_type = np.array(group_type, dtype=np.int64)
+        self.group_size = np.array(group_size, dtype=np.int64)
+        self.group_count = np.array(group_count, dtype=np.int64)
+        self.group_overhead_w = np.array(group_overhead, dtype=np.float64)
+        n_groups = len(group_site)
+
+        # Columns: per group, free = size .. 0 (up), then one column of down nodes.
+        col_group, col_free, col_up = [], [], []
+        max_size = int(self.group_size.max()) if n_groups else 0
+        self.column_of = np.full((n_groups, max_size + 1), -1, dtype=np.int64)
+        self.down_column = np.zeros(n_groups, dtype=np.int64)
+        for g in range(n_groups):
+            for free in range(int(self.group_size[g]), -1, -1):
+                self.column_of[g, free] = len(col_group)
+                col_group.append(g)
+                col_free.append(free)
+                col_up.append(True)
+            self.down_column[g] = len(col_group)
+            col_group.append(g)
+            col_free.append(0)
+            col_up.append(False)
+        group_arr = np.array(col_group, dtype=np.int64)
+        self.columns = Columns(
+            group=group_arr,
+            site=self.group_site[group_arr] if n_groups else group_arr.copy(),
+            gpu_type=self.group_type[group_arr] if n_groups else group_arr.copy(),
+            gpus_per_node=self.group_size[group_arr] if n_groups else group_arr.copy(),
+            free=np.array(col_free, dtype=np.int64),
+            up=np.array(col_up, dtype=bool),
+            count=np.zeros(len(col_group), dtype=np.int64),
+            full_column=self.column_of[np.arange(n_groups), self.group_size] if n_groups
+            else np.zeros(0, dtype=np.int64),
+            group_nodes=self.group_count.copy(),
+        )
+
+        # Nodes: ids grouped by node group, all up and free at time 0.
+        self.node_group = np.repeat(np.arange(n_groups, dtype=np.int64), self.group_count)
+        self.node_free = self.group_size[self.node_group].copy()
+        self.node_column = np.empty(self.node_group.shape[0], dtype=np.int64)
+        self.node_position = np.empty(self.node_group.shape[0], dtype=np.int64)
+        self._stacks: list[list[int]] = [[] for _ in col_group]
+        start = 0
+        for g in range(n_groups):
+            stop = start + int(self.group_count[g])
+            full = int(self.columns.full_column[g])
+            ids = list(range(stop - 1, start - 1, -1))  # lowest id on top of the stack
+            self._stacks[full] = ids
+            self.node_column[start:stop] = full
+            self.node_position[np.array(ids, dtype=np.int64)] = np.arange(len(ids))
+            self.columns.count[full] = len(ids)
+            start = stop
+
+        self.site_gpus = np.bincount(self.group_site, weights=self.group_size * self.group_count,
+                                     minlength=len(self.site_names)).astype(np.int64)
+        self.site_busy_gpus = np.zeros(len(self.site_names), dtype=np.int64)
+        self.total_gpus = int(self.site_gpus.sum())
+        self.busy_gpus = 0
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_group.shape[0])
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group_site.shape[0])
+
+    def can_ever_fit(self, gpus: int, type_allowed: np.ndarray) -> bool:
+        """Could a job of ``gpus`` GPUs run on the empty cluster (all nodes up)?"""
+        if self.n_groups == 0:
+            return False
+        nodes = -(-gpus // self.group_size)
+        ok = type_allowed[self.group_type] & (nodes <= self.group_count)
+        return bool(ok.any())
+
+    # ------------------------------------------------------------------ updates
+
+    def _move(self, node: int, column: int) -> None:
+        old = int(self.node_column[node])
+        stack = self._stacks[old]
+        position = int(self.node_position[node])
+        last = stack.pop()
+        if last != node:
+            stack[position] = last
+            self.node_position[last] = position
+        self.columns.count[old] -= 1
+        target = self._stacks[column]
+        self.node_position[node] = len(target)
+        target.append(node)
+        self.node_column[node] = column
+        self.columns.count[column] += 1
+
+    def place(self, column: int, gpus: int) -> Placement:
+        """Take ``gpus`` GPUs: the remainder on a node of ``column``, whole nodes of its group
+        for the rest (the choice the assignment made). Raises if capacity is missing."""
+        group = int(self.columns.group[column])
+        size = int(self.group_size[group])
+        nodes_needed = -(-gpus // size)
+        remainder = gpus - (nodes_needed - 1) * size
+        free_here = int(self.columns.free[column])
+        if free_here < remainder or not self._stacks[column]:
+            raise RuntimeError(f"placement on column {column} without capacity")
+        nodes = [self._stacks[column][-1]]
+        taken = [remainder]
+        self._move(nodes[0], int(self.column_of[group, free_here - remainder]))
+        self.node_free[nodes[0]] = free_here - remainder
+        if nodes_needed > 1:
+            full = int(self.columns.full_column[group])
+            empty = int(self.column_of[group, 0])
+            for _ in range(nodes_needed - 1):
+                node = self._stacks[full][-1]
+                self._move(node, empty)
+                self.node_free[node] = 0
+                nodes.append(node)
+                taken.append(size)
+        site = int(self.group_site[group])
+        self.site_busy_gpus[site] += gpus
+        self.busy_gpus += gpus
+        return Placement(tuple(nodes), tuple(taken), site, group)
+
+    def release(self, placement: Placement) -> None:
+        """Give back what :meth:`place` took."""
+        group = placement.group
+        for node, gpus in zip(placement.nodes, placement.gpus, strict=True):
+            free = int(self.node_free[node]) + gpus
+            self.node_free[node] = free
+            if self.node_column[node] != self.down_column[group]:
+                self._move(node, int(self.column_of[group, free]))
+        total = sum(placement.gpus)
+        self.site_busy_gpus[placement.site] -= total
+        self.busy_gpus -= total
+
+    # ------------------------------------------------------------------ checks
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError when the arrays and stacks disagree (tests call this)."""
+        size = self.group_size[self.node_group]
+        assert (self.node_free >= 0).all() and (self.node_free <= size).all(), "node capacity"
+        for column, stack in enumerate(self._stacks):
+            assert self.columns.count[column] == len(stack), f"count of column {column}"
+            for position, node in enumerate(stack):
+                assert self.node_column[node] == column and self.node_position[node] == position
+                if self.columns.up[column]:
+                    assert self.node_free[node] == self.columns.free[column], "node free level"
+        busy = np.bincount(self.group_site[self.node_group], weights=size - self.node_free,
+                           minlength=len(self.site_names)).astype(np.int64)
+        assert (busy == self.site_busy_gpus).all(), "site busy GPUs"

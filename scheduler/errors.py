@@ -1,0 +1,31 @@
+"""Input errors: every problem a user can fix, reported together, one line each.
+
+The CLI turns an :class:`InputError` into exit code 2 and prints ``str(problem)`` for each
+problem, without a traceback. Anything else that escapes is a bug (exit code 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One fixable problem: where it is (field path or file:line) and what is wrong."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class InputError(Exception):
+    """Invalid scenario, trace, sweep or option. Carries every problem found, in order."""
+
+    def __init__(self, problems: Iterable[Problem] | str, where: str = "") -> None:
+        if isinstance(problems, str):
+            problems = [Problem(where, problems)]
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

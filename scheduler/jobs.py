@@ -1,0 +1,152 @@
+"""Job records as growable struct-of-arrays tables.
+
+Statuses follow the conservation invariant: every submitted job ends ``completed``,
+``rejected`` (with a reason), ``failed`` or ``unfinished``; ``pending`` and ``running`` exist
+only during a run.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import ClassVar
+
+import numpy as np
+
+
+class Status(IntEnum):
+    PENDING = 0
+    RUNNING = 1
+    COMPLETED = 2
+    REJECTED = 3
+    UNFINISHED = 4
+    FAILED = 5
+
+
+STATUS_NAMES = {s.value: s.name.lower() for s in Status}
+
+
+class GrowableTable:
+    """Parallel 1-D arrays that grow by doubling; ``size`` rows are valid."""
+
+    columns: ClassVar[dict[str, np.dtype]] = {}
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.size = 0
+        self._capacity = max(16, capacity)
+        for name, dtype in self.columns.items():
+            setattr(self, name, np.zeros(self._capacity, dtype=dtype))
+
+    def reserve(self, extra: int) -> None:
+        needed = self.size + extra
+        if needed <= self._capacity:
+            return
+        capacity = self._capacity
+        while capacity < needed:
+            capacity *= 2
+        for name in self.columns:
+            old = getattr(self, name)
+            new = np.zeros(capacity, dtype=old.dtype)
+            new[: self.size] = old[: self.size]
+            setattr(self, name, new)
+        self._capacity = capacity
+
+    def view(self, name: str) -> np.ndarray:
+        """The valid rows of one column (a view, not a copy)."""
+        return getattr(self, name)[: self.size]  # type: ignore[no-any-return]
+
+
+class JobTable(GrowableTable):
+    """One row per submitted job; ``job_id`` is the row index."""
+
+    columns: ClassVar[dict[str, np.dtype]] = {
+        "arrival_s": np.dtype(np.float64),
+        "gpus": np.dtype(np.int64),
+        "duration_s": np.dtype(np.float64),
+        "workload": np.dtype(np.int32),
+        "job_class": np.dtype(np.int32),
+        "status": np.dtype(np.int8),
+        "start_s": np.dtype(np.float64),
+        "end_s": np.dtype(np.float64),
+        "site": np.dtype(np.int32),
+        "reason": np.dtype(np.int32),
+    }
+    arrival_s: np.ndarray
+    gpus: np.ndarray
+    duration_s: np.ndarray
+    workload: np.ndarray
+    job_class: np.ndarray
+    status: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    site: np.ndarray
+    reason: np.ndarray
+
+    def add(self, arrival_s: float, gpus: int, duration_s: float, workload: int,
+            job_class: int) -> int:
+        """Append one pending job and return its id."""
+        if self.size == self._capacity:
+            self.reserve(1)
+        job = self.size
+        self.arrival_s[job] = arrival_s
+        self.gpus[job] = gpus
+        self.duration_s[job] = duration_s
+        self.workload[job] = workload
+        self.job_class[job] = job_class
+        self.start_s[job] = np.nan
+        self.end_s[job] = np.nan
+        self.site[job] = -1
+        self.reason[job] = -1
+        self.size += 1
+        return job
+
+
+    def extend(self, arrival_s: np.ndarray, gpus: np.ndarray, duration_s: np.ndarray,
+               workload: int, job_class: np.ndarray) -> np.ndarray:
+        """Append pending jobs in bulk; returns their ids."""
+        n = arrival_s.shape[0]
+        self.reserve(n)
+        rows = slice(self.size, self.size + n)
+        self.arrival_s[rows] = arrival_s
+        self.gpus[rows] = gpus
+        self.duration_s[rows] = duration_s
+        self.workload[rows] = workload
+        self.job_class[rows] = job_class
+        self.status[rows] = Status.PENDING
+        self.start_s[rows] = np.nan
+        self.end_s[rows] = np.nan
+        self.site[rows] = -1
+        self.reason[rows] = -1
+        ids = np.arange(self.size, self.size + n, dtype=np.int64)
+        self.size += n
+        return ids
+
+
+class SegmentLog(GrowableTable):
+    """One row per stretch of time a job ran on a placement (start to stop)."""
+
+    columns: ClassVar[dict[str, np.dtype]] = {
+        "job": np.dtype(np.int64),
+        "site": np.dtype(np.int32),
+        "group": np.dtype(np.int32),
+        "gpus": np.dtype(np.int64),
+        "start_s": np.dtype(np.float64),
+        "end_s": np.dtype(np.float64),
+    }
+    job: np.ndarray
+    site: np.ndarray
+    group: np.ndarray
+    gpus: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+
+    def add(self, job: int, site: int, group: int, gpus: int, start_s: float, end_s: float) -> None:
+        if self.size == self._capacity:
+            self.reserve(1)
+        row = self.size
+        self.job[row] = job
+        self.site[row] = site
+        self.group[row] = group
+        self.gpus[row] = gpus
+        self.start_s[row] = start_s
+        self.end_s[row] = end_s
+        self.size += 1

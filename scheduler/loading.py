@@ -1,0 +1,258 @@
+"""Reading scenario files: safe YAML/JSON, ``--set`` overrides, and errors with locations.
+
+Contract: :func:`load_scenario` returns a valid :class:`Scenario` or raises :class:`InputError`
+listing every problem, each as ``file:line: field.path: message`` where the line is known.
+YAML is always loaded with the safe loader; documents that expand to too many nodes (alias
+bombs) or nest too deeply are refused before anything is built from them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scheduler.errors import InputError, Problem
+from scheduler.references import check_references
+from scheduler.scenario import Scenario
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_EXPANDED_NODES = 2_000_000
+MAX_DEPTH = 64
+
+LineMap = dict[tuple[str, ...], int]
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+
+def _walk_nodes(root: yaml.Node, source: str) -> LineMap:
+    """Map field paths to 1-based lines, refusing alias bombs and deep nesting."""
+    lines: LineMap = {}
+    expanded = 0
+    stack: list[tuple[yaml.Node, tuple[str, ...], int]] = [(root, (), 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        expanded += 1
+        if expanded > MAX_EXPANDED_NODES:
+            raise InputError(
+                f"document expands to more than {MAX_EXPANDED_NODES:,} nodes "
+                "(YAML aliases repeated?); refusing to load it",
+                source,
+            )
+        if depth > MAX_DEPTH:
+            line = node.start_mark.line + 1
+            raise InputError(f"nested deeper than {MAX_DEPTH} levels", f"{source}:{line}")
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                lines.setdefault((*path, name), key.start_mark.line + 1)
+                stack.append((value, (*path, name), depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                stack.append((item, (*path, str(index)), depth + 1))
+    return lines
+
+
+def parse_document(text: str, source: str) -> tuple[Any, LineMap]:
+    """Parse YAML (a superset of JSON) safely; return the data and a path -> line map."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise InputError(f"YAML syntax error: {exc.problem or exc.context}", where) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML error: {exc}", source) from None
+    if root is None:
+        raise InputError("the file is empty", source)
+    lines = _walk_nodes(root, source)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # constructor errors (bad tags, unhashable keys)
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"cannot read value: {problem}", where) from None
+    return data, lines
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, with input errors for missing, huge or binary files."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError("file not found", str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", str(path)) from None
+    if path.is_dir():
+        raise InputError("is a directory, expected a file", str(path))
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"file is {size:,} bytes; scenario files are limited to "
+                         f"{MAX_FILE_BYTES:,}", str(path))
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError("binary file (contains NUL bytes), expected YAML or JSON text", str(path))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", str(path)) from None
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"a.b.0.c=VALUE"`` -> (path, value); VALUE is read as a YAML scalar or flow value."""
+    if "=" not in text:
+        raise InputError(f"--set expects PATH=VALUE (got {text!r})", "--set")
+    path, _, raw = text.partition("=")
+    path = path.strip()
+    if not path:
+        raise InputError(f"--set has an empty path in {text!r}", "--set")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+def apply_override(data: Any, dotted: str, value: Any) -> Any:
+    """Set ``dotted`` (``sites.0.pue``) in nested dicts/lists; raises on unknown paths.
+
+    Existing keys, list indices in range, and new keys of an existing mapping are accepted:
+    the schema then says whether a new key is allowed, so a typo is reported by name.
+    """
+    parts = dotted.split(".")
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        here = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+                raise InputError(f"no list index {part!r} here (the list has {len(node)} items)",
+                                 f"--set {here}")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            elif part in node:
+                node = node[part]
+            else:
+                raise InputError(f"unknown path: {part!r} is not set in the scenario",
+                                 f"--set {here}")
+        else:
+            raise InputError(f"cannot descend into a {type(node).__name__}", f"--set {here}")
+    return data
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _location(loc: Iterable[Any], lines: LineMap, source: str) -> str:
+    """Field path without pydantic's union-member tags, prefixed with file:line when known."""
+    parts: list[str] = []
+    for item in loc:
+        text = str(item)
+        if text.startswith("[") or "function-" in text:
+            continue  # our union tags ('[choice]') and pydantic validator wrappers
+        parts.append(text)
+    path = ".".join(parts)
+    line = None
+    for cut in range(len(parts), -1, -1):
+        line = lines.get(tuple(parts[:cut]))
+        if line is not None:
+            break
+    prefix = f"{source}:{line}: " if (source and line is not None) else (f"{source}: " if source else "")
+    return f"{prefix}{path}" if path else prefix.rstrip(": ")
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    msg = str(error.get("msg", "invalid"))
+    msg = msg.removeprefix("Value error, ")
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (not part of the scenario schema)"
+    if kind == "missing":
+        return "required field is missing"
+    value = error.get("input")
+    if kind not in {"missing"} and not isinstance(value, dict | list) and value is not None:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        if "got" not in msg and shown not in msg:
+            msg = f"{msg} (got {shown})"
+    return msg.replace("\\", "")
+
+
+def problems_from_validation(exc: ValidationError, lines: LineMap, source: str) -> list[Problem]:
+    """One :class:`Problem` per pydantic error, de-duplicated across union branches."""
+    grouped: dict[str, list[str]] = {}
+    for error in exc.errors():
+        where = _location(error["loc"], lines, source)
+        message = _message(error)
+        bucket = grouped.setdefault(where, [])
+        if message not in bucket:
+            bucket.append(message)
+    problems = []
+    for where, messages in grouped.items():
+        if len(messages) > 3:  # an undiscriminated union: every branch failed
+            messages = [*messages[:3], f"... ({len(messages) - 3} more alternatives)"]
+        problems.append(Problem(where, "; or ".join(messages)))
+    return problems
+
+
+def _reject_non_finite(data: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], str]]) -> None:
+    if isinstance(data, float) and not math.isfinite(data):
+        out.append((path, f"must be a finite number (got {data})"))
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _reject_non_finite(value, (*path, str(key)), out)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _reject_non_finite(value, (*path, str(index)), out)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def validate_data(data: Any, lines: LineMap | None = None, source: str = "",
+                  base_dir: Path | None = None) -> Scenario:
+    """Validate already-parsed data (a dict) into a :class:`Scenario`."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping of scenario fields at the top level "
+                         f"(got {type(data).__name__})", source)
+    non_finite: list[tuple[tuple[str, ...], str]] = []
+    _reject_non_finite(data, (), non_finite)
+    if non_finite:
+        raise InputError([Problem(_location(p, lines, source), m) for p, m in non_finite])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, lines, source)) from None
+    scenario.attach_source_dir(base_dir)
+    problems = [Problem(_location(tuple(p.where.split(".")), lines, source), p.message)
+                for p in check_references(scenario)]
+    if problems:
+        raise InputError(problems)
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file (YAML or JSON)."""
+    file = Path(path)
+    text = read_text(file)
+    data, lines = parse_document(text, str(file))
+    for item in overrides:
+        dotted, value = parse_override(item)
+        data = apply_override(data, dotted, value)
+    return validate_data(data, lines, str(file), base_dir=file.resolve().parent)

@@ -1,0 +1,152 @@
+"""``policy.placement`` in the scenario: which filter and score plugins run, with what weights.
+
+Built-in score types have typed arguments (a tagged union on ``type``); any other ``type``
+names a plugin the user registered with :func:`gpu.register_score` and passes ``args`` as
+keyword arguments. Filters are named the same way. Unknown names are input errors.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Discriminator, Field, Tag
+
+from gpu import PluginCall, PluginError, get_plugin
+from scheduler.errors import InputError, Problem
+from scheduler.scenario_base import StrictModel
+
+DEFAULT_FILTERS = ["gpu-type", "node-up", "capacity", "power"]
+
+
+class _ScoreBase(StrictModel):
+    weight: float = Field(default=1.0, ge=0, le=1e6)
+    """Multiplier of this plugin's 0..100 score (fixed-point, 1/1000 resolution)."""
+
+
+class PackingScore(_ScoreBase):
+    """Most allocated: fill nodes so whole nodes stay free for big jobs."""
+
+    type: Literal["packing"]
+
+
+class SpreadScore(_ScoreBase):
+    """Least allocated: spread load over nodes."""
+
+    type: Literal["spread"]
+
+
+class LocalityScore(_ScoreBase):
+    """Fewest nodes for gang jobs."""
+
+    type: Literal["locality"]
+
+
+class FragmentationScore(_ScoreBase):
+    """Leave as few free GPUs unusable for the job sizes seen so far as possible (FGD)."""
+
+    type: Literal["fragmentation"]
+
+
+class SiteScore(_ScoreBase):
+    """Site preference: a ranking (first = 100, last = 0) or weights 0..100 per site name."""
+
+    type: Literal["site"]
+    ranking: list[str] | None = None
+    """Site names, most preferred first; sites not listed score 0."""
+    weights: dict[str, Annotated[int, Field(ge=0, le=100)]] | None = None
+    """Score 0..100 per site name; sites not listed score 0."""
+
+
+class UserScore(_ScoreBase):
+    """A score plugin registered in Python (``gpu.register_score``)."""
+
+    type: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments passed to the plugin."""
+
+
+BUILTIN_SCORES = {"packing", "spread", "locality", "fragmentation", "site"}
+
+
+def _score_kind(value: Any) -> str:
+    name = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"[{name}]" if name in BUILTIN_SCORES else "[user]"
+
+
+ScoreSpec = Annotated[
+    Annotated[PackingScore, Tag("[packing]")]
+    | Annotated[SpreadScore, Tag("[spread]")]
+    | Annotated[LocalityScore, Tag("[locality]")]
+    | Annotated[FragmentationScore, Tag("[fragmentation]")]
+    | Annotated[SiteScore, Tag("[site]")]
+    | Annotated[UserScore, Tag("[user]")],
+    Discriminator(_score_kind),
+]
+
+
+class PlacementSpec(StrictModel):
+    """Filter and score plugins of the placement framework."""
+
+    filters: list[str] = Field(default_factory=lambda: list(DEFAULT_FILTERS))
+    """Filter plugin names, applied in order (the first that rejects a job everywhere is its
+    pending reason)."""
+    scores: list[ScoreSpec] = Field(default_factory=lambda: [PackingScore(type="packing")])
+    """Score plugins with weights; the weighted sum decides, ties go to the lowest column."""
+
+
+def site_weights(spec: SiteScore, site_names: list[str], where: str) -> np.ndarray:
+    """0..100 per site index from a ranking or a weight map; unknown names are errors."""
+    known = set(site_names)
+    problems = []
+    out = np.zeros(len(site_names), dtype=np.int64)
+    if spec.ranking is not None:
+        for k, name in enumerate(spec.ranking):
+            if name not in known:
+                problems.append(Problem(f"{where}.ranking.{k}", f"unknown site {name!r}"))
+        n = len(spec.ranking)
+        for k, name in enumerate(spec.ranking):
+            if name in known:
+                out[site_names.index(name)] = 100 if n == 1 else (100 * (n - 1 - k)) // (n - 1)
+    if spec.weights is not None:
+        for name, weight in spec.weights.items():
+            if name not in known:
+                problems.append(Problem(f"{where}.weights.{name}", f"unknown site {name!r}"))
+            else:
+                out[site_names.index(name)] = weight
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def build_plugin_calls(spec: PlacementSpec, site_names: list[str]) -> tuple[list[PluginCall],
+                                                                            list[PluginCall]]:
+    """Resolve names to registered plugins; raise InputError naming each unknown one."""
+    problems: list[Problem] = []
+    filters: list[PluginCall] = []
+    for i, name in enumerate(spec.filters):
+        try:
+            filters.append(PluginCall(get_plugin("filter", name)))
+        except PluginError as exc:
+            problems.append(Problem(f"policy.placement.filters.{i}", str(exc)))
+    scores: list[PluginCall] = []
+    for i, score in enumerate(spec.scores):
+        where = f"policy.placement.scores.{i}"
+        try:
+            plugin = get_plugin("score", score.type)
+        except PluginError as exc:
+            problems.append(Problem(f"{where}.type", str(exc)))
+            continue
+        args: dict[str, Any] = {}
+        if isinstance(score, SiteScore):
+            try:
+                args["weights"] = site_weights(score, site_names, where)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+        elif isinstance(score, UserScore):
+            args = dict(score.args)
+        scores.append(PluginCall(plugin, args, score.weight))
+    if problems:
+        raise InputError(problems)
+    return filters, scores

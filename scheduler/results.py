@@ -1,0 +1,232 @@
+"""Results of a run: the summary (CONTRACT.md keys), per-job records and the time series.
+
+``Result`` is what :func:`scheduler.simulate` returns. Nothing here writes files unless asked
+(:meth:`Result.save`); writes are atomic (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scheduler.jobs import STATUS_NAMES, Status
+from scheduler.metrics import mean_or_none, percentile_or_none, step_means
+
+DEFAULT_TIMESERIES_POINTS = 500
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via ``write(tmp_path)`` into a temporary file beside ``path``, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dump_summary(summary: dict[str, Any]) -> str:
+    """The summary as JSON text: sorted keys, so the same run gives identical bytes."""
+    return json.dumps(summary, indent=2, sort_keys=True, default=_json_default, allow_nan=False)
+
+
+class Result:
+    """Summary, job records and time series of one run."""
+
+    def __init__(self, summary: dict[str, Any], jobs: pd.DataFrame, timeseries: pd.DataFrame,
+                 scenario_text: str = "") -> None:
+        self.summary = summary
+        """Flat metrics (CONTRACT.md), plus ``sites``: per-site metrics."""
+        self.jobs = jobs
+        """One row per submitted job."""
+        self.timeseries = timeseries
+        """One row per time step: utilization, queue, running jobs; per site columns."""
+        self.scenario_text = scenario_text
+        """The validated scenario as JSON (what produced this result)."""
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"<Result {s.get('scenario')!r} seed={s.get('seed')} jobs={s.get('jobs_submitted')} "
+                f"completed={s.get('jobs_completed')} util={s.get('gpu_utilization'):.3f}>")
+
+    def save(self, directory: str | Path, format: str = "csv") -> Path:
+        """Write ``summary.json``, ``jobs.<fmt>``, ``timeseries.<fmt>`` and ``scenario.json``."""
+        if format not in {"csv", "parquet"}:
+            raise ValueError(f"format must be 'csv' or 'parquet' (got {format!r})")
+        out = Path(directory)
+        atomic_write(out / "summary.json",
+                     lambda p: p.write_text(dump_summary(self.summary) + "\n", encoding="utf-8"))
+        if self.scenario_text:
+            atomic_write(out / "scenario.json",
+                         lambda p: p.write_text(self.scenario_text, encoding="utf-8"))
+        for name, frame in (("jobs", self.jobs), ("timeseries", self.timeseries)):
+            if format == "csv":
+                atomic_write(out / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+            else:
+                atomic_write(out / f"{name}.parquet",
+                             lambda p, f=frame: f.to_parquet(p, index=False))
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Result:
+        """Read what :meth:`save` wrote (CSV or Parquet)."""
+        src = Path(directory)
+        summary = json.loads((src / "summary.json").read_text(encoding="utf-8"))
+        frames = {}
+        for name in ("jobs", "timeseries"):
+            if (src / f"{name}.parquet").exists():
+                frames[name] = pd.read_parquet(src / f"{name}.parquet")
+            else:
+                frames[name] = pd.read_csv(src / f"{name}.csv", keep_default_na=False,
+                                           na_values=[""])
+        scenario_file = src / "scenario.json"
+        text = scenario_file.read_text(encoding="utf-8") if scenario_file.exists() else ""
+        return cls(summary, frames["jobs"], frames["timeseries"], text)
+
+
+def build_result(engine: Any, wall_time_s: float, scenario_name: str,
+                 scenario_text: str) -> Result:
+    """Summary, job table and time series from a finished :class:`~scheduler.engine.Engine`."""
+    jobs = engine.jobs
+    cluster = engine.cluster
+    n = jobs.size
+    status = jobs.view("status")
+    arrival = jobs.view("arrival_s")
+    start = jobs.view("start_s")
+    end = jobs.view("end_s")
+    period = engine.end_time
+    started = ~np.isnan(start)
+    completed = status == Status.COMPLETED
+    wait = (start - arrival)[started]
+    jct = (end - arrival)[completed]
+    seg = engine.segments
+    seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
+    seg_site = seg.view("site")
+    busy_gpu_s = float(np.sum(seg_gpus * (seg_end - seg_start)))
+    capacity_gpu_s = cluster.total_gpus * period
+
+    summary: dict[str, Any] = {
+        "scenario": scenario_name,
+        "seed": engine.seed,
+        "backend": engine.backend.name,
+        "jobs_submitted": int(n),
+        "jobs_completed": int(completed.sum()),
+        "jobs_rejected": int((status == Status.REJECTED).sum()),
+        "jobs_unfinished": int((status == Status.UNFINISHED).sum()),
+        "jobs_failed": int((status == Status.FAILED).sum()),
+        "mean_wait_s": mean_or_none(wait),
+        "p50_wait_s": percentile_or_none(wait, 50),
+        "p95_wait_s": percentile_or_none(wait, 95),
+        "p99_wait_s": percentile_or_none(wait, 99),
+        "mean_jct_s": mean_or_none(jct),
+        "p50_jct_s": percentile_or_none(jct, 50),
+        "p95_jct_s": percentile_or_none(jct, 95),
+        "p99_jct_s": percentile_or_none(jct, 99),
+        "makespan_s": (float(end[completed].max() - arrival.min()) if completed.any() else None),
+        "gpu_utilization": busy_gpu_s / capacity_gpu_s if capacity_gpu_s > 0 else 0.0,
+        "gpu_hours_busy": busy_gpu_s / 3600.0,
+        "gpus_total": int(cluster.total_gpus),
+        "nodes_total": int(cluster.n_nodes),
+        "simulated_time_s": float(period),
+        "interrupted": False,
+        "wall_time_s": wall_time_s,
+        "events": int(engine.events),
+        "scheduling_cycles": int(engine.cycles),
+    }
+    sites: dict[str, dict[str, Any]] = {}
+    for s, name in enumerate(cluster.site_names):
+        mask = seg_site == s
+        busy = float(np.sum(seg_gpus[mask] * (seg_end[mask] - seg_start[mask])))
+        gpus = int(cluster.site_gpus[s])
+        sites[name] = {
+            "gpus": gpus,
+            "gpu_utilization": busy / (gpus * period) if gpus and period > 0 else 0.0,
+            "jobs_started": int(((jobs.view("site") == s) & started).sum()),
+        }
+    summary["sites"] = sites
+    rejected_reasons: dict[str, int] = {}
+    for code, count in zip(*np.unique(jobs.view("reason")[status == Status.REJECTED],
+                                      return_counts=True), strict=True):
+        rejected_reasons[engine.reasons[int(code)]] = int(count)
+    summary["rejected_reasons"] = rejected_reasons
+
+    workload_names = [source.name for source in engine.sources]
+    site_names = np.array([*cluster.site_names, ""], dtype=object)
+    reason_names = np.array([*engine.reasons, ""], dtype=object)
+    reason_codes = jobs.view("reason")
+    shown_reason = np.where(status == Status.REJECTED, reason_codes, -1)
+    job_frame = pd.DataFrame({
+        "job_id": np.arange(n, dtype=np.int64),
+        "workload": np.array(workload_names, dtype=object)[jobs.view("workload")],
+        "kind": "training",
+        "gpus": jobs.view("gpus"),
+        "arrival_s": arrival,
+        "start_s": start,
+        "end_s": end,
+        "duration_s": jobs.view("duration_s"),
+        "status": np.array([STATUS_NAMES[i] for i in range(len(STATUS_NAMES))],
+                           dtype=object)[status],
+        "site": site_names[jobs.view("site")],
+        "wait_s": start - arrival,
+        "jct_s": np.where(completed, end - arrival, np.nan),
+        "reason": reason_names[shown_reason],
+    })
+    summary["timeseries_step_s"] = _timeseries_step(engine.scenario, period)
+    series = _timeseries(engine, period, summary["timeseries_step_s"])
+    return Result(summary, job_frame, series, scenario_text)
+
+
+def _timeseries_step(scenario: Any, period: float) -> float:
+    step = scenario.timeseries_step
+    if step is None:
+        step = period / DEFAULT_TIMESERIES_POINTS
+    return float(max(step, period / 100_000)) if period > 0 else 1.0
+
+
+def _timeseries(engine: Any, period: float, step: float) -> pd.DataFrame:
+    cluster = engine.cluster
+    jobs = engine.jobs
+    grid = np.arange(0.0, period, step)
+    grid = np.append(grid, period) if period > 0 else np.array([0.0, 1.0])
+    seg = engine.segments
+    seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
+    seg_site = seg.view("site")
+    busy = step_means(seg_start, seg_end, seg_gpus, grid)
+    running = step_means(seg_start, seg_end, np.ones_like(seg_gpus), grid)
+    status = jobs.view("status")
+    arrival = jobs.view("arrival_s")
+    start = jobs.view("start_s")
+    queued_until = np.where(np.isnan(start), engine.end_time, start)
+    queued_until = np.where(status == Status.REJECTED, arrival, queued_until)
+    queued = step_means(arrival, queued_until, np.ones(jobs.size), grid)
+    columns: dict[str, np.ndarray] = {
+        "time_s": grid[:-1],
+        "busy_gpus": busy,
+        "gpu_utilization": busy / cluster.total_gpus if cluster.total_gpus else busy * 0,
+        "running_jobs": running,
+        "queued_jobs": queued,
+    }
+    for s, name in enumerate(cluster.site_names):
+        mask = seg_site == s
+        gpus = int(cluster.site_gpus[s])
+        site_busy = step_means(seg_start[mask], seg_end[mask], seg_gpus[mask], grid)
+        columns[f"gpu_utilization[{name}]"] = site_busy / gpus if gpus else site_busy * 0
+    return pd.DataFrame(columns)
