@@ -205,6 +205,7 @@ def _timeseries(engine: Any, period: float, step: float) -> pd.DataFrame:
     cluster = engine.cluster
     jobs = engine.jobs
     grid = np.arange(0.0, period, step)
+    grid = grid[grid < period - step * 1e-6]  # no sliver step at the end
     grid = np.append(grid, period) if period > 0 else np.array([0.0, 1.0])
     seg = engine.segments
     seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")

@@ -40,7 +40,7 @@ from pydantic import (
 )
 
 from scheduler.errors import InputError, Problem
-from scheduler.scenario import StrictModel
+from scheduler.scenario_base import StrictModel  # not .scenario, which will import GridSpec
 from scheduler.units import TIME_UNITS_S
 
 FloatArray = npt.NDArray[np.float64]

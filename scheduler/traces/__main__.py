@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from scheduler.errors import InputError
 from scheduler.traces.spec import TRACE_FORMATS
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    options: dict[str, object] = {"on_error": args.on_error, "order": args.order,
+    options: dict[str, Any] = {"on_error": args.on_error, "order": args.order,
                                   "fractional_gpus": args.fractional_gpus}
     for name in ("start", "end", "limit"):
         if getattr(args, name) is not None:

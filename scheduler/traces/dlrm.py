@@ -68,7 +68,7 @@ def parse(ctx: ParseContext) -> Iterator[Row]:
     trace_end = ctx.spec.trace_end
     if trace_end is None:
         trace_end = _latest_time(ctx)
-        ctx.report.notes.append(f"trace_end = {trace_end:g} s (latest time in the file), "
+        ctx.report.notes.append(f"trace_end = {trace_end:.10g} s (latest time in the file), "
                                 "for instances alive at the end")
     end_of_trace = trace_end
 

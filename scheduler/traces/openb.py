@@ -22,7 +22,6 @@ import csv
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
@@ -113,17 +112,15 @@ FORMAT = FormatInfo(
 )
 
 
-class OpenbNodeGroup(NamedTuple):
-    """``count`` nodes with ``gpus_per_node`` GPUs of ``model`` (a node-list model name)."""
-
-    model: str
-    gpus_per_node: int
-    count: int
+OpenbNodeGroup = tuple[str, int, int]
+"""(model, gpus_per_node, count): ``count`` nodes with ``gpus_per_node`` GPUs of ``model``."""
 
 
 def read_openb_nodes(path: str | Path) -> list[OpenbNodeGroup]:
     """Aggregate an openb node list (``sn,cpu_milli,memory_mib,gpu,model``) into groups.
 
+    Returns ``(model, gpus_per_node, count)`` tuples; ``model`` is the node list's name
+    (``V100M32``, ``T4``, ``G2``...), the same names as the pod list's ``gpu_spec``.
     CPU-only nodes (``gpu = 0``) are left out. Groups are sorted by model, then GPUs per node.
     Raises :class:`InputError` with ``file:line`` for a malformed row.
     """
@@ -160,4 +157,4 @@ def read_openb_nodes(path: str | Path) -> list[OpenbNodeGroup]:
         raise InputError(f"cannot read the node list: {exc}", source) from None
     if problems:
         raise InputError(problems)
-    return [OpenbNodeGroup(model, gpus, count) for (model, gpus), count in sorted(counts.items())]
+    return [(model, gpus, count) for (model, gpus), count in sorted(counts.items())]

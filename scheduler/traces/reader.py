@@ -155,7 +155,7 @@ class TraceReader(Iterator[TraceChunk]):
             if arrival < previous:
                 ctx.bad(row[LINE], BadValue(
                     self.format.arrival_column, arrival,
-                    f"is earlier than the previous row's {previous:g} s: the trace is not "
+                    f"is earlier than the previous row's {previous:.10g} s: the trace is not "
                     "sorted by arrival (set order: sort to sort it)", reason=OUT_OF_ORDER))
                 continue
             previous = arrival

@@ -62,6 +62,25 @@ def _size_percentile(counts: dict[int, int], q: float) -> int:
     return max(counts)
 
 
+def _demand(levels: dict[float, float], peak: float) -> dict[str, float | None]:
+    """Time-weighted GPU demand levels over the arrival span, and the overall peak."""
+    total = sum(levels.values())
+    result: dict[str, float | None] = {"mean": None, "p50": None, "p90": None, "p99": None,
+                                       "peak": peak}
+    if total <= 0:
+        return result
+    ordered = sorted(levels.items())
+    result["mean"] = sum(level * seconds for level, seconds in ordered) / total
+    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        running = 0.0
+        for level, seconds in ordered:
+            running += seconds
+            if running >= q * total:
+                result[name] = level
+                break
+    return result
+
+
 def trace_stats(path: str | Path, format: str, *, base_dir: Path | None = None,
                 chunk_rows: int = DEFAULT_CHUNK_ROWS, **options: Any) -> dict[str, Any]:
     """Read a whole trace (streaming) and summarise it.
@@ -70,8 +89,9 @@ def trace_stats(path: str | Path, format: str, *, base_dir: Path | None = None,
     Returns row counts and skip reasons (the report), the arrival span, the GPUs-per-job
     distribution (counts per size, mean, p50/p90/p99/max), the duration distribution
     (mean/min/max exact; p50/p90/p99 exact up to :data:`SAMPLE_SIZE` rows, from a uniform
-    sample beyond), GPU-hours, the mean GPU demand over the span, and the peak GPU demand if
-    every job started on arrival (an upper bound on the GPUs the trace can keep busy).
+    sample beyond), GPU-hours, and ``gpu_demand``: the GPUs held if every job started on
+    arrival (no queueing), time-weighted over the arrival span (mean, p50/p90/p99) and its
+    peak, a guide to sizing a cluster for the trace.
     """
     spec = _spec(path, format, options)
     reader = read_trace(spec, base_dir=base_dir, chunk_rows=chunk_rows)
@@ -88,6 +108,8 @@ def trace_stats(path: str | Path, format: str, *, base_dir: Path | None = None,
     first = last = None
     active: list[tuple[float, float]] = []
     demand = peak = 0.0
+    now: float | None = None
+    levels: dict[float, float] = {}
     with reader:
         for chunk in reader:
             if not len(chunk):
@@ -111,8 +133,17 @@ def trace_stats(path: str | Path, format: str, *, base_dir: Path | None = None,
             ends = chunk.arrival_s + chunk.duration_s
             for arrival, end, need in zip(chunk.arrival_s.tolist(), ends.tolist(),
                                           held.tolist(), strict=True):
+                if now is None:
+                    now = arrival
                 while active and active[0][0] <= arrival:
-                    demand -= heapq.heappop(active)[1]
+                    finish, freed = heapq.heappop(active)
+                    level = round(demand, 3)
+                    levels[level] = levels.get(level, 0.0) + (finish - now)
+                    now = finish
+                    demand -= freed
+                level = round(demand, 3)
+                levels[level] = levels.get(level, 0.0) + (arrival - now)
+                now = arrival
                 heapq.heappush(active, (end, need))
                 demand += need
                 peak = max(peak, demand)
@@ -135,8 +166,7 @@ def trace_stats(path: str | Path, format: str, *, base_dir: Path | None = None,
         "shared_gpu_jobs": shared,
         "duration_s": None,
         "gpu_hours": gpu_seconds / 3600.0,
-        "mean_gpu_demand": (gpu_seconds / span) if span > 0 else None,
-        "peak_gpu_demand": peak,
+        "gpu_demand": _demand(levels, peak),
         "kinds": dict(kinds),
         "tenants": len(tenants),
         "tenants_capped": len(tenants) >= MAX_TENANTS,
@@ -198,10 +228,14 @@ def format_trace_stats(stats: dict[str, Any]) -> str:
                     f"p90 {format_time(d['p90'])}, p99 {format_time(d['p99'])}, "
                     f"max {format_time(d['max'])}{sampled}")
     row("GPU-hours", f"{stats['gpu_hours']:,.1f}")
-    mean = stats["mean_gpu_demand"]
-    mean_text = f"mean {mean:,.1f} GPUs over the span, " if mean is not None else ""
-    row("demand", f"{mean_text}peak {stats['peak_gpu_demand']:,.1f} GPUs "
-                  "(if every job started on arrival)")
+    demand = stats["gpu_demand"]
+    if demand["mean"] is not None:
+        row("GPU demand", f"mean {demand['mean']:,.1f}, p50 {demand['p50']:,.4g}, "
+                          f"p90 {demand['p90']:,.4g}, p99 {demand['p99']:,.4g}, "
+                          f"peak {demand['peak']:,.4g} GPUs")
+    else:
+        row("GPU demand", f"peak {demand['peak']:,.4g} GPUs")
+    row("", "(held if every job started on arrival; time-weighted over the arrivals)")
     row("kinds", ", ".join(f"{k} {n:,}" for k, n in sorted(stats["kinds"].items())))
     tenants = f"{stats['tenants']:,}" + ("+" if stats["tenants_capped"] else "")
     row("tenants", tenants if stats["tenants"] else "none in the trace")
