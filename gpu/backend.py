@@ -35,7 +35,7 @@ class Backend:
     def to_host(self, array: Any) -> np.ndarray:
         """This backend's array -> NumPy array (a device-to-host copy on CuPy)."""
         if self.name == "cupy":
-            return array.get()  # type: ignore[no-any-return]
+            return array.get()
         return np.asarray(array)
 
 

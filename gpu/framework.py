@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gpu.array_ops import astype, bool_dtype
 from gpu.backend import Backend
 from gpu.placement import Columns, PlacementContext
 from gpu.plugins import Plugin, PluginError
@@ -63,12 +64,12 @@ def evaluate_device(backend: Backend, ctx: PlacementContext, filters: list[Plugi
     xp = backend.xp
     shape = ctx.shape
     n_columns = shape[1]
-    mask = xp.ones(shape, dtype=bool)
+    mask = xp.ones(shape, dtype=bool_dtype(xp))
     alive = []  # per filter: does some column survive it and the filters before it?
     for call in filters:
         result = call.plugin.fn(ctx, **call.args)
         _check_filter(call.plugin.name, result, shape)
-        mask = mask & result.astype(bool)
+        mask = mask & astype(xp, result, bool_dtype(xp))
         alive.append(xp.any(mask, axis=1))
     total = xp.zeros(shape, dtype=xp.int64)
     bounds = []
@@ -76,7 +77,7 @@ def evaluate_device(backend: Backend, ctx: PlacementContext, filters: list[Plugi
         raw = xp.asarray(call.plugin.fn(ctx, **call.args))
         if tuple(raw.shape) != shape:
             raw = xp.broadcast_to(raw, shape)
-        raw = raw.astype(xp.int64)
+        raw = astype(xp, raw, xp.int64)
         if shape[0] and n_columns:
             bounds.append(xp.stack([xp.min(xp.where(mask, raw, 0)),
                                     xp.max(xp.where(mask, raw, 0))]))
@@ -91,7 +92,7 @@ def evaluate_device(backend: Backend, ctx: PlacementContext, filters: list[Plugi
     keys = xp.where(mask, total * n_columns + (n_columns - 1 - column_index)[None, :], -1)
     if alive:
         alive_matrix = xp.stack(alive, axis=1)
-        first_dead = xp.argmin(alive_matrix.astype(xp.int8), axis=1).astype(xp.int64)
+        first_dead = astype(xp, xp.argmin(astype(xp, alive_matrix, xp.int8), axis=1), xp.int64)
         reason = xp.where(alive_matrix[:, -1], -1, first_dead)
     else:
         reason = xp.full(shape[0], -1, dtype=xp.int64)
@@ -113,7 +114,7 @@ def best_columns(backend: Backend, keys: Any) -> np.ndarray:
     if keys.shape[1] == 0:
         return np.full(keys.shape[0], -1, dtype=np.int64)
     best = xp.argmax(keys, axis=1)
-    top = xp.take_along_axis(keys, best[:, None], axis=1)[:, 0]
+    top = xp.max(keys, axis=1)
     return backend.to_host(xp.where(top >= 0, best, -1)).astype(np.int64)
 
 
@@ -175,7 +176,7 @@ def valid_columns(state: CapacityState, shape: JobShape, class_index: int = 0) -
     if state.site_budget_w is not None and state.power_w_per_gpu is not None and state.pue is not None:
         cost = state.power_w_per_gpu[class_index, state.gpu_type] * shape.gpus * state.pue[state.site]
         ok &= cost <= state.site_budget_w[state.site]
-    return ok  # type: ignore[no-any-return]
+    return ok
 
 
 def take(state: CapacityState, shape: JobShape, column: int, class_index: int = 0) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gpu.array_ops import astype, bool_dtype, cumsum, take
 from gpu.placement import PlacementContext
 
 PluginFn = Callable[..., Any]
@@ -87,7 +88,7 @@ def minmax_to_100(xp: Any, raw: Any, valid: Any, higher_is_better: bool = True) 
     Integer arithmetic only (``raw`` is cast to int64), so NumPy and CuPy agree bit for bit.
     A row whose valid values are all equal scores 100 everywhere (nothing to prefer).
     """
-    raw = raw.astype(xp.int64)
+    raw = astype(xp, raw, xp.int64)
     big = xp.iinfo(xp.int64).max // 4
     low = xp.min(xp.where(valid, raw, big), axis=1, keepdims=True)
     high = xp.max(xp.where(valid, raw, -big), axis=1, keepdims=True)
@@ -95,7 +96,7 @@ def minmax_to_100(xp: Any, raw: Any, valid: Any, higher_is_better: bool = True) 
     safe_span = xp.where(span > 0, span, 1)
     offset = (raw - low) if higher_is_better else (high - raw)
     scaled = (xp.clip(offset, 0, None) * 100) // safe_span
-    return xp.where(span > 0, xp.clip(scaled, 0, 100), 100).astype(xp.int64)
+    return astype(xp, xp.where(span > 0, xp.clip(scaled, 0, 100), 100), xp.int64)
 
 
 # --------------------------------------------------------------------------- built-in filters
@@ -104,7 +105,7 @@ def minmax_to_100(xp: Any, raw: Any, valid: Any, higher_is_better: bool = True) 
 @register_filter("gpu-type", reason="no node of an allowed GPU type")
 def filter_gpu_type(ctx: PlacementContext) -> Any:
     """The column's GPU type is allowed for the job."""
-    return ctx.jobs.type_allowed[:, ctx.columns.gpu_type]
+    return take(ctx.xp, ctx.jobs.type_allowed, ctx.columns.gpu_type, axis=1)
 
 
 @register_filter("node-up", reason="all fitting nodes are down")
@@ -120,7 +121,7 @@ def filter_capacity(ctx: PlacementContext) -> Any:
     checked by the assignment as capacity is consumed."""
     cols = ctx.columns
     fits_node = cols.free[None, :] >= ctx.remainder
-    enough_nodes = cols.group_nodes[cols.group][None, :] >= ctx.nodes_needed
+    enough_nodes = take(ctx.xp, cols.group_nodes, cols.group)[None, :] >= ctx.nodes_needed
     return fits_node & enough_nodes
 
 
@@ -132,11 +133,12 @@ def filter_power(ctx: PlacementContext) -> Any:
     headroom = ctx.site_arrays.get("power_headroom_w")
     per_gpu = ctx.jobs.extra.get("power_w_per_gpu_by_type")
     if headroom is None or per_gpu is None:
-        return ctx.xp.ones(ctx.shape, dtype=bool)
-    cols = ctx.columns
-    pue = ctx.site_arrays["pue"][cols.site][None, :]
-    extra_w = per_gpu[:, cols.gpu_type] * ctx.jobs.gpus[:, None] * pue
-    return extra_w <= headroom[cols.site][None, :]
+        return ctx.xp.ones(ctx.shape, dtype=bool_dtype(ctx.xp))
+    xp, cols = ctx.xp, ctx.columns
+    pue = take(xp, ctx.site_arrays["pue"], cols.site)[None, :]
+    gpus = astype(xp, ctx.jobs.gpus, xp.float64)[:, None]
+    extra_w = take(xp, per_gpu, cols.gpu_type, axis=1) * gpus * pue
+    return extra_w <= take(xp, headroom, cols.site)[None, :]
 
 
 # --------------------------------------------------------------------------- built-in scores
@@ -179,10 +181,10 @@ def score_fragmentation(ctx: PlacementContext, sizes: Any = None) -> Any:
     # tail[k] = P(size > k) in per-mille, integer so both backends agree.
     share = xp.asarray(share, dtype=xp.float64)
     total = xp.sum(share)
-    permille = xp.round(share * 1000.0 / xp.where(total > 0, total, 1.0)).astype(xp.int64)
-    tail = xp.sum(permille) - xp.cumsum(permille)
+    permille = astype(xp, xp.round(share * 1000.0 / xp.where(total > 0, total, 1.0)), xp.int64)
+    tail = xp.sum(permille) - cumsum(xp, permille)
     clipped = xp.clip(left, 0, tail.shape[0] - 1)
-    unusable = left * tail[clipped]  # GPU x per-mille
+    unusable = left * xp.reshape(take(xp, tail, xp.reshape(clipped, (-1,))), clipped.shape)
     worst = cols.gpus_per_node[None, :] * 1000
     return 100 - (unusable * 100) // worst
 
@@ -195,4 +197,4 @@ def score_site(ctx: PlacementContext, weights: Any = None) -> Any:
     if weights is None:
         return xp.full(ctx.shape, 100, dtype=xp.int64)
     per_site = xp.asarray(weights, dtype=xp.int64)
-    return xp.broadcast_to(per_site[ctx.columns.site][None, :], ctx.shape)
+    return xp.broadcast_to(take(xp, per_site, ctx.columns.site)[None, :], ctx.shape)

@@ -84,7 +84,9 @@ class Cluster:
         n_groups = len(group_site)
 
         # Columns: per group, free = size .. 0 (up), then one column of down nodes.
-        col_group, col_free, col_up = [], [], []
+        col_group: list[int] = []
+        col_free: list[int] = []
+        col_up: list[bool] = []
         max_size = int(self.group_size.max()) if n_groups else 0
         self.column_of = np.full((n_groups, max_size + 1), -1, dtype=np.int64)
         self.down_column = np.zeros(n_groups, dtype=np.int64)

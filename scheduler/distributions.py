@@ -72,7 +72,7 @@ def _read_values(path: Path, source: str) -> np.ndarray:
     values = []
     try:
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8") as handle:
             header = handle.readline()
             if not header:
                 raise InputError("empty file", str(path))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +24,7 @@ import simpy
 from gpu import (
     Backend,
     CapacityState,
+    Columns,
     JobBatch,
     JobShape,
     PluginCall,
@@ -115,6 +116,7 @@ class Engine:
         self._class_shape: list[JobShape] = []
         self._class_keys: dict[int, np.ndarray] = {}
         self._class_reason: dict[int, int] = {}
+        self._columns_on_device: Columns | None = None
         self._cycle_scheduled = False
         self._arrivals_open = len(self.sources)
         self._capacity = CapacityState.from_columns(self.cluster.columns, self.cluster.column_of)
@@ -158,19 +160,22 @@ class Engine:
             first_rejecting = int(result.reason[row])
             self._class_reason[cls] = 1 if first_rejecting < 0 else 2 + first_rejecting
 
-    def _device_columns(self):  # type: ignore[no-untyped-def]
-        from gpu.placement import Columns
-
-        cols = self.cluster.columns
-        to = self.backend.asarray
-        return Columns(group=to(cols.group), site=to(cols.site), gpu_type=to(cols.gpu_type),
-                       gpus_per_node=to(cols.gpus_per_node), free=to(cols.free),
-                       up=to(cols.up), count=to(cols.count), full_column=to(cols.full_column),
-                       group_nodes=to(cols.group_nodes))
+    def _device_columns(self) -> Columns:
+        """Column attributes on the device, uploaded once (they never change in a run;
+        only counts do, and counts stay on the host with the assignment)."""
+        if self._columns_on_device is None:
+            cols = self.cluster.columns
+            to = self.backend.asarray
+            self._columns_on_device = Columns(
+                group=to(cols.group), site=to(cols.site), gpu_type=to(cols.gpu_type),
+                gpus_per_node=to(cols.gpus_per_node), free=to(cols.free), up=to(cols.up),
+                count=to(cols.count), full_column=to(cols.full_column),
+                group_nodes=to(cols.group_nodes))
+        return self._columns_on_device
 
     # ------------------------------------------------------------------ processes
 
-    def _arrivals(self, source: WorkloadSource):  # type: ignore[no-untyped-def]
+    def _arrivals(self, source: WorkloadSource) -> Generator[simpy.Event, None, None]:
         env = self.env
         jobs = self.jobs
         for times, gpus, durations in source.chunks():
@@ -199,8 +204,8 @@ class Engine:
         event = simpy.Event(self.env)
         event._ok = True
         event._value = None
-        event.callbacks.append(self._cycle)  # type: ignore[union-attr]
-        self.env.schedule(event, CYCLE_PRIORITY)
+        event.callbacks.append(self._cycle)
+        self.env.schedule(event, CYCLE_PRIORITY)  # type: ignore[arg-type]
 
     def _cycle(self, _event: simpy.Event) -> None:
         """Place pending jobs in FIFO order, stopping at the first that does not fit."""
@@ -239,7 +244,7 @@ class Engine:
         event.callbacks.append(self._finish)
 
     def _finish(self, event: simpy.Event) -> None:
-        job = int(event.value)
+        job = int(event.value)  # type: ignore[arg-type]
         now = self.env.now
         self.events += 1
         placement = self.running.pop(job)

@@ -52,7 +52,8 @@ class GrowableTable:
 
     def view(self, name: str) -> np.ndarray:
         """The valid rows of one column (a view, not a copy)."""
-        return getattr(self, name)[: self.size]  # type: ignore[no-any-return]
+        column: np.ndarray = getattr(self, name)
+        return column[: self.size]
 
 
 class JobTable(GrowableTable):

@@ -85,13 +85,17 @@ ScoreSpec = Annotated[
 ]
 
 
+def _default_score() -> ScoreSpec:
+    return PackingScore(type="packing")
+
+
 class PlacementSpec(StrictModel):
     """Filter and score plugins of the placement framework."""
 
     filters: list[str] = Field(default_factory=lambda: list(DEFAULT_FILTERS))
     """Filter plugin names, applied in order (the first that rejects a job everywhere is its
     pending reason)."""
-    scores: list[ScoreSpec] = Field(default_factory=lambda: [PackingScore(type="packing")])
+    scores: list[ScoreSpec] = Field(default_factory=lambda: [_default_score()])
     """Score plugins with weights; the weighted sum decides, ties go to the lowest column."""
 
 

@@ -22,7 +22,7 @@ from scheduler.metrics import mean_or_none, percentile_or_none, step_means
 DEFAULT_TIMESERIES_POINTS = 500
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write via ``write(tmp_path)`` into a temporary file beside ``path``, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -33,6 +33,14 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _table_writer(frame: pd.DataFrame, format: str) -> Callable[[Path], object]:
+    def write(path: Path) -> object:
+        if format == "csv":
+            return frame.to_csv(path, index=False)
+        return frame.to_parquet(path, index=False)
+    return write
 
 
 def _json_default(value: Any) -> Any:
@@ -78,11 +86,7 @@ class Result:
             atomic_write(out / "scenario.json",
                          lambda p: p.write_text(self.scenario_text, encoding="utf-8"))
         for name, frame in (("jobs", self.jobs), ("timeseries", self.timeseries)):
-            if format == "csv":
-                atomic_write(out / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
-            else:
-                atomic_write(out / f"{name}.parquet",
-                             lambda p, f=frame: f.to_parquet(p, index=False))
+            atomic_write(out / f"{name}.{format}", _table_writer(frame, format))
         return out
 
     @classmethod

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SCENARIOS, run_cli, tiny_scenario
+
 from gpu import get_backend
 from scheduler import simulate
 from scheduler.engine import Engine
