@@ -23,8 +23,18 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import ROOT, peak_rss_mb, table, write_json
-from gpu import Backend, CapacityState, JobBatch, JobShape, PluginCall, assign, build_context
-from gpu import evaluate, get_backend, get_plugin
+from gpu import (
+    Backend,
+    CapacityState,
+    JobBatch,
+    JobShape,
+    PluginCall,
+    assign,
+    build_context,
+    evaluate,
+    get_backend,
+    get_plugin,
+)
 from gpu.framework import best_columns, evaluate_device
 from gpu.placement import Columns
 from scheduler.cluster import Cluster
@@ -152,6 +162,7 @@ def run_python(cluster: Cluster, gpus: np.ndarray, allowed: np.ndarray,
     group_nodes = cols.group_nodes.tolist()
     allowed_list = allowed.tolist()
     n_cols = len(group)
+    picks = []
     start = time.perf_counter()
     for j, g in enumerate(gpus.tolist()):
         best, best_key = -1, -1
@@ -167,12 +178,14 @@ def run_python(cluster: Cluster, gpus: np.ndarray, allowed: np.ndarray,
             key = (packing * 1000 + locality * 1000) * n_cols + (n_cols - 1 - c)
             if key > best_key:
                 best, best_key = c, key
+        picks.append(best)
     elapsed = time.perf_counter() - start
     cells = gpus.shape[0] * n_cols
     return {"path": f"python loop ({'nodes' if per_node else 'columns'})",
             "jobs": int(gpus.shape[0]), "columns": n_cols, "score_s": elapsed, "assign_s": 0.0,
             "cells_per_s": cells / elapsed,
-            "job_nodes_per_s": gpus.shape[0] * cluster.n_nodes / elapsed, "placed": -1}
+            "job_nodes_per_s": gpus.shape[0] * cluster.n_nodes / elapsed,
+            "placed": sum(p >= 0 for p in picks)}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -96,8 +96,10 @@ def _describe(scenario: Any) -> str:
         groups = ", ".join(f"{g.count}x{g.gpus_per_node} {g.gpu}" for g in site.nodes) or "no nodes"
         lines.append(f"  {site.name}: {int(cluster.site_gpus[s]):,} GPUs ({groups}), PUE {site.pue}")
     for workload in scenario.workloads:
-        lines.append(f"  workload {workload.name!r} ({workload.kind}): "
-                     f"{workload.arrival.rate_per_hour:g} jobs/h")
+        trace = getattr(workload, "trace", None)
+        what = (f"trace {trace.path} ({trace.format})" if trace is not None
+                else f"{workload.arrival.rate_per_hour:g} jobs/h")
+        lines.append(f"  workload {workload.name!r} ({workload.kind}): {what}")
     placement = scenario.policy.placement
     lines.append(f"policy: queue {scenario.policy.queue}; filters {', '.join(placement.filters)}; "
                  f"scores {', '.join(f'{s.type} x{s.weight:g}' for s in placement.scores)}")

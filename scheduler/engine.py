@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from collections.abc import Generator
 
 import numpy as np
 import simpy
@@ -32,52 +31,18 @@ from gpu import (
     evaluate,
 )
 from gpu.framework import pick
-from scheduler.arrivals import arrival_times
 from scheduler.cluster import Cluster, Placement
-from scheduler.distributions import DurationSampler, sample_gpus
 from scheduler.jobs import JobTable, SegmentLog, Status
 from scheduler.scenario import Scenario
+from scheduler.sources import TenantNames, WorkloadSource, build_sources
 
 CYCLE_PRIORITY = 2
 """SimPy orders same-time events by (priority, id); NORMAL is 1, so 2 runs after them all."""
 
 REASON_NEVER_FITS = "larger than any allowed node group can hold"
 REASON_WAITING = "waiting for free GPUs"
-
-
-@dataclass(frozen=True)
-class WorkloadSource:
-    """A workload's chunked job stream: (arrivals, gpus, durations) arrays per chunk."""
-
-    index: int
-    name: str
-    chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]]
-    type_allowed: np.ndarray
-
-
-def synthetic_source(scenario: Scenario, cluster: Cluster, index: int,
-                     seed: np.random.SeedSequence, chunk: int = 65536) -> WorkloadSource:
-    """The job stream of a generated workload, with independent child random streams."""
-    workload = scenario.workloads[index]
-    arrival_seed, gpus_seed, duration_seed = seed.spawn(3)
-    sampler = DurationSampler(workload.duration, scenario, f"workloads.{index}.duration")
-    allowed = np.zeros(len(cluster.gpu_type_names), dtype=bool)
-    if workload.gpu_types is None:
-        allowed[:] = True
-    else:
-        for name in workload.gpu_types:
-            allowed[cluster.type_index[name]] = True
-
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        arrival_rng = np.random.default_rng(arrival_seed)
-        gpus_rng = np.random.default_rng(gpus_seed)
-        duration_rng = np.random.default_rng(duration_seed)
-        for times in arrival_times(workload.arrival, scenario.duration, arrival_rng, chunk,
-                                   workload.max_jobs):
-            n = times.shape[0]
-            yield times, sample_gpus(workload.gpus, gpus_rng, n), sampler.sample(duration_rng, n)
-
-    return WorkloadSource(index, workload.name, chunks, allowed)
+REASON_BEHIND = "queued behind the head of the line"
+FIRST_FILTER_REASON = 3
 
 
 class Engine:
@@ -95,23 +60,23 @@ class Engine:
         self.cluster = Cluster(scenario)
         self.jobs = JobTable()
         self.segments = SegmentLog()
-        root = np.random.SeedSequence(seed)
-        workload_seeds = root.spawn(len(scenario.workloads))
-        self.sources = sources if sources is not None else [
-            synthetic_source(scenario, self.cluster, i, workload_seeds[i])
-            for i in range(len(scenario.workloads))
-        ]
-        self.reasons: list[str] = [REASON_NEVER_FITS, REASON_WAITING]
+        self.tenants = TenantNames()
+        self.sources = sources if sources is not None else build_sources(
+            scenario, self.cluster.type_index, seed, self.tenants)
+        self.reasons: list[str] = [REASON_NEVER_FITS, REASON_WAITING, REASON_BEHIND]
         self.reasons += [c.plugin.reason for c in filters]
         self.pending: deque[int] = deque()
         self.running: dict[int, Placement] = {}
+        self.pending_log: list[tuple[float, int, int]] = []
+        """(time, reason code of the head job or -1, pending jobs) after each cycle."""
         self.events = 0
         self.cycles = 0
         self.end_time = 0.0
-        # Job classes: (workload, gpus) -> id; their shapes, admission and key rows.
-        self._class_of: dict[tuple[int, int], int] = {}
+        # Job classes: (workload, gpus, type constraint) -> id; their shapes, admission and
+        # key rows. Jobs of one class are interchangeable for placement.
+        self._class_of: dict[tuple[int, int, int], int] = {}
         self._class_gpus: list[int] = []
-        self._class_workload: list[int] = []
+        self._class_types: list[np.ndarray] = []
         self._class_fits: list[bool] = []
         self._class_shape: list[JobShape] = []
         self._class_keys: dict[int, np.ndarray] = {}
@@ -125,20 +90,23 @@ class Engine:
 
     # ------------------------------------------------------------------ job classes
 
-    def _class_ids(self, workload: int, gpus: np.ndarray) -> np.ndarray:
+    def _class_ids(self, source: WorkloadSource, gpus: np.ndarray,
+                   type_key: np.ndarray) -> np.ndarray:
         ids = np.empty(gpus.shape[0], dtype=np.int32)
-        allowed = self.sources[workload].type_allowed
-        for size in np.unique(gpus).tolist():
-            key = (workload, size)
-            cls = self._class_of.get(key)
+        pairs = np.stack([gpus, type_key], axis=1)
+        unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        for row, (size, key) in enumerate(unique.tolist()):
+            signature = (source.index, size, key)
+            cls = self._class_of.get(signature)
             if cls is None:
                 cls = len(self._class_gpus)
-                self._class_of[key] = cls
+                allowed = source.type_masks[key]
+                self._class_of[signature] = cls
                 self._class_gpus.append(size)
-                self._class_workload.append(workload)
+                self._class_types.append(allowed)
                 self._class_fits.append(self.cluster.can_ever_fit(size, allowed))
                 self._class_shape.append(JobShape.of(size, self._capacity))
-            ids[gpus == size] = cls
+            ids[inverse.reshape(-1) == row] = cls
         return ids
 
     def _keys_for(self, classes: list[int]) -> None:
@@ -147,8 +115,7 @@ class Engine:
         if not missing:
             return
         xp = self.backend.xp
-        type_allowed = np.stack([self.sources[self._class_workload[c]].type_allowed
-                                 for c in missing])
+        type_allowed = np.stack([self._class_types[c] for c in missing])
         batch = JobBatch(gpus=xp.asarray(np.array([self._class_gpus[c] for c in missing],
                                                   dtype=np.int64)),
                          type_allowed=xp.asarray(type_allowed))
@@ -158,7 +125,8 @@ class Engine:
         for row, cls in enumerate(missing):
             self._class_keys[cls] = result.keys[row]
             first_rejecting = int(result.reason[row])
-            self._class_reason[cls] = 1 if first_rejecting < 0 else 2 + first_rejecting
+            self._class_reason[cls] = (1 if first_rejecting < 0
+                                       else FIRST_FILTER_REASON + first_rejecting)
 
     def _device_columns(self) -> Columns:
         """Column attributes on the device, uploaded once (they never change in a run;
@@ -178,11 +146,13 @@ class Engine:
     def _arrivals(self, source: WorkloadSource) -> Generator[simpy.Event, None, None]:
         env = self.env
         jobs = self.jobs
-        for times, gpus, durations in source.chunks():
-            classes = self._class_ids(source.index, gpus)
-            ids = jobs.extend(times, gpus, durations, source.index, classes)
+        for chunk in source.chunks():
+            classes = self._class_ids(source, chunk.gpus, chunk.type_key)
+            ids = jobs.extend(chunk.arrival_s, chunk.gpus, chunk.duration_s, source.index,
+                              classes, chunk.kind, chunk.tenant)
             fits = self._class_fits
-            for job, at, cls in zip(ids.tolist(), times.tolist(), classes.tolist(), strict=True):
+            for job, at, cls in zip(ids.tolist(), chunk.arrival_s.tolist(), classes.tolist(),
+                                    strict=True):
                 delay = at - env.now
                 if delay > 0:
                     yield env.timeout(delay)
@@ -232,6 +202,16 @@ class Engine:
             pending.popleft()
             # The cluster updates the column counts the next pick reads (same array).
             self._start(job, self.cluster.place(column, shape.gpus), now)
+        self._log_pending(now)
+
+    def _log_pending(self, now: float) -> None:
+        """Record why jobs wait, from now until the next cycle: the head's reason, and
+        'behind the head' for the rest (strict FIFO evaluates only the head)."""
+        head_reason = int(self.jobs.reason[self.pending[0]]) if self.pending else -1
+        log = self.pending_log
+        if log and log[-1][0] == now:
+            log.pop()
+        log.append((now, head_reason, len(self.pending)))
 
     def _start(self, job: int, placement: Placement, now: float) -> None:
         jobs = self.jobs
@@ -284,5 +264,7 @@ class Engine:
                               float(jobs.start_s[job]), end)
         for job in self.pending:
             jobs.status[job] = Status.UNFINISHED
+            if jobs.reason[job] < 0:
+                jobs.reason[job] = self.reasons.index(REASON_BEHIND)
         self.running.clear()
         self.pending.clear()

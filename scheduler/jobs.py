@@ -12,6 +12,9 @@ from typing import ClassVar
 
 import numpy as np
 
+KIND_NAMES = ("training", "inference")
+"""Job kinds by code (the ``kind`` column)."""
+
 
 class Status(IntEnum):
     PENDING = 0
@@ -70,6 +73,8 @@ class JobTable(GrowableTable):
         "end_s": np.dtype(np.float64),
         "site": np.dtype(np.int32),
         "reason": np.dtype(np.int32),
+        "kind": np.dtype(np.int8),
+        "tenant": np.dtype(np.int32),
     }
     arrival_s: np.ndarray
     gpus: np.ndarray
@@ -81,28 +86,12 @@ class JobTable(GrowableTable):
     end_s: np.ndarray
     site: np.ndarray
     reason: np.ndarray
-
-    def add(self, arrival_s: float, gpus: int, duration_s: float, workload: int,
-            job_class: int) -> int:
-        """Append one pending job and return its id."""
-        if self.size == self._capacity:
-            self.reserve(1)
-        job = self.size
-        self.arrival_s[job] = arrival_s
-        self.gpus[job] = gpus
-        self.duration_s[job] = duration_s
-        self.workload[job] = workload
-        self.job_class[job] = job_class
-        self.start_s[job] = np.nan
-        self.end_s[job] = np.nan
-        self.site[job] = -1
-        self.reason[job] = -1
-        self.size += 1
-        return job
-
+    kind: np.ndarray
+    tenant: np.ndarray
 
     def extend(self, arrival_s: np.ndarray, gpus: np.ndarray, duration_s: np.ndarray,
-               workload: int, job_class: np.ndarray) -> np.ndarray:
+               workload: int, job_class: np.ndarray, kind: np.ndarray | int = 0,
+               tenant: np.ndarray | int = 0) -> np.ndarray:
         """Append pending jobs in bulk; returns their ids."""
         n = arrival_s.shape[0]
         self.reserve(n)
@@ -117,6 +106,8 @@ class JobTable(GrowableTable):
         self.end_s[rows] = np.nan
         self.site[rows] = -1
         self.reason[rows] = -1
+        self.kind[rows] = kind
+        self.tenant[rows] = tenant
         ids = np.arange(self.size, self.size + n, dtype=np.int64)
         self.size += n
         return ids

@@ -36,6 +36,15 @@ def step_means(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray,
     return totals / np.diff(grid)
 
 
+def step_function_means(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Mean over each grid step of a step function that takes ``values[i]`` from
+    ``times[i]`` (sorted) until the next time, and 0 before the first."""
+    if times.shape[0] == 0:
+        return np.zeros(grid.shape[0] - 1)
+    ends = np.append(times[1:], np.inf)
+    return step_means(times, np.minimum(ends, grid[-1]), values, grid)
+
+
 def percentile_or_none(values: np.ndarray, q: float) -> float | None:
     """Linear-interpolated percentile, or None for an empty sample (JSON has no NaN)."""
     if values.shape[0] == 0:

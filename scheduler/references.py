@@ -10,7 +10,7 @@ from collections import Counter
 
 from scheduler.catalog import builtin_gpu_types
 from scheduler.errors import Problem
-from scheduler.scenario import Scenario
+from scheduler.scenario import Scenario, TraceWorkload
 
 MAX_EXPECTED_JOBS = 50_000_000
 MAX_TOTAL_NODES = 20_000_000
@@ -72,6 +72,12 @@ def check_references(scenario: Scenario) -> list[Problem]:
                 problems.append(Problem(f"workloads.{i}.gpu_types.{k}",
                                         f"no site has {gpu} nodes (present: "
                                         f"{', '.join(sorted(present))})"))
+        if isinstance(workload, TraceWorkload):
+            if workload.trace.fractional_gpus == "share":
+                problems.append(Problem(f"workloads.{i}.trace.fractional_gpus",
+                                        "GPU sharing is not modelled yet; use 'round-up' "
+                                        "(each fractional job takes one whole GPU)"))
+            continue
         expected = workload.arrival.rate_per_hour * horizon_h
         if workload.max_jobs is not None:
             expected = min(expected, workload.max_jobs)

@@ -16,8 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scheduler.jobs import STATUS_NAMES, Status
-from scheduler.metrics import mean_or_none, percentile_or_none, step_means
+from scheduler.jobs import KIND_NAMES, STATUS_NAMES, Status
+from scheduler.metrics import (
+    mean_or_none,
+    percentile_or_none,
+    step_function_means,
+    step_means,
+)
 
 DEFAULT_TIMESERIES_POINTS = 500
 
@@ -60,7 +65,7 @@ class Result:
     """Summary, job records and time series of one run."""
 
     def __init__(self, summary: dict[str, Any], jobs: pd.DataFrame, timeseries: pd.DataFrame,
-                 scenario_text: str = "") -> None:
+                 scenario_text: str = "", details: dict[str, Any] | None = None) -> None:
         self.summary = summary
         """Flat metrics (CONTRACT.md), plus ``sites``: per-site metrics."""
         self.jobs = jobs
@@ -69,6 +74,9 @@ class Result:
         """One row per time step: utilization, queue, running jobs; per site columns."""
         self.scenario_text = scenario_text
         """The validated scenario as JSON (what produced this result)."""
+        self.details = details or {}
+        """Nested breakdowns that do not fit the flat summary: rejection reasons, trace
+        read reports (rows read, used, skipped and why), per workload and tenant figures."""
 
     def __repr__(self) -> str:
         s = self.summary
@@ -82,6 +90,8 @@ class Result:
         out = Path(directory)
         atomic_write(out / "summary.json",
                      lambda p: p.write_text(dump_summary(self.summary) + "\n", encoding="utf-8"))
+        atomic_write(out / "details.json",
+                     lambda p: p.write_text(dump_summary(self.details) + "\n", encoding="utf-8"))
         if self.scenario_text:
             atomic_write(out / "scenario.json",
                          lambda p: p.write_text(self.scenario_text, encoding="utf-8"))
@@ -103,7 +113,10 @@ class Result:
                                            na_values=[""])
         scenario_file = src / "scenario.json"
         text = scenario_file.read_text(encoding="utf-8") if scenario_file.exists() else ""
-        return cls(summary, frames["jobs"], frames["timeseries"], text)
+        details_file = src / "details.json"
+        details = (json.loads(details_file.read_text(encoding="utf-8"))
+                   if details_file.exists() else {})
+        return cls(summary, frames["jobs"], frames["timeseries"], text, details)
 
 
 def build_result(engine: Any, wall_time_s: float, scenario_name: str,
@@ -170,17 +183,36 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
     for code, count in zip(*np.unique(jobs.view("reason")[status == Status.REJECTED],
                                       return_counts=True), strict=True):
         rejected_reasons[engine.reasons[int(code)]] = int(count)
-    summary["rejected_reasons"] = rejected_reasons
+    details: dict[str, Any] = {"rejected_reasons": rejected_reasons}
+    traces = {}
+    for source in engine.sources:
+        if source.report is not None:
+            report = source.report
+            traces[source.name] = {
+                "rows_read": report.rows_read, "rows_used": report.rows_used,
+                "rows_skipped": report.rows_skipped,
+                "skipped_reasons": dict(report.skipped_reasons),
+                "skipped_examples": list(report.skipped_examples),
+                "adjusted": dict(report.adjusted),
+            }
+    if traces:
+        details["traces"] = traces
+        summary["trace_rows_read"] = sum(t["rows_read"] for t in traces.values())
+        summary["trace_rows_skipped"] = sum(t["rows_skipped"] for t in traces.values())
+    unfinished_waiting = (status == Status.UNFINISHED) & ~started
+    summary["jobs_never_started"] = int(unfinished_waiting.sum())
 
     workload_names = [source.name for source in engine.sources]
     site_names = np.array([*cluster.site_names, ""], dtype=object)
     reason_names = np.array([*engine.reasons, ""], dtype=object)
     reason_codes = jobs.view("reason")
-    shown_reason = np.where(status == Status.REJECTED, reason_codes, -1)
+    # Rejected jobs carry their reason; jobs that never started carry why they last waited.
+    shown_reason = np.where((status == Status.REJECTED) | ~started, reason_codes, -1)
     job_frame = pd.DataFrame({
         "job_id": np.arange(n, dtype=np.int64),
         "workload": np.array(workload_names, dtype=object)[jobs.view("workload")],
-        "kind": "training",
+        "kind": np.array(KIND_NAMES, dtype=object)[jobs.view("kind")],
+        "tenant": np.array(engine.tenants.names or [""], dtype=object)[jobs.view("tenant")],
         "gpus": jobs.view("gpus"),
         "arrival_s": arrival,
         "start_s": start,
@@ -195,7 +227,7 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
     })
     summary["timeseries_step_s"] = _timeseries_step(engine.scenario, period)
     series = _timeseries(engine, period, summary["timeseries_step_s"])
-    return Result(summary, job_frame, series, scenario_text)
+    return Result(summary, job_frame, series, scenario_text, details)
 
 
 def _timeseries_step(scenario: Any, period: float) -> float:
@@ -234,4 +266,21 @@ def _timeseries(engine: Any, period: float, step: float) -> pd.DataFrame:
         gpus = int(cluster.site_gpus[s])
         site_busy = step_means(seg_start[mask], seg_end[mask], seg_gpus[mask], grid)
         columns[f"gpu_utilization[{name}]"] = site_busy / gpus if gpus else site_busy * 0
+    columns.update(_pending_reason_columns(engine, grid))
     return pd.DataFrame(columns)
+
+
+def _pending_reason_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean number of pending jobs per reason over each step (from the cycle log)."""
+    if not engine.pending_log:
+        return {}
+    log = np.array(engine.pending_log, dtype=np.float64)
+    times, head, count = log[:, 0], log[:, 1].astype(np.int64), log[:, 2]
+    out: dict[str, np.ndarray] = {}
+    behind = engine.reasons.index("queued behind the head of the line")
+    for code in sorted(set(head[head >= 0].tolist())):
+        values = np.where(head == code, 1.0, 0.0) * (count > 0)
+        out[f"pending[{engine.reasons[code]}]"] = step_function_means(times, values, grid)
+    out[f"pending[{engine.reasons[behind]}]"] = step_function_means(
+        times, np.maximum(count - 1, 0), grid)
+    return out

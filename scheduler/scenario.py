@@ -22,6 +22,7 @@ from pydantic import (
 
 from scheduler.placement_config import PlacementSpec
 from scheduler.scenario_base import Seconds, StrictModel, Watts
+from scheduler.traces.spec import TraceSpec
 
 __all__ = ["Seconds", "StrictModel", "Watts"]
 
@@ -269,7 +270,32 @@ class TrainingWorkload(StrictModel):
     """Stop generating after this many jobs."""
 
 
-Workload = TrainingWorkload
+class TraceWorkload(StrictModel):
+    """Jobs replayed from a trace file (formats and field mappings: docs/traces.md)."""
+
+    name: str = Field(min_length=1)
+    """Unique workload name."""
+    kind: Literal["training", "inference"] = "training"
+    """Kind of the jobs when the trace does not say (request traces say ``inference``)."""
+    trace: TraceSpec
+    """Which file, which format, and how to adapt it."""
+    gpu_types: list[str] | None = Field(default=None, min_length=1)
+    """GPU types allowed for rows that name none (default: any)."""
+    tenant: str = "default"
+    """Tenant of rows whose trace gives none."""
+
+
+def _workload_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "[trace]" if "trace" in value else "[generated]"
+    return "[trace]" if isinstance(value, TraceWorkload) else "[generated]"
+
+
+Workload = Annotated[
+    Annotated[TrainingWorkload, Tag("[generated]")] | Annotated[TraceWorkload, Tag("[trace]")],
+    Discriminator(_workload_kind),
+]
+"""A generated workload (``arrival``, ``gpus``, ``duration``) or a replayed ``trace``."""
 
 
 # --------------------------------------------------------------------------- policy

@@ -135,7 +135,7 @@ def test_job_too_large_for_any_site_is_rejected_with_reason():
     gang = result.jobs[result.jobs["workload"] == "gang"]
     assert (gang["status"] == "rejected").all()
     assert set(gang["reason"]) == {"larger than any allowed node group can hold"}
-    assert result.summary["rejected_reasons"] == {
+    assert result.details["rejected_reasons"] == {
         "larger than any allowed node group can hold": len(gang)}
 
 
@@ -164,3 +164,17 @@ def test_utilization_timeseries_integrates_to_summary():
     site_cols = [c for c in series.columns if c.startswith("gpu_utilization[")]
     assert len(site_cols) == 2
     assert (series[site_cols].to_numpy() <= 1 + 1e-12).all()
+
+
+def test_pending_reasons_account_for_every_queued_job():
+    data = tiny_scenario()
+    data["workloads"][0]["arrival"]["rate_per_hour"] = 60  # overload: a queue builds up
+    result = simulate(data)
+    series = result.timeseries
+    reasons = series.filter(like="pending[")
+    assert "pending[waiting for free GPUs]" in reasons.columns
+    # Every queued job has a reason at every instant: the reason columns add up to the queue.
+    np.testing.assert_allclose(reasons.sum(axis=1), series["queued_jobs"], rtol=1e-9, atol=1e-9)
+    never = result.jobs[result.jobs["start_s"].isna() & (result.jobs["status"] == "unfinished")]
+    assert len(never) > 0 and never["reason"].isin(
+        ["waiting for free GPUs", "queued behind the head of the line"]).all()

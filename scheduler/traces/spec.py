@@ -1,29 +1,16 @@
 """What a trace workload reads: :class:`TraceSpec`, the ``trace:`` block of a workload.
 
-This module deliberately does not import :mod:`scheduler.scenario`, so that the scenario model
-can import :class:`TraceSpec` without an import cycle. :class:`TraceModel` repeats the
-configuration of ``scenario.StrictModel`` (unknown keys are errors, no silent coercion,
-attribute docstrings feed the JSON schema) and :data:`Seconds` the scenario's time type.
+It builds on :mod:`scheduler.scenario_base` (not :mod:`scheduler.scenario`), so that the
+scenario model can import :class:`TraceSpec` without an import cycle.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import Field, model_validator
 
-from scheduler.units import parse_time
-
-_TIME_SCHEMA = {
-    "anyOf": [
-        {"type": "number", "minimum": 0},
-        {"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*(s|sec|m|min|h|d|w)?\s*$"},
-    ],
-    "description": 'seconds, or a string with a unit: "90s", "2h", "14d"',
-}
-
-Seconds = Annotated[float, BeforeValidator(parse_time), WithJsonSchema(_TIME_SCHEMA)]
-"""A time in seconds; accepts human units ("90s", "2h", "14d")."""
+from scheduler.scenario_base import Seconds, StrictModel
 
 TraceFormat = Literal[
     "tiresias", "swf", "alibaba-openb", "azure-llm", "mooncake", "alibaba-dlrm", "csv"
@@ -35,15 +22,7 @@ TRACE_FORMATS: tuple[str, ...] = (
 )
 
 
-class TraceModel(BaseModel):
-    """Base: same configuration as ``scheduler.scenario.StrictModel``."""
-
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
-    )
-
-
-class TraceSpec(TraceModel):
+class TraceSpec(StrictModel):
     """A workload replayed from a trace file: which file, which format, and how to adapt it."""
 
     format: TraceFormat
