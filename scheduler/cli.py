@@ -50,6 +50,13 @@ def _build_parser() -> argparse.ArgumentParser:
                           metavar="PATH=VALUE")
 
     sub.add_parser("schema", help="print the scenario JSON Schema")
+
+    from scheduler.traces.__main__ import add_stats_arguments
+
+    trace = sub.add_parser("trace", help="inspect workload traces")
+    trace_sub = trace.add_subparsers(dest="trace_command", required=True, parser_class=_Parser)
+    add_stats_arguments(trace_sub.add_parser(
+        "stats", help="rows, time span, GPU-count and duration distributions of a trace"))
     return parser
 
 
@@ -140,7 +147,13 @@ def _schema(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _run, "validate": _validate, "schema": _schema}
+def _trace(args: argparse.Namespace) -> int:
+    from scheduler.traces.__main__ import run_stats
+
+    return run_stats(args)
+
+
+COMMANDS = {"run": _run, "validate": _validate, "schema": _schema, "trace": _trace}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

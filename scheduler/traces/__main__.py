@@ -13,9 +13,8 @@ from scheduler.traces.spec import TRACE_FORMATS
 from scheduler.traces.stats import format_trace_stats, trace_stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scheduler.traces",
-                                     description="Summarise a workload trace.")
+def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``trace stats`` (shared with ``clustersim trace stats``)."""
     parser.add_argument("path", nargs="+", help="trace file(s)")
     parser.add_argument("--format", required=True, choices=TRACE_FORMATS)
     parser.add_argument("--on-error", choices=("error", "skip"), default="error")
@@ -25,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", default=None, help='stop at this trace time ("30d")')
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """Print each file's statistics; 2 when any file had input errors (printed per line)."""
     options: dict[str, Any] = {"on_error": args.on_error, "order": args.order,
                                   "fractional_gpus": args.fractional_gpus}
     for name in ("start", "end", "limit"):
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             stats = trace_stats(path, args.format, **options)
         except InputError as exc:
             for problem in exc.problems:
-                print(problem, file=sys.stderr)
+                print(f"error: {problem}", file=sys.stderr)
             status = 2
             continue
         stats["read_wall_s"] = time.perf_counter() - began
@@ -48,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
             print(format_trace_stats(stats))
             print(f"{'read in':<12} {stats['read_wall_s']:.3f} s\n")
     return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scheduler.traces",
+                                     description="Summarise a workload trace.")
+    add_stats_arguments(parser)
+    return run_stats(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
