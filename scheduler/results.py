@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,16 @@ from scheduler.metrics import (
     step_means,
 )
 
+if TYPE_CHECKING:
+    from scheduler.plots import PlotAccessor
+
 DEFAULT_TIMESERIES_POINTS = 500
+TABLES = ("jobs", "timeseries")
+COLUMNS_FILE = "columns.json"
+"""Column dtypes of the saved tables: CSV carries no types, so :meth:`Result.load` restores
+them from here (text columns keep their empty strings, integers stay integers)."""
+_TEXT_DTYPES = {"object", "str", "string"}
+_JOB_TEXT_COLUMNS = ("workload", "kind", "tenant", "status", "site", "reason")
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -46,6 +55,32 @@ def _table_writer(frame: pd.DataFrame, format: str) -> Callable[[Path], object]:
             return frame.to_csv(path, index=False)
         return frame.to_parquet(path, index=False)
     return write
+
+
+def _column_dtypes(frame: pd.DataFrame) -> dict[str, str]:
+    return {str(column): str(dtype) for column, dtype in frame.dtypes.items()}
+
+
+def _read_csv(path: Path, dtypes: dict[str, str] | None) -> pd.DataFrame:
+    """A table written by :meth:`Result.save` as CSV, with its dtypes restored exactly.
+
+    Empty cells are NaN in numeric columns and empty strings in text columns; floats are read
+    with round-trip precision. Without recorded dtypes (older output folders) the known text
+    columns of the job table are still kept as text.
+    """
+    if dtypes is None:
+        text = list(_JOB_TEXT_COLUMNS)
+    else:
+        text = [column for column, dtype in dtypes.items() if dtype in _TEXT_DTYPES]
+    header = pd.read_csv(path, nrows=0).columns
+    frame = pd.read_csv(path, dtype={c: str for c in text if c in header},
+                        keep_default_na=False,
+                        na_values={c: [""] for c in header if c not in text},
+                        float_precision="round_trip")
+    for column, dtype in (dtypes or {}).items():
+        if column in frame.columns and str(frame[column].dtype) != dtype:
+            frame[column] = frame[column].astype(dtype)
+    return frame
 
 
 def _json_default(value: Any) -> Any:
@@ -83,8 +118,18 @@ class Result:
         return (f"<Result {s.get('scenario')!r} seed={s.get('seed')} jobs={s.get('jobs_submitted')} "
                 f"completed={s.get('jobs_completed')} util={s.get('gpu_utilization'):.3f}>")
 
+    @property
+    def plot(self) -> PlotAccessor:
+        """Figures of this run (matplotlib, imported on first use): ``result.plot.utilization()``,
+        ``.queue()``, ``.power()``, ``.carbon()``, ``.cdf()``, ``.map()``; each returns a
+        :class:`matplotlib.figure.Figure`."""
+        from scheduler.plots import PlotAccessor
+
+        return PlotAccessor(self)
+
     def save(self, directory: str | Path, format: str = "csv") -> Path:
-        """Write ``summary.json``, ``jobs.<fmt>``, ``timeseries.<fmt>`` and ``scenario.json``."""
+        """Write ``summary.json``, ``details.json``, ``scenario.json``, ``jobs.<fmt>``,
+        ``timeseries.<fmt>`` and ``columns.json`` (the tables' dtypes, for an exact reload)."""
         if format not in {"csv", "parquet"}:
             raise ValueError(f"format must be 'csv' or 'parquet' (got {format!r})")
         out = Path(directory)
@@ -95,7 +140,11 @@ class Result:
         if self.scenario_text:
             atomic_write(out / "scenario.json",
                          lambda p: p.write_text(self.scenario_text, encoding="utf-8"))
-        for name, frame in (("jobs", self.jobs), ("timeseries", self.timeseries)):
+        frames = {"jobs": self.jobs, "timeseries": self.timeseries}
+        columns = {name: _column_dtypes(frame) for name, frame in frames.items()}
+        atomic_write(out / COLUMNS_FILE, lambda p: p.write_text(
+            json.dumps(columns, indent=2) + "\n", encoding="utf-8"))
+        for name, frame in frames.items():
             atomic_write(out / f"{name}.{format}", _table_writer(frame, format))
         return out
 
@@ -104,13 +153,15 @@ class Result:
         """Read what :meth:`save` wrote (CSV or Parquet)."""
         src = Path(directory)
         summary = json.loads((src / "summary.json").read_text(encoding="utf-8"))
+        columns_file = src / COLUMNS_FILE
+        columns = (json.loads(columns_file.read_text(encoding="utf-8"))
+                   if columns_file.exists() else {})
         frames = {}
-        for name in ("jobs", "timeseries"):
+        for name in TABLES:
             if (src / f"{name}.parquet").exists():
                 frames[name] = pd.read_parquet(src / f"{name}.parquet")
             else:
-                frames[name] = pd.read_csv(src / f"{name}.csv", keep_default_na=False,
-                                           na_values=[""])
+                frames[name] = _read_csv(src / f"{name}.csv", columns.get(name))
         scenario_file = src / "scenario.json"
         text = scenario_file.read_text(encoding="utf-8") if scenario_file.exists() else ""
         details_file = src / "details.json"

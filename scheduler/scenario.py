@@ -22,6 +22,7 @@ from pydantic import (
 
 from scheduler.placement_config import PlacementSpec
 from scheduler.scenario_base import Seconds, StrictModel, Watts
+from scheduler.signals import GridSpec
 from scheduler.traces.spec import TraceSpec
 
 __all__ = ["Seconds", "StrictModel", "Watts"]
@@ -72,6 +73,26 @@ class NodeGroup(StrictModel):
     """Host power of one node besides its GPUs; default scales the GPU type's 8-GPU figure."""
 
 
+class DemandResponseWindow(StrictModel):
+    """The site's facility power cap drops to ``power_cap`` from ``start`` to ``end``."""
+
+    start: Seconds
+    """Simulation time the window opens."""
+    end: Seconds
+    """Simulation time the window closes (the normal cap returns)."""
+    power_cap: Watts = Field(gt=0)
+    """Facility power cap during the window."""
+    action: Literal["hold", "preempt"] = "hold"
+    """``hold``: no new starts that would cross the cap; ``preempt``: also checkpoint and
+    stop running jobs (lowest priority, latest started first) until power is under the cap."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DemandResponseWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end:g} s) must be after start ({self.start:g} s)")
+        return self
+
+
 class Site(StrictModel):
     """A data-center site of the regional cluster."""
 
@@ -81,8 +102,14 @@ class Site(StrictModel):
     """Coordinates (used by the network model and maps)."""
     pue: float = Field(default=1.0, ge=1.0, le=5.0)
     """Power usage effectiveness: facility power = IT power x PUE."""
-    power_cap: Watts | None = None
-    """Facility power the site may never exceed (enforced by the energy model)."""
+    power_cap: Watts | None = Field(default=None, gt=0)
+    """Facility power the site may never exceed: new starts are held when a job would cross
+    it (a live placement constraint)."""
+    demand_response: list[DemandResponseWindow] = Field(default_factory=list)
+    """Windows in which the cap drops (grid operator requests)."""
+    grid: GridSpec | None = None
+    """Carbon intensity and price of the site's electricity (default: the scenario's
+    ``grid``)."""
     nodes: list[NodeGroup] = Field(default_factory=list)
     """Node groups; a site may be listed with none (planned, not yet built)."""
 
@@ -249,7 +276,49 @@ Duration = Annotated[
 # --------------------------------------------------------------------------- workloads
 
 
-class TrainingWorkload(StrictModel):
+class CheckpointSpec(StrictModel):
+    """Checkpoint and restart behaviour of training jobs (defaults: PROVENANCE.md)."""
+
+    interval: Seconds | None = Field(default=3600.0, gt=0)
+    """Compute time between checkpoints (None: the job never checkpoints and an interruption
+    loses all its progress)."""
+    overhead: Seconds = 30.0
+    """Pause of the job while a checkpoint is written."""
+    restart: Seconds = 300.0
+    """Time to resume after a preemption or failure (reload, warm-up)."""
+    size_gb_per_gpu: float = Field(default=20.0, ge=0)
+    """Checkpoint size per GPU of the job (GB), moved when the job resumes at another site."""
+
+
+class DeferrableSpec(StrictModel):
+    """Temporal shifting: the job may start up to ``max_delay`` late to run in a cleaner or
+    cheaper window (in the spirit of "Let's Wait Awhile", Middleware'21)."""
+
+    max_delay: Seconds = Field(gt=0)
+    """Longest deferral after arrival; the job is released to the queue by then."""
+    signal: Literal["carbon", "price"] = "carbon"
+    """Which grid signal to minimise over the job's expected run."""
+    forecast_error: float = Field(default=0.0, ge=0, le=2)
+    """Relative standard deviation of the forecast used to choose the start (0 = perfect)."""
+
+
+class _JobTraits(StrictModel):
+    """What every workload can say about its jobs beyond sizes and times."""
+
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    """Priority class (higher first) for the ``priority`` queue policy and preemption."""
+    checkpoint: CheckpointSpec | None = None
+    """Checkpointing; None: no checkpoint pauses, an interruption restarts from scratch."""
+    speedup: dict[str, Annotated[float, Field(gt=0, le=1000)]] | None = None
+    """Relative speed per GPU type (``{H100: 1.0, B200: 2.2}``): duration on a type is the
+    duration divided by its speed; unlisted types run at 1.0."""
+    deferrable: DeferrableSpec | None = None
+    """Temporal shifting of the jobs' start to low-carbon or low-price windows."""
+    max_retries: int = Field(default=3, ge=0, le=1000)
+    """Failures a job survives (restarting from its last checkpoint) before it ends failed."""
+
+
+class TrainingWorkload(_JobTraits):
     """A stream of training jobs: arrivals, GPU counts and durations."""
 
     name: str = Field(min_length=1)
@@ -270,7 +339,7 @@ class TrainingWorkload(StrictModel):
     """Stop generating after this many jobs."""
 
 
-class TraceWorkload(StrictModel):
+class TraceWorkload(_JobTraits):
     """Jobs replayed from a trace file (formats and field mappings: docs/traces.md)."""
 
     name: str = Field(min_length=1)
@@ -301,13 +370,102 @@ Workload = Annotated[
 # --------------------------------------------------------------------------- policy
 
 
+BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "gavel")
+
+
+class EstimateSpec(StrictModel):
+    """How a policy knows job durations: exactly (``oracle``) or with lognormal noise."""
+
+    estimate: Literal["oracle", "noisy"] = "oracle"
+    """``oracle``: the true duration; ``noisy``: true x exp(N(0, sigma))."""
+    sigma: float = Field(default=0.5, ge=0, le=5)
+    """Spread of the noisy estimate (log scale)."""
+
+
+class LasSpec(StrictModel):
+    """Discretised least-attained-service (Tiresias 2D-LAS, NSDI'19)."""
+
+    thresholds_gpu_hours: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [1.0, 10.0], min_length=1)
+    """Attained GPU-hours at which a job drops to the next (lower-priority) queue."""
+    preempt: bool = True
+    """A waiting job of a higher queue preempts running jobs of lower queues."""
+
+    @field_validator("thresholds_gpu_hours")
+    @classmethod
+    def _increasing(cls, value: list[float]) -> list[float]:
+        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError("thresholds must increase")
+        return value
+
+
+class PrioritySpec(StrictModel):
+    """Priority classes (workload ``priority``, higher first)."""
+
+    preempt: bool = False
+    """A waiting job preempts running jobs of strictly lower priority."""
+
+
 class PolicySpec(StrictModel):
     """How jobs are ordered and placed."""
 
-    queue: Literal["fifo"] = "fifo"
-    """Queue order: ``fifo`` (strict head of line)."""
+    queue: str = Field(default="fifo", min_length=1)
+    """Queue policy: ``fifo`` (strict head of line), ``sjf`` (shortest estimated job first,
+    skipping jobs that do not fit), ``easy-backfill`` (FIFO with a reservation for the head,
+    later jobs start if they end before it), ``las`` (least attained service, preemptive),
+    ``priority`` (priority classes, optional preemption), ``gavel`` (heterogeneity-aware:
+    jobs that gain most from the free GPU types go first), or the name of a policy
+    registered with :func:`scheduler.policies.register_queue_policy`."""
+    estimates: EstimateSpec = Field(default_factory=EstimateSpec)
+    """Duration estimates used by ``sjf`` and ``easy-backfill``."""
+    las: LasSpec = Field(default_factory=LasSpec)
+    """Options of ``las``."""
+    priority: PrioritySpec = Field(default_factory=PrioritySpec)
+    """Options of ``priority``."""
+    quotas: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Most GPUs each tenant may hold at once (tenants not listed: no limit)."""
     placement: PlacementSpec = Field(default_factory=PlacementSpec)
     """Filter and score plugins deciding where jobs run."""
+
+
+# --------------------------------------------------------------------------- cluster-wide
+
+
+class FailureSpec(StrictModel):
+    """Random failures: each running GPU fails at a constant rate (Llama 3: ~2e-5 per
+    GPU-hour, 419 interruptions in 54 days on 16,384 GPUs)."""
+
+    rate_per_gpu_hour: float = Field(default=2e-5, ge=0, le=1)
+    """Failures per GPU-hour of running jobs; a gang job of g GPUs fails at g times this."""
+    repair: Seconds = 4 * 3600.0
+    """Time the failed node stays down."""
+
+
+class LinkSpec(StrictModel):
+    """An explicit link between two sites (overrides the distance model)."""
+
+    a: str
+    """One site name."""
+    b: str
+    """The other site name."""
+    latency_ms: float = Field(ge=0)
+    """One-way latency."""
+    bandwidth_gbps: float = Field(gt=0)
+    """Bandwidth available to migrations (Gb/s)."""
+
+
+class NetworkSpec(StrictModel):
+    """Inter-site network: latency from distance (fibre ~4.9 us/km, route ~1.3 x
+    great-circle) and a default bandwidth, unless ``links`` give them explicitly."""
+
+    fibre_us_per_km: float = Field(default=4.9, gt=0)
+    """One-way propagation delay per km of fibre."""
+    route_factor: float = Field(default=1.3, ge=1)
+    """Fibre route length over great-circle distance."""
+    bandwidth_gbps: float = Field(default=400.0, gt=0)
+    """Bandwidth between two sites for migrations (Gb/s)."""
+    links: list[LinkSpec] = Field(default_factory=list)
+    """Explicit links (by site names)."""
 
 
 # --------------------------------------------------------------------------- scenario
@@ -334,6 +492,12 @@ class Scenario(StrictModel):
     """The job streams."""
     policy: PolicySpec = Field(default_factory=PolicySpec)
     """Scheduling policy."""
+    grid: GridSpec | None = None
+    """Default carbon intensity and price for sites without their own ``grid``."""
+    failures: FailureSpec | None = None
+    """Random GPU failures (None: no failures)."""
+    network: NetworkSpec = Field(default_factory=lambda: NetworkSpec())
+    """Inter-site network (latency and bandwidth) for migration and request latency."""
     timeseries_step: Seconds | None = Field(default=None, gt=0)
     """Sampling step of the time series (default: duration / 500)."""
 
