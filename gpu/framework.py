@@ -123,8 +123,8 @@ class CapacityState:
     """Host-side capacity that assignments consume, and the column transitions they follow.
 
     ``count[c]`` nodes in column ``c``; ``column_of[group, free]`` is the up column of a
-    group with that many free GPUs. With ``site_budget_w`` set, a placement also takes
-    ``power_w_per_gpu[job class, GPU type] x GPUs x pue[site]`` from its site's budget.
+    group with that many free GPUs. With ``site_budget_w`` set (facility watts each site may
+    still add under its power cap), a placement also takes its power from its site's budget.
     """
 
     count: np.ndarray
@@ -136,8 +136,6 @@ class CapacityState:
     full_column: np.ndarray
     column_of: np.ndarray
     site_budget_w: np.ndarray | None = None
-    pue: np.ndarray | None = None
-    power_w_per_gpu: np.ndarray | None = None
 
     @classmethod
     def from_columns(cls, columns: Columns, column_of: np.ndarray) -> CapacityState:
@@ -149,37 +147,41 @@ class CapacityState:
 
 @dataclass
 class JobShape:
-    """Per-column needs of one job size (host arrays, length B), computed once per size."""
+    """Per-column needs of one job class (host arrays, length B), computed once per class.
+
+    ``power_w`` (optional) is the facility power the job adds on each column (its GPUs'
+    extra draw x PUE of the column's site), checked against the site's power budget.
+    """
 
     gpus: int
     nodes: np.ndarray
     remainder: np.ndarray
     need_here: np.ndarray
     full_of_column: np.ndarray
+    power_w: np.ndarray | None = None
 
     @classmethod
-    def of(cls, gpus: int, state: CapacityState) -> JobShape:
+    def of(cls, gpus: int, state: CapacityState, power_w: np.ndarray | None = None) -> JobShape:
         size = state.gpus_per_node
         nodes = -(-gpus // size)
         remainder = gpus - (nodes - 1) * size
         full_of_column = state.full_column[state.group]
         is_full = full_of_column == np.arange(size.shape[0])
         need_here = 1 + np.where(is_full, nodes - 1, 0)
-        return cls(gpus, nodes, remainder, need_here, full_of_column)
+        return cls(gpus, nodes, remainder, need_here, full_of_column, power_w)
 
 
-def valid_columns(state: CapacityState, shape: JobShape, class_index: int = 0) -> np.ndarray:
+def valid_columns(state: CapacityState, shape: JobShape, ignore_power: bool = False) -> np.ndarray:
     """bool [B]: columns where a job of ``shape`` fits now (nodes, gang nodes, power)."""
     count = state.count
-    ok = (count >= shape.need_here) & (count[shape.full_of_column] >= shape.nodes - 1)
+    ok: np.ndarray = (count >= shape.need_here) & (count[shape.full_of_column] >= shape.nodes - 1)
     ok &= state.free >= shape.remainder
-    if state.site_budget_w is not None and state.power_w_per_gpu is not None and state.pue is not None:
-        cost = state.power_w_per_gpu[class_index, state.gpu_type] * shape.gpus * state.pue[state.site]
-        ok &= cost <= state.site_budget_w[state.site]
+    if not ignore_power and state.site_budget_w is not None and shape.power_w is not None:
+        ok &= shape.power_w <= state.site_budget_w[state.site]
     return ok
 
 
-def take(state: CapacityState, shape: JobShape, column: int, class_index: int = 0) -> None:
+def take(state: CapacityState, shape: JobShape, column: int) -> None:
     """Apply one placement to ``state`` (counts and power budget)."""
     nodes = int(shape.nodes[column])
     remainder = int(shape.remainder[column])
@@ -189,16 +191,14 @@ def take(state: CapacityState, shape: JobShape, column: int, class_index: int = 
         state.count[state.column_of[group, 0]] += nodes - 1
     state.count[column] -= 1
     state.count[state.column_of[group, int(state.free[column]) - remainder]] += 1
-    if state.site_budget_w is not None and state.power_w_per_gpu is not None and state.pue is not None:
-        site = int(state.site[column])
-        state.site_budget_w[site] -= (float(state.power_w_per_gpu[class_index, state.gpu_type[column]])
-                                      * shape.gpus * float(state.pue[site]))
+    if state.site_budget_w is not None and shape.power_w is not None:
+        state.site_budget_w[int(state.site[column])] -= float(shape.power_w[column])
 
 
 def pick(keys_row: np.ndarray, state: CapacityState, shape: JobShape,
-         class_index: int = 0) -> int:
+         ignore_power: bool = False) -> int:
     """The valid column of highest key for one job now, or -1."""
-    masked = np.where(valid_columns(state, shape, class_index), keys_row, -1)
+    masked = np.where(valid_columns(state, shape, ignore_power), keys_row, -1)
     best = int(np.argmax(masked))
     return best if masked[best] >= 0 else -1
 
@@ -219,12 +219,12 @@ def assign(keys: np.ndarray, job_class: np.ndarray, shapes: list[JobShape],
             if stop_at_first_failure:
                 break
             continue
-        column = pick(keys[cls], state, shapes[cls], cls)
+        column = pick(keys[cls], state, shapes[cls])
         if column < 0:
             if stop_at_first_failure:
                 break
             blocked.add(cls)
             continue
         chosen[job] = column
-        take(state, shapes[cls], column, cls)
+        take(state, shapes[cls], column)
     return chosen

@@ -198,3 +198,54 @@ def score_site(ctx: PlacementContext, weights: Any = None) -> Any:
         return xp.full(ctx.shape, 100, dtype=xp.int64)
     per_site = xp.asarray(weights, dtype=xp.int64)
     return xp.broadcast_to(take(xp, per_site, ctx.columns.site)[None, :], ctx.shape)
+
+
+def _marginal_signal(ctx: PlacementContext, signal_name: str) -> Any:
+    """Facility watts x signal of running each job on each column (None when unknown)."""
+    xp, cols = ctx.xp, ctx.columns
+    signal = ctx.site_arrays.get(signal_name)
+    per_gpu = ctx.jobs.extra.get("power_w_per_gpu_by_type")
+    pue = ctx.site_arrays.get("pue")
+    if signal is None or per_gpu is None or pue is None:
+        return None
+    gpus = astype(xp, ctx.jobs.gpus, xp.float64)[:, None]
+    site_factor = take(xp, pue, cols.site) * take(xp, signal, cols.site)
+    watts = take(xp, per_gpu, cols.gpu_type, axis=1) * gpus
+    # x1000 then round: integer inputs to the rescale, so every backend agrees exactly.
+    return astype(xp, xp.round(watts * site_factor[None, :] * 1000.0), xp.int64)
+
+
+@register_score("carbon")
+def score_carbon(ctx: PlacementContext) -> Any:
+    """Lowest marginal emissions: job power x PUE x the site's carbon intensity now
+    (``site_arrays['carbon_g_per_kwh']``), rescaled per job so its cleanest column scores
+    100. Neutral (100 everywhere) when no site has a carbon signal."""
+    raw = _marginal_signal(ctx, "carbon_g_per_kwh")
+    if raw is None:
+        return ctx.xp.full(ctx.shape, 100, dtype=ctx.xp.int64)
+    return minmax_to_100(ctx.xp, raw, ctx.xp.ones(ctx.shape, dtype=bool_dtype(ctx.xp)),
+                         higher_is_better=False)
+
+
+@register_score("price")
+def score_price(ctx: PlacementContext) -> Any:
+    """Lowest marginal energy cost: job power x PUE x the site's electricity price now
+    (``site_arrays['price_eur_per_mwh']``), rescaled per job (cheapest column 100)."""
+    raw = _marginal_signal(ctx, "price_eur_per_mwh")
+    if raw is None:
+        return ctx.xp.full(ctx.shape, 100, dtype=ctx.xp.int64)
+    return minmax_to_100(ctx.xp, raw, ctx.xp.ones(ctx.shape, dtype=bool_dtype(ctx.xp)),
+                         higher_is_better=False)
+
+
+@register_score("speedup")
+def score_speedup(ctx: PlacementContext) -> Any:
+    """Heterogeneity-aware (in the spirit of Gavel, OSDI'20): the faster the column's GPU type
+    for this job (``jobs.extra['speed_by_type']``, [J, T]), the higher; each job's fastest
+    type scores 100. Neutral when no job has a speed table."""
+    xp = ctx.xp
+    speed = ctx.jobs.extra.get("speed_by_type")
+    if speed is None:
+        return xp.full(ctx.shape, 100, dtype=xp.int64)
+    raw = astype(xp, xp.round(take(xp, speed, ctx.columns.gpu_type, axis=1) * 1000.0), xp.int64)
+    return minmax_to_100(xp, raw, xp.ones(ctx.shape, dtype=bool_dtype(xp)))

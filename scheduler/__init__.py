@@ -7,11 +7,14 @@ Typical use::
     result.summary["mean_wait_s"]
 """
 
+from scheduler.compare import compare
 from scheduler.errors import InputError, Problem
 from scheduler.loading import load_scenario
 from scheduler.results import Result
 from scheduler.scenario import Scenario
 from scheduler.simulation import simulate
+from scheduler.sweeps import sweep
 
-__all__ = ["InputError", "Problem", "Result", "Scenario", "load_scenario", "simulate"]
+__all__ = ["InputError", "Problem", "Result", "Scenario", "compare", "load_scenario", "simulate",
+           "sweep"]
 __version__ = "0.1.0"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from scheduler.errors import InputError
+from scheduler.sweeps.cli import add_sweep_parser, run_sweep_command
 from scheduler.units import format_time
 
 EXIT_OK = 0
@@ -57,6 +58,13 @@ def _build_parser() -> argparse.ArgumentParser:
     trace_sub = trace.add_subparsers(dest="trace_command", required=True, parser_class=_Parser)
     add_stats_arguments(trace_sub.add_parser(
         "stats", help="rows, time span, GPU-count and duration distributions of a trace"))
+
+    from scheduler.plots import add_plot_parser
+    from scheduler.report import add_report_parser
+
+    add_plot_parser(sub)
+    add_report_parser(sub)
+    add_sweep_parser(sub)
     return parser
 
 
@@ -114,10 +122,19 @@ def _describe(scenario: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from scheduler.simulation import simulate
+    from scheduler.simulation import resolve_scenario, simulate
 
-    result = simulate(args.scenario, seed=args.seed, backend=args.backend,
-                      overrides=args.overrides)
+    scenario = resolve_scenario(args.scenario, args.overrides)
+    progress = None
+    if sys.stderr.isatty() and not args.quiet:
+        from scheduler.progress import Progress
+
+        progress = Progress(scenario.duration, enabled=True)
+    try:
+        result = simulate(scenario, seed=args.seed, backend=args.backend, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if args.out:
         result.save(args.out, format=args.format)
     if args.json:
@@ -153,7 +170,20 @@ def _trace(args: argparse.Namespace) -> int:
     return run_stats(args)
 
 
-COMMANDS = {"run": _run, "validate": _validate, "schema": _schema, "trace": _trace}
+def _plot(args: argparse.Namespace) -> int:
+    from scheduler.plots import run_plot
+
+    return run_plot(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from scheduler.report import run_report
+
+    return run_report(args)
+
+
+COMMANDS = {"run": _run, "validate": _validate, "schema": _schema, "trace": _trace,
+            "plot": _plot, "report": _report, "sweep": run_sweep_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,27 @@ from scheduler.catalog import GpuType, builtin_gpu_types
 from scheduler.scenario import Scenario
 
 
+class ReleaseSimulator:
+    """Column counts as they would be after releasing some placements (nothing changes in the
+    cluster): used to ask "would this job fit if those jobs stopped?" (preemption, EASY)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.count = cluster.columns.count.copy()
+        self._free: dict[int, int] = {}
+
+    def release(self, placement: Placement) -> None:
+        cluster = self.cluster
+        group = placement.group
+        down = int(cluster.down_column[group])
+        for node, gpus in zip(placement.nodes, placement.gpus, strict=True):
+            free = self._free.get(node, int(cluster.node_free[node]))
+            if int(cluster.node_column[node]) != down:
+                self.count[cluster.column_of[group, free]] -= 1
+                self.count[cluster.column_of[group, free + gpus]] += 1
+            self._free[node] = free + gpus
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where a running job sits: node ids and GPUs taken on each (same order)."""
@@ -211,6 +232,21 @@ class Cluster:
         total = sum(placement.gpus)
         self.site_busy_gpus[placement.site] -= total
         self.busy_gpus -= total
+
+    def set_down(self, node: int) -> None:
+        """Take an idle node out of service (failure, repair pending)."""
+        if self.node_free[node] != self.group_size[self.node_group[node]]:
+            raise RuntimeError(f"node {node} still runs jobs; stop them before taking it down")
+        self._move(node, int(self.down_column[self.node_group[node]]))
+
+    def set_up(self, node: int) -> None:
+        """Return a repaired node to service."""
+        group = int(self.node_group[node])
+        if self.node_column[node] == self.down_column[group]:
+            self._move(node, int(self.column_of[group, int(self.node_free[node])]))
+
+    def is_up(self, node: int) -> bool:
+        return bool(self.node_column[node] != self.down_column[self.node_group[node]])
 
     # ------------------------------------------------------------------ checks
 

@@ -1,21 +1,28 @@
-"""The SimPy engine: arrivals, scheduling cycles, job starts and finishes.
+"""The SimPy engine: arrivals, scheduling cycles, starts, preemptions, failures, finishes.
 
 The engine knows time, not the domain: it keeps the pending queue, asks the placement
-framework (``gpu/``) for decisions and applies them to the cluster. Design points:
+framework (``gpu/``) and the queue policy for decisions and applies them. Design points:
 
-* No SimPy process per job. One process per workload feeds arrivals; a finishing job is a
-  plain timeout with a callback.
+* No SimPy process per job. One process per workload feeds arrivals; a run segment's end
+  (finish or failure) is a plain timeout with a callback; a stale one (its segment was
+  interrupted) is ignored by its token.
 * Events at one instant are coalesced into one scheduling cycle: the cycle event is scheduled
   with a priority below every normal event, so it runs after all of them at that time.
-* Placement keys are computed in bulk per job *class* (workload x GPU count) and cached while
-  the inputs they depend on stay the same; capacity is consumed on the host per job.
+* Placement keys are computed in bulk per job *class* (workload x size x GPU-type
+  constraint x kind) and cached while their inputs stay the same (grid signals change them:
+  the cache is dropped at each signal step when a policy scores by carbon or price).
+* Power caps are live: each site has a budget (cap in force - facility power now) that every
+  start takes from; demand-response windows lower the cap, and may preempt.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import time
-from collections import deque
 from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
@@ -31,18 +38,59 @@ from gpu import (
     evaluate,
 )
 from gpu.framework import pick
-from scheduler.cluster import Cluster, Placement
-from scheduler.jobs import JobTable, SegmentLog, Status
+from scheduler.checkpoint import CheckpointPlan, segment_end, work_done, work_kept
+from scheduler.cluster import Cluster, Placement, ReleaseSimulator
+from scheduler.jobs import KIND_NAMES, SEGMENT_END, JobTable, SegmentLog, Status
+from scheduler.network import Network
+from scheduler.policies import QueuePolicy, make_queue_policy
+from scheduler.power import KIND_POWER_FACTOR, PowerModel
 from scheduler.scenario import Scenario
+from scheduler.signals import Signal, build_grid
 from scheduler.sources import TenantNames, WorkloadSource, build_sources
 
 CYCLE_PRIORITY = 2
 """SimPy orders same-time events by (priority, id); NORMAL is 1, so 2 runs after them all."""
 
-REASON_NEVER_FITS = "larger than any allowed node group can hold"
-REASON_WAITING = "waiting for free GPUs"
-REASON_BEHIND = "queued behind the head of the line"
-FIRST_FILTER_REASON = 3
+REASONS = (
+    "larger than any allowed node group can hold",  # 0: rejected at arrival
+    "waiting for free GPUs",                        # 1
+    "queued behind the head of the line",           # 2
+    "site power cap",                               # 3
+    "tenant quota",                                 # 4
+    "deferred to a low-carbon or low-price window",  # 5
+    "waiting for a backfill reservation",           # 6
+)
+NEVER_FITS, WAITING, BEHIND, POWER_CAP, QUOTA, DEFERRED, BACKFILL = range(7)
+FIRST_FILTER_REASON = len(REASONS)
+COMPLETED, PREEMPTED, FAILED, HORIZON = (SEGMENT_END.index(n) for n in SEGMENT_END)
+
+
+@dataclass
+class Run:
+    """A job's current run segment."""
+
+    token: int
+    placement: Placement
+    start: float
+    end: float
+    remaining_at_start: float
+    speed: float
+    resumed: bool
+    plan: CheckpointPlan
+    power_w: float
+    estimate_ratio: float
+
+
+@dataclass(frozen=True)
+class JobClassInfo:
+    """What placement needs to know about interchangeable jobs."""
+
+    gpus: int
+    type_allowed: np.ndarray
+    kind: int
+    speed_by_type: np.ndarray
+    fits: bool
+    shape: JobShape
 
 
 class Engine:
@@ -50,83 +98,157 @@ class Engine:
 
     def __init__(self, scenario: Scenario, backend: Backend, seed: int,
                  filters: list[PluginCall], scores: list[PluginCall],
-                 sources: list[WorkloadSource] | None = None) -> None:
+                 sources: list[WorkloadSource] | None = None, progress: Any = None) -> None:
         self.scenario = scenario
         self.backend = backend
         self.seed = seed
         self.filters = filters
         self.scores = scores
+        self.progress = progress
         self.env = simpy.Environment()
         self.cluster = Cluster(scenario)
+        self.power = PowerModel(scenario, self.cluster)
+        self.network = Network(scenario)
         self.jobs = JobTable()
         self.segments = SegmentLog()
         self.tenants = TenantNames()
         self.sources = sources if sources is not None else build_sources(
             scenario, self.cluster.type_index, seed, self.tenants)
-        self.reasons: list[str] = [REASON_NEVER_FITS, REASON_WAITING, REASON_BEHIND]
-        self.reasons += [c.plugin.reason for c in filters]
-        self.pending: deque[int] = deque()
-        self.running: dict[int, Placement] = {}
-        self.pending_log: list[tuple[float, int, int]] = []
-        """(time, reason code of the head job or -1, pending jobs) after each cycle."""
+        rng_root = np.random.SeedSequence([seed, 0x5EED])
+        failure_seed, estimate_seed, forecast_seed = rng_root.spawn(3)
+        self._failure_rng = np.random.default_rng(failure_seed)
+        self._estimate_rng = np.random.default_rng(estimate_seed)
+        self._forecast_rng = np.random.default_rng(forecast_seed)
+        self.reasons: list[str] = [*REASONS, *(c.plugin.reason for c in filters)]
+        self.policy: QueuePolicy = make_queue_policy(scenario.policy.queue, self)
+
+        self._pending_keys: list[tuple[float, ...]] = []
+        self._pending_jobs: list[int] = []
+        self.deferred: set[int] = set()
+        self.running: dict[int, Run] = {}
+        self._token = 0
         self.events = 0
         self.cycles = 0
         self.end_time = 0.0
-        # Job classes: (workload, gpus, type constraint) -> id; their shapes, admission and
-        # key rows. Jobs of one class are interchangeable for placement.
-        self._class_of: dict[tuple[int, int, int], int] = {}
-        self._class_gpus: list[int] = []
-        self._class_types: list[np.ndarray] = []
-        self._class_fits: list[bool] = []
-        self._class_shape: list[JobShape] = []
+        self.pending_log: list[tuple[float, dict[int, int]]] = []
+        """(time, {reason code: pending jobs}) after each cycle."""
+        self.node_repairs = 0
+
+        # Job classes and their cached placement keys.
+        self._class_of: dict[tuple[int, int, int, int], int] = {}
+        self._classes: list[JobClassInfo] = []
         self._class_keys: dict[int, np.ndarray] = {}
         self._class_reason: dict[int, int] = {}
         self._columns_on_device: Columns | None = None
         self._cycle_scheduled = False
-        self._arrivals_open = len(self.sources)
+
+        # Capacity the walk consumes; counts are the cluster's own array.
         self._capacity = CapacityState.from_columns(self.cluster.columns, self.cluster.column_of)
-        # The walk's counts are the cluster's own array: placements update both at once.
         self._capacity.count = self.cluster.columns.count
+        self._site_extra_it_w = np.zeros(len(self.cluster.site_names))
+        self._cap_now = self.power.cap_w.copy()
+        self._budget = np.full(len(self.cluster.site_names), math.inf)
+        if self.power.enforced:
+            self._capacity.site_budget_w = self._budget
+            self._refresh_budget()
+        self._tenant_busy: dict[int, int] = {}
+        self._quota: dict[str, int] = dict(scenario.policy.quotas)
+
+        # Grid signals per site (default: the scenario's grid).
+        self.carbon: list[Signal | None] = []
+        self.price: list[Signal | None] = []
+        for s, site in enumerate(scenario.sites):
+            grid = site.grid if site.grid is not None else scenario.grid
+            where = f"sites.{s}.grid" if site.grid is not None else "grid"
+            carbon, price = build_grid(grid, scenario.source_dir, where)
+            self.carbon.append(carbon)
+            self.price.append(price)
+        score_names = {c.plugin.name for c in scores}
+        self._signal_scores = bool(score_names & {"carbon", "price"})
+
+        self._workload_plans = [self._plan(w) for w in scenario.workloads]
+        self._types_present = np.zeros(len(self.cluster.gpu_type_names), dtype=bool)
+        self._types_present[self.cluster.group_type] = True
+        self._node_jobs: dict[int, set[int]] | None = {} if scenario.failures else None
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _plan(workload: Any) -> CheckpointPlan:
+        spec = workload.checkpoint
+        if spec is None:
+            return CheckpointPlan(None, 0.0, 0.0)
+        return CheckpointPlan(spec.interval, spec.overhead, spec.restart)
+
+    def _refresh_budget(self, site: int | None = None) -> None:
+        sites = range(len(self._budget)) if site is None else (site,)
+        for s in sites:
+            facility = (self.power.base_it_w[s] + self._site_extra_it_w[s]) * self.power.pue[s]
+            self._budget[s] = self._cap_now[s] - facility
+
+    def facility_power_w(self, site: int) -> float:
+        return float((self.power.base_it_w[site] + self._site_extra_it_w[site])
+                     * self.power.pue[site])
+
+    def attained_gpu_s(self, job: int) -> float:
+        """GPU-seconds of service so far, including the running segment."""
+        attained = float(self.jobs.attained_gpu_s[job])
+        run = self.running.get(job)
+        if run is not None:
+            attained += sum(run.placement.gpus) * (self.env.now - run.start)
+        return attained
+
+    def speed_gain(self, job: int) -> float:
+        """Best over worst speed of the job on the GPU types it may use in this cluster."""
+        info = self._classes[int(self.jobs.job_class[job])]
+        speeds = info.speed_by_type[info.type_allowed & self._types_present]
+        return float(speeds.max() / speeds.min()) if speeds.size else 1.0
+
+    def wake_at(self, when: float) -> None:
+        """Run a scheduling cycle at ``when`` (policies' timers, signal steps)."""
+        delay = max(0.0, when - self.env.now)
+        self.env.timeout(delay).callbacks.append(self._on_wake)
+
+    def _on_wake(self, _event: simpy.Event) -> None:
+        self.events += 1
+        if (self._pending_jobs or self.deferred) and not self._cycle_scheduled:
+            self._schedule_cycle()
 
     # ------------------------------------------------------------------ job classes
 
-    def _class_ids(self, source: WorkloadSource, gpus: np.ndarray,
-                   type_key: np.ndarray) -> np.ndarray:
+    def _speed_table(self, workload: int) -> np.ndarray:
+        speed = np.ones(len(self.cluster.gpu_type_names))
+        for name, value in (self.scenario.workloads[workload].speedup or {}).items():
+            if name in self.cluster.type_index:
+                speed[self.cluster.type_index[name]] = value
+        return speed
+
+    def _class_ids(self, source: WorkloadSource, gpus: np.ndarray, type_key: np.ndarray,
+                   kind: np.ndarray) -> np.ndarray:
         ids = np.empty(gpus.shape[0], dtype=np.int32)
-        pairs = np.stack([gpus, type_key], axis=1)
-        unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
-        for row, (size, key) in enumerate(unique.tolist()):
-            signature = (source.index, size, key)
+        rows = np.stack([gpus, type_key, kind.astype(np.int64)], axis=1)
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for row, (size, key, kind_code) in enumerate(unique.tolist()):
+            signature = (source.index, size, key, kind_code)
             cls = self._class_of.get(signature)
             if cls is None:
-                cls = len(self._class_gpus)
+                cls = len(self._classes)
                 allowed = source.type_masks[key]
+                power_w = None
+                if self.power.enforced:
+                    cols = self.cluster.columns
+                    factor = KIND_POWER_FACTOR[KIND_NAMES[kind_code]]
+                    power_w = (size * self.power.extra_w_per_gpu[cols.gpu_type] * factor
+                               * self.power.pue[cols.site])
                 self._class_of[signature] = cls
-                self._class_gpus.append(size)
-                self._class_types.append(allowed)
-                self._class_fits.append(self.cluster.can_ever_fit(size, allowed))
-                self._class_shape.append(JobShape.of(size, self._capacity))
-            ids[inverse.reshape(-1) == row] = cls
+                self._classes.append(JobClassInfo(
+                    gpus=size, type_allowed=allowed, kind=kind_code,
+                    speed_by_type=self._speed_table(source.index),
+                    fits=self.cluster.can_ever_fit(size, allowed),
+                    shape=JobShape.of(size, self._capacity, power_w)))
+            ids[inverse == row] = cls
         return ids
-
-    def _keys_for(self, classes: list[int]) -> None:
-        """Evaluate filters and scores in bulk for classes without cached keys."""
-        missing = [c for c in classes if c not in self._class_keys]
-        if not missing:
-            return
-        xp = self.backend.xp
-        type_allowed = np.stack([self._class_types[c] for c in missing])
-        batch = JobBatch(gpus=xp.asarray(np.array([self._class_gpus[c] for c in missing],
-                                                  dtype=np.int64)),
-                         type_allowed=xp.asarray(type_allowed))
-        columns = self._device_columns()
-        ctx = build_context(xp, batch, columns, now=self.env.now)
-        result = evaluate(self.backend, ctx, self.filters, self.scores)
-        for row, cls in enumerate(missing):
-            self._class_keys[cls] = result.keys[row]
-            first_rejecting = int(result.reason[row])
-            self._class_reason[cls] = (1 if first_rejecting < 0
-                                       else FIRST_FILTER_REASON + first_rejecting)
 
     def _device_columns(self) -> Columns:
         """Column attributes on the device, uploaded once (they never change in a run;
@@ -141,30 +263,122 @@ class Engine:
                 group_nodes=to(cols.group_nodes))
         return self._columns_on_device
 
+    def _site_arrays(self) -> dict[str, Any]:
+        now = self.env.now
+        to = self.backend.asarray
+        arrays: dict[str, Any] = {"pue": to(self.power.pue)}
+        for name, signals in (("carbon_g_per_kwh", self.carbon), ("price_eur_per_mwh", self.price)):
+            if any(s is not None for s in signals):
+                arrays[name] = to(np.array([s.value_at(now) if s is not None else 0.0
+                                            for s in signals]))
+        return arrays
+
+    def _keys_for(self, classes: list[int]) -> None:
+        """Evaluate filters and scores in bulk for classes without cached keys."""
+        missing = sorted({c for c in classes if c not in self._class_keys})
+        if not missing:
+            return
+        xp = self.backend.xp
+        info = [self._classes[c] for c in missing]
+        to = self.backend.asarray
+        extra = {
+            "power_w_per_gpu_by_type": to(np.stack([
+                self.power.extra_w_per_gpu * KIND_POWER_FACTOR[KIND_NAMES[i.kind]] for i in info])),
+            "speed_by_type": to(np.stack([i.speed_by_type for i in info])),
+        }
+        batch = JobBatch(gpus=to(np.array([i.gpus for i in info], dtype=np.int64)),
+                         type_allowed=to(np.stack([i.type_allowed for i in info])), extra=extra)
+        ctx = build_context(xp, batch, self._device_columns(), self._site_arrays(),
+                            now=self.env.now)
+        result = evaluate(self.backend, ctx, self.filters, self.scores)
+        for row, cls in enumerate(missing):
+            self._class_keys[cls] = result.keys[row]
+            first = int(result.reason[row])
+            self._class_reason[cls] = WAITING if first < 0 else FIRST_FILTER_REASON + first
+
+    # ------------------------------------------------------------------ queue
+
+    def _enqueue(self, job: int) -> None:
+        key = self.policy.order_key(job)
+        index = bisect.bisect_right(self._pending_keys, key)
+        self._pending_keys.insert(index, key)
+        self._pending_jobs.insert(index, job)
+        self.jobs.status[job] = Status.PENDING
+
+    def _drop_started(self, started: set[int]) -> None:
+        keep = [i for i, job in enumerate(self._pending_jobs) if job not in started]
+        self._pending_keys = [self._pending_keys[i] for i in keep]
+        self._pending_jobs = [self._pending_jobs[i] for i in keep]
+
     # ------------------------------------------------------------------ processes
 
     def _arrivals(self, source: WorkloadSource) -> Generator[simpy.Event, None, None]:
         env = self.env
         jobs = self.jobs
+        workload = self.scenario.workloads[source.index]
+        deferrable = workload.deferrable
+        estimates = self.scenario.policy.estimates
         for chunk in source.chunks():
-            classes = self._class_ids(source, chunk.gpus, chunk.type_key)
+            classes = self._class_ids(source, chunk.gpus, chunk.type_key, chunk.kind)
+            estimate = None
+            if estimates.estimate == "noisy":
+                noise = self._estimate_rng.standard_normal(chunk.gpus.shape[0])
+                estimate = chunk.duration_s * np.exp(estimates.sigma * noise)
             ids = jobs.extend(chunk.arrival_s, chunk.gpus, chunk.duration_s, source.index,
-                              classes, chunk.kind, chunk.tenant)
-            fits = self._class_fits
+                              classes, chunk.kind, chunk.tenant, workload.priority, estimate)
+            info = self._classes
             for job, at, cls in zip(ids.tolist(), chunk.arrival_s.tolist(), classes.tolist(),
                                     strict=True):
                 delay = at - env.now
                 if delay > 0:
                     yield env.timeout(delay)
                 self.events += 1
-                if not fits[cls]:
+                if not info[cls].fits:
                     jobs.status[job] = Status.REJECTED
-                    jobs.reason[job] = 0
+                    jobs.reason[job] = NEVER_FITS
                     continue
-                self.pending.append(job)
+                if deferrable is not None:
+                    release = self._release_time(job, deferrable)
+                    if release > env.now:
+                        self.deferred.add(job)
+                        jobs.reason[job] = DEFERRED
+                        env.timeout(release - env.now, value=job).callbacks.append(self._release)
+                        continue
+                self._enqueue(job)
                 if not self._cycle_scheduled:
                     self._schedule_cycle()
-        self._arrivals_open -= 1
+
+    def _release_time(self, job: int, spec: Any) -> float:
+        """Start of the window in [now, now + max_delay] with the lowest forecast mean signal
+        over the job's expected run (capacity-weighted over the sites it may use)."""
+        now = self.env.now
+        signals = self.carbon if spec.signal == "carbon" else self.price
+        info = self._classes[int(self.jobs.job_class[job])]
+        weights = np.zeros(len(signals))
+        for g in range(self.cluster.n_groups):
+            if info.type_allowed[self.cluster.group_type[g]]:
+                site = int(self.cluster.group_site[g])
+                weights[site] += self.cluster.group_size[g] * self.cluster.group_count[g]
+        usable = [(w, s) for w, s in zip(weights, signals, strict=True) if w > 0 and s is not None]
+        if not usable:
+            return now
+        run = max(float(self.jobs.estimate_s[job]), 1.0)
+        starts = now + np.arange(0.0, spec.max_delay + 1e-9, 1800.0)  # half-hour candidates
+        means = sum(w * s.integrals(starts, starts + run) / run for w, s in usable)
+        means = np.asarray(means) / sum(w for w, _ in usable)
+        if spec.forecast_error > 0:
+            means = means * (1 + spec.forecast_error
+                             * self._forecast_rng.standard_normal(means.shape[0]))
+        return float(starts[int(np.argmin(means))])
+
+    def _release(self, event: simpy.Event) -> None:
+        job = int(event.value)  # type: ignore[arg-type]
+        self.events += 1
+        self.deferred.discard(job)
+        self.jobs.released_s[job] = self.env.now
+        self._enqueue(job)
+        if not self._cycle_scheduled:
+            self._schedule_cycle()
 
     def _schedule_cycle(self) -> None:
         # A pre-triggered event scheduled at a priority below NORMAL, the way SimPy's own
@@ -177,65 +391,353 @@ class Engine:
         event.callbacks.append(self._cycle)
         self.env.schedule(event, CYCLE_PRIORITY)  # type: ignore[arg-type]
 
+    # ------------------------------------------------------------------ the cycle
+
+    def _pick(self, job: int, cls: int) -> tuple[int, int]:
+        """(column, -1) when the job fits now, else (-1, reason code)."""
+        keys = self._class_keys.get(cls)
+        if keys is None:
+            self._keys_for([cls, *(int(self.jobs.job_class[j]) for j in self._pending_jobs[:256])])
+            keys = self._class_keys[cls]
+        shape = self._classes[cls].shape
+        column = pick(keys, self._capacity, shape)
+        if column >= 0:
+            return column, -1
+        if self._class_reason[cls] != WAITING:
+            return -1, self._class_reason[cls]
+        if self._capacity.site_budget_w is not None and pick(keys, self._capacity, shape,
+                                                             ignore_power=True) >= 0:
+            return -1, POWER_CAP
+        return -1, WAITING
+
+    def _over_quota(self, job: int) -> bool:
+        if not self._quota:
+            return False
+        tenant = int(self.jobs.tenant[job])
+        limit = self._quota.get(self.tenants.names[tenant])
+        return limit is not None and self._tenant_busy.get(tenant, 0) + int(self.jobs.gpus[job]) > limit
+
     def _cycle(self, _event: simpy.Event) -> None:
-        """Place pending jobs in FIFO order, stopping at the first that does not fit."""
+        """Try pending jobs in policy order; start what fits (see :mod:`scheduler.policies`)."""
         self._cycle_scheduled = False
         self.cycles += 1
-        pending = self.pending
+        policy = self.policy
+        blocking = policy.blocking
         jobs = self.jobs
-        job_class = jobs.job_class
-        capacity = self._capacity
         now = self.env.now
-        while pending:
-            job = pending[0]
-            cls = int(job_class[job])
-            keys = self._class_keys.get(cls)
-            if keys is None:
-                classes = sorted({int(job_class[j]) for j in list(pending)[:4096]})
-                self._keys_for(classes)
-                keys = self._class_keys[cls]
-            shape = self._class_shape[cls]
-            column = pick(keys, capacity, shape, cls)
+        order = self._pending_jobs
+        if policy.needs_order_each_cycle and order:
+            order = policy.order_pending(list(order))
+        started: set[int] = set()
+        blocked: dict[int, int] = {}  # class -> reason (capacity only shrinks without preemption)
+        shadow = math.inf
+        for job in list(order):
+            cls = int(jobs.job_class[job])
+            if cls in blocked and not policy.preemptive:
+                jobs.reason[job] = blocked[cls]
+                if blocking == "strict":
+                    break
+                continue
+            if self._over_quota(job):
+                jobs.reason[job] = QUOTA
+                if blocking == "strict":
+                    break
+                continue
+            column, reason = self._pick(job, cls)
+            if column < 0 and policy.preemptive:
+                column = self._preempt_for(job, cls)
+                if column >= 0:
+                    blocked.clear()
+            if column >= 0 and shadow < math.inf and not self._ends_before(job, cls, column, shadow):
+                jobs.reason[job] = BACKFILL
+                continue
             if column < 0:
-                jobs.reason[job] = self._class_reason[cls]
-                break
-            pending.popleft()
-            # The cluster updates the column counts the next pick reads (same array).
-            self._start(job, self.cluster.place(column, shape.gpus), now)
-        self._log_pending(now)
+                jobs.reason[job] = reason
+                blocked[cls] = reason
+                if blocking == "strict":
+                    break
+                if blocking == "easy" and shadow == math.inf:
+                    shadow = self._shadow_time(job, cls)
+                    if math.isnan(jobs.reservation_s[job]):
+                        jobs.reservation_s[job] = shadow
+                continue
+            started.add(job)
+            self._start(job, cls, column)
+        if started:
+            self._drop_started(started)
+        self._log_pending(now, blocking == "strict")
 
-    def _log_pending(self, now: float) -> None:
-        """Record why jobs wait, from now until the next cycle: the head's reason, and
-        'behind the head' for the rest (strict FIFO evaluates only the head)."""
-        head_reason = int(self.jobs.reason[self.pending[0]]) if self.pending else -1
+    def _log_pending(self, now: float, strict: bool) -> None:
+        """Record why jobs wait from now until the next cycle. Strict FIFO evaluates only the
+        head: the others are 'behind the head of the line'."""
+        counts: dict[int, int] = {}
+        pending = self._pending_jobs
+        if pending:
+            if strict:
+                counts[int(self.jobs.reason[pending[0]])] = 1
+                if len(pending) > 1:
+                    counts[BEHIND] = len(pending) - 1
+            else:
+                codes, tally = np.unique(self.jobs.reason[np.asarray(pending)], return_counts=True)
+                counts = {int(c): int(n) for c, n in zip(codes, tally, strict=True)}
+        if self.deferred:
+            counts[DEFERRED] = len(self.deferred)
         log = self.pending_log
         if log and log[-1][0] == now:
             log.pop()
-        log.append((now, head_reason, len(self.pending)))
+        if counts or (log and log[-1][1]):
+            log.append((now, counts))
 
-    def _start(self, job: int, placement: Placement, now: float) -> None:
+    # ------------------------------------------------------------------ backfill
+
+    def _estimated_end(self, job: int, run: Run) -> float:
+        return run.start + run.estimate_ratio * (run.end - run.start)
+
+    def _shadow_time(self, job: int, cls: int) -> float:
+        """EASY: the earliest time the blocked head fits, releasing running jobs in order of
+        their estimated ends (power budgets released with them)."""
+        keys = self._class_keys[cls]
+        shape = self._classes[cls].shape
+        release = ReleaseSimulator(self.cluster)
+        budget = None if self._capacity.site_budget_w is None else self._budget.copy()
+        state = CapacityState(release.count, self._capacity.group, self._capacity.site,
+                              self._capacity.gpu_type, self._capacity.gpus_per_node,
+                              self._capacity.free, self._capacity.full_column,
+                              self._capacity.column_of, budget)
+        for end, other in sorted((self._estimated_end(j, r), j) for j, r in self.running.items()):
+            run = self.running[other]
+            release.release(run.placement)
+            if budget is not None:
+                budget[run.placement.site] += run.power_w
+            if pick(keys, state, shape) >= 0:
+                return max(end, self.env.now)
+        return math.inf
+
+    def _ends_before(self, job: int, cls: int, column: int, shadow: float) -> bool:
+        info = self._classes[cls]
+        speed = float(info.speed_by_type[self.cluster.columns.gpu_type[column]])
+        ratio = float(self.jobs.estimate_s[job] / self.jobs.duration_s[job])
+        plan = self._workload_plans[int(self.jobs.workload[job])]
+        resumed = bool(self.jobs.preemptions[job] + self.jobs.failures[job])
+        end = segment_end(self.env.now, float(self.jobs.remaining_s[job]), speed, plan, resumed)
+        return self.env.now + ratio * (end - self.env.now) <= shadow
+
+    # ------------------------------------------------------------------ preemption
+
+    def _preempt_for(self, job: int, cls: int) -> int:
+        """Stop outranked running jobs until ``job`` fits; -1 (nothing stopped) if even
+        stopping all of them would not make room."""
+        policy = self.policy
+        victims = sorted((j for j in self.running if policy.may_preempt(job, j)),
+                         key=policy.victim_order)
+        if not victims:
+            return -1
+        keys = self._class_keys[cls]
+        shape = self._classes[cls].shape
+        release = ReleaseSimulator(self.cluster)
+        budget = None if self._capacity.site_budget_w is None else self._budget.copy()
+        state = CapacityState(release.count, self._capacity.group, self._capacity.site,
+                              self._capacity.gpu_type, self._capacity.gpus_per_node,
+                              self._capacity.free, self._capacity.full_column,
+                              self._capacity.column_of, budget)
+        needed = 0
+        for needed, victim in enumerate(victims, start=1):  # noqa: B007
+            run = self.running[victim]
+            release.release(run.placement)
+            if budget is not None:
+                budget[run.placement.site] += run.power_w
+            if pick(keys, state, shape) >= 0:
+                break
+        else:
+            return -1
+        for victim in victims[:needed]:
+            self._interrupt(victim, PREEMPTED)
+            self._enqueue(victim)
+        return pick(keys, self._capacity, shape)
+
+    # ------------------------------------------------------------------ start / stop
+
+    def _start(self, job: int, cls: int, column: int) -> None:
         jobs = self.jobs
+        env = self.env
+        now = env.now
+        info = self._classes[cls]
+        placement = self.cluster.place(column, info.gpus)
+        gpu_type = int(self.cluster.columns.gpu_type[column])
+        speed = float(info.speed_by_type[gpu_type])
+        workload = int(jobs.workload[job])
+        plan = self._workload_plans[workload]
+        resumed = bool(jobs.preemptions[job] + jobs.failures[job])
+        remaining = float(jobs.remaining_s[job])
+        end = segment_end(now, remaining, speed, plan, resumed)
+        if resumed and jobs.site[job] >= 0 and jobs.site[job] != placement.site:
+            checkpoint = self.scenario.workloads[workload].checkpoint
+            size = (checkpoint.size_gb_per_gpu if checkpoint is not None else 0.0) * info.gpus
+            end += self.network.transfer_s(int(jobs.site[job]), placement.site, size)
+        if math.isnan(jobs.start_s[job]):
+            jobs.start_s[job] = now
         jobs.status[job] = Status.RUNNING
-        jobs.start_s[job] = now
         jobs.site[job] = placement.site
         jobs.reason[job] = -1
-        self.running[job] = placement
-        event = self.env.timeout(float(jobs.duration_s[job]), value=job)
-        event.callbacks.append(self._finish)
+        power_w = self.power.job_facility_w(KIND_NAMES[info.kind], info.gpus, gpu_type,
+                                            placement.site)
+        self._site_extra_it_w[placement.site] += power_w / self.power.pue[placement.site]
+        if self.power.enforced:
+            self._refresh_budget(placement.site)
+        tenant = int(jobs.tenant[job])
+        self._tenant_busy[tenant] = self._tenant_busy.get(tenant, 0) + info.gpus
+        self._token += 1
+        ratio = float(jobs.estimate_s[job] / jobs.duration_s[job]) if jobs.duration_s[job] else 1.0
+        run = Run(self._token, placement, now, end, remaining, speed, resumed, plan, power_w, ratio)
+        self.running[job] = run
+        if self._node_jobs is not None:
+            for node in placement.nodes:
+                self._node_jobs.setdefault(node, set()).add(job)
+        failure_at = math.inf
+        failures = self.scenario.failures
+        if failures is not None and failures.rate_per_gpu_hour > 0:
+            failure_at = now + self._failure_rng.exponential(
+                3600.0 / (failures.rate_per_gpu_hour * info.gpus))
+        if failure_at < end:
+            event = env.timeout(failure_at - now, value=(job, run.token))
+            event.callbacks.append(self._on_failure)
+        else:
+            event = env.timeout(end - now, value=(job, run.token))
+            event.callbacks.append(self._on_finish)
+        self.policy.on_start(job)
 
-    def _finish(self, event: simpy.Event) -> None:
-        job = int(event.value)  # type: ignore[arg-type]
+    def _stop(self, job: int, cause: int) -> Run:
+        """End the running segment of ``job`` now: release, log, update accounting."""
         now = self.env.now
-        self.events += 1
-        placement = self.running.pop(job)
+        run = self.running.pop(job)
+        placement = run.placement
         self.cluster.release(placement)
+        if self._node_jobs is not None:
+            for node in placement.nodes:
+                holders = self._node_jobs.get(node)
+                if holders is not None:
+                    holders.discard(job)
+        gpus = sum(placement.gpus)
+        self._site_extra_it_w[placement.site] -= run.power_w / self.power.pue[placement.site]
+        if self.power.enforced:
+            self._refresh_budget(placement.site)
+        tenant = int(self.jobs.tenant[job])
+        self._tenant_busy[tenant] -= gpus
+        self.jobs.attained_gpu_s[job] += gpus * (now - run.start)
+        self.segments.add(job, placement.site, placement.group, gpus, run.start, now,
+                          run.power_w, cause)
+        return run
+
+    def _interrupt(self, job: int, cause: int) -> None:
+        """Preemption or failure: keep the work of completed checkpoints only."""
+        now = self.env.now
+        run = self._stop(job, cause)
         jobs = self.jobs
+        kept = work_kept(run.start, now, run.speed, run.plan, run.resumed)
+        done = work_done(run.start, now, run.speed, run.plan, run.resumed)
+        kept = min(kept, run.remaining_at_start)
+        jobs.remaining_s[job] = run.remaining_at_start - kept
+        jobs.lost_gpu_s[job] += sum(run.placement.gpus) * max(0.0, done - kept) / run.speed
+        if cause == PREEMPTED:
+            jobs.preemptions[job] += 1
+        else:
+            jobs.failures[job] += 1
+        jobs.status[job] = Status.PENDING
+
+    def _on_finish(self, event: simpy.Event) -> None:
+        job, token = event.value  # type: ignore[misc]
+        run = self.running.get(job)
+        if run is None or run.token != token:
+            return  # the segment was interrupted earlier
+        self.events += 1
+        self._stop(job, COMPLETED)
+        jobs = self.jobs
+        jobs.remaining_s[job] = 0.0
         jobs.status[job] = Status.COMPLETED
-        jobs.end_s[job] = now
-        self.segments.add(job, placement.site, placement.group, sum(placement.gpus),
-                          float(jobs.start_s[job]), now)
-        if self.pending and not self._cycle_scheduled:
+        jobs.end_s[job] = self.env.now
+        if (self._pending_jobs or self.deferred) and not self._cycle_scheduled:
             self._schedule_cycle()
+
+    def _on_failure(self, event: simpy.Event) -> None:
+        job, token = event.value  # type: ignore[misc]
+        run = self.running.get(job)
+        if run is None or run.token != token:
+            return
+        self.events += 1
+        spec = self.scenario.failures
+        assert spec is not None and self._node_jobs is not None
+        nodes = run.placement.nodes
+        node = int(nodes[int(self._failure_rng.integers(0, len(nodes)))])
+        victims = sorted(self._node_jobs.get(node, set()) | {job})
+        for victim in victims:  # every job on the failed node stops
+            self._interrupt(victim, FAILED)
+            retries = self.scenario.workloads[int(self.jobs.workload[victim])].max_retries
+            if self.jobs.failures[victim] > retries:
+                self.jobs.status[victim] = Status.FAILED
+                self.jobs.end_s[victim] = self.env.now
+            else:
+                self._enqueue(victim)
+        self.cluster.set_down(node)
+        self.node_repairs += 1
+        self.env.timeout(spec.repair, value=node).callbacks.append(self._on_repair)
+        if not self._cycle_scheduled:
+            self._schedule_cycle()
+
+    def _on_repair(self, event: simpy.Event) -> None:
+        self.events += 1
+        self.cluster.set_up(int(event.value))  # type: ignore[arg-type]
+        if self._pending_jobs and not self._cycle_scheduled:
+            self._schedule_cycle()
+
+    # ------------------------------------------------------------------ power events
+
+    def _demand_response(self) -> Generator[simpy.Event, None, None]:
+        """Apply cap changes at every window edge, in time order."""
+        edges = sorted({t for w in self.power.windows for t in (w.start, w.end)})
+        for edge in edges:
+            if edge > self.env.now:
+                yield self.env.timeout(edge - self.env.now)
+            self.events += 1
+            for site in range(len(self._cap_now)):
+                self._cap_now[site] = self.power.cap_at(site, self.env.now)
+            self._refresh_budget()
+            for window in self.power.windows:
+                if window.preempt and window.start == edge:
+                    self._shed_load(window.site)
+            if not self._cycle_scheduled:
+                self._schedule_cycle()
+
+    def _shed_load(self, site: int) -> None:
+        """Preempt jobs at ``site`` (lowest priority, latest started first) until under cap."""
+        victims = sorted((j for j, r in self.running.items() if r.placement.site == site),
+                         key=lambda j: (int(self.jobs.priority[j]),
+                                        -float(self.running[j].start), j))
+        for victim in victims:
+            if self._budget[site] >= 0:
+                break
+            self._interrupt(victim, PREEMPTED)
+            self._enqueue(victim)
+
+    def _signal_steps(self) -> Generator[simpy.Event, None, None]:
+        """Drop cached keys and run a cycle whenever a site's carbon or price changes."""
+        signals = [s for s in (*self.carbon, *self.price) if s is not None]
+        horizon = self.scenario.duration
+        while True:
+            now = self.env.now
+            step = min((s.next_change_after(now) for s in signals), default=math.inf)
+            if step >= horizon or not math.isfinite(step):
+                return
+            yield self.env.timeout(step - now)
+            self.events += 1
+            self._class_keys.clear()
+            if self._pending_jobs and not self._cycle_scheduled:
+                self._schedule_cycle()
+
+    def _progress(self) -> Generator[simpy.Event, None, None]:
+        step = self.scenario.duration / 200.0
+        while self.env.now < self.scenario.duration:
+            self.progress.update(self.env.now, self.events)
+            yield self.env.timeout(step)
 
     # ------------------------------------------------------------------ run
 
@@ -244,27 +746,49 @@ class Engine:
         started = time.perf_counter()
         for source in self.sources:
             self.env.process(self._arrivals(source))
+        if self.power.windows:
+            self.env.process(self._demand_response())
+        if self._signal_scores:
+            self.env.process(self._signal_steps())
+        if self.progress is not None:
+            self.env.process(self._progress())
         horizon = self.scenario.duration
         self.env.run(until=horizon)
         if self.scenario.drain:
-            self.env.run()
+            self._run_drain()
             self.end_time = max(horizon, self.env.now)
         else:
             self.end_time = horizon
         self._close()
+        if self.progress is not None:
+            self.progress.update(self.end_time, self.events)
+            self.progress.close()
         return time.perf_counter() - started
+
+    def _run_drain(self) -> None:
+        """After the horizon: run until every admitted job ends (progress and signal timers
+        stop at the horizon; failures keep happening)."""
+        env = self.env
+        while self.running or self._pending_jobs or self.deferred:
+            if env.peek() == math.inf:  # nothing scheduled: what waits can never start
+                break
+            env.step()
 
     def _close(self) -> None:
         """Mark what is still pending or running as unfinished at the end time."""
         jobs = self.jobs
         end = self.end_time
-        for job, placement in sorted(self.running.items()):
+        for job in sorted(self.running):
+            run = self.running.pop(job)
             jobs.status[job] = Status.UNFINISHED
-            self.segments.add(job, placement.site, placement.group, sum(placement.gpus),
-                              float(jobs.start_s[job]), end)
-        for job in self.pending:
+            self.segments.add(job, run.placement.site, run.placement.group,
+                              sum(run.placement.gpus), run.start, end, run.power_w, HORIZON)
+            jobs.attained_gpu_s[job] += sum(run.placement.gpus) * (end - run.start)
+        for job in [*self._pending_jobs, *sorted(self.deferred)]:
             jobs.status[job] = Status.UNFINISHED
             if jobs.reason[job] < 0:
-                jobs.reason[job] = self.reasons.index(REASON_BEHIND)
-        self.running.clear()
-        self.pending.clear()
+                jobs.reason[job] = BEHIND
+        self._pending_jobs.clear()
+        self._pending_keys.clear()
+        self.deferred.clear()
+

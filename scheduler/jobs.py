@@ -12,6 +12,9 @@ from typing import ClassVar
 
 import numpy as np
 
+SEGMENT_END = ("completed", "preempted", "failed", "horizon")
+"""Causes of a segment's end, by code (the segment log's ``cause`` column)."""
+
 KIND_NAMES = ("training", "inference")
 """Job kinds by code (the ``kind`` column)."""
 
@@ -75,6 +78,15 @@ class JobTable(GrowableTable):
         "reason": np.dtype(np.int32),
         "kind": np.dtype(np.int8),
         "tenant": np.dtype(np.int32),
+        "priority": np.dtype(np.int32),
+        "estimate_s": np.dtype(np.float64),
+        "remaining_s": np.dtype(np.float64),
+        "attained_gpu_s": np.dtype(np.float64),
+        "lost_gpu_s": np.dtype(np.float64),
+        "preemptions": np.dtype(np.int32),
+        "failures": np.dtype(np.int32),
+        "reservation_s": np.dtype(np.float64),
+        "released_s": np.dtype(np.float64),
     }
     arrival_s: np.ndarray
     gpus: np.ndarray
@@ -88,10 +100,26 @@ class JobTable(GrowableTable):
     reason: np.ndarray
     kind: np.ndarray
     tenant: np.ndarray
+    priority: np.ndarray
+    estimate_s: np.ndarray
+    """Duration as policies believe it (oracle: the true one)."""
+    remaining_s: np.ndarray
+    """Work left, in seconds on a speed-1 GPU (the duration until the job first runs)."""
+    attained_gpu_s: np.ndarray
+    """GPU-seconds of service over finished segments (LAS)."""
+    lost_gpu_s: np.ndarray
+    """GPU-seconds of computation thrown away by preemptions and failures."""
+    preemptions: np.ndarray
+    failures: np.ndarray
+    reservation_s: np.ndarray
+    """EASY backfilling: the start time first promised to the job as queue head (NaN: none)."""
+    released_s: np.ndarray
+    """When the job entered the queue (after a deferral; else its arrival)."""
 
     def extend(self, arrival_s: np.ndarray, gpus: np.ndarray, duration_s: np.ndarray,
                workload: int, job_class: np.ndarray, kind: np.ndarray | int = 0,
-               tenant: np.ndarray | int = 0) -> np.ndarray:
+               tenant: np.ndarray | int = 0, priority: int = 0,
+               estimate_s: np.ndarray | None = None) -> np.ndarray:
         """Append pending jobs in bulk; returns their ids."""
         n = arrival_s.shape[0]
         self.reserve(n)
@@ -108,6 +136,15 @@ class JobTable(GrowableTable):
         self.reason[rows] = -1
         self.kind[rows] = kind
         self.tenant[rows] = tenant
+        self.priority[rows] = priority
+        self.estimate_s[rows] = duration_s if estimate_s is None else estimate_s
+        self.remaining_s[rows] = duration_s
+        self.attained_gpu_s[rows] = 0.0
+        self.lost_gpu_s[rows] = 0.0
+        self.preemptions[rows] = 0
+        self.failures[rows] = 0
+        self.reservation_s[rows] = np.nan
+        self.released_s[rows] = arrival_s
         ids = np.arange(self.size, self.size + n, dtype=np.int64)
         self.size += n
         return ids
@@ -123,6 +160,8 @@ class SegmentLog(GrowableTable):
         "gpus": np.dtype(np.int64),
         "start_s": np.dtype(np.float64),
         "end_s": np.dtype(np.float64),
+        "power_w": np.dtype(np.float64),
+        "cause": np.dtype(np.int8),
     }
     job: np.ndarray
     site: np.ndarray
@@ -130,8 +169,13 @@ class SegmentLog(GrowableTable):
     gpus: np.ndarray
     start_s: np.ndarray
     end_s: np.ndarray
+    power_w: np.ndarray
+    """Facility watts the job added over the segment (its GPUs' extra draw x PUE)."""
+    cause: np.ndarray
+    """How the segment ended: see ``SEGMENT_END``."""
 
-    def add(self, job: int, site: int, group: int, gpus: int, start_s: float, end_s: float) -> None:
+    def add(self, job: int, site: int, group: int, gpus: int, start_s: float, end_s: float,
+            power_w: float, cause: int) -> None:
         if self.size == self._capacity:
             self.reserve(1)
         row = self.size
@@ -141,4 +185,6 @@ class SegmentLog(GrowableTable):
         self.gpus[row] = gpus
         self.start_s[row] = start_s
         self.end_s[row] = end_s
+        self.power_w[row] = power_w
+        self.cause[row] = cause
         self.size += 1

@@ -48,6 +48,24 @@ class FragmentationScore(_ScoreBase):
     type: Literal["fragmentation"]
 
 
+class CarbonScore(_ScoreBase):
+    """Lowest marginal carbon: job power x PUE x the site's carbon intensity now."""
+
+    type: Literal["carbon"]
+
+
+class PriceScore(_ScoreBase):
+    """Lowest marginal energy cost: job power x PUE x the site's electricity price now."""
+
+    type: Literal["price"]
+
+
+class SpeedupScore(_ScoreBase):
+    """Run each job on the GPU types it is fastest on (workload ``speedup`` tables)."""
+
+    type: Literal["speedup"]
+
+
 class SiteScore(_ScoreBase):
     """Site preference: a ranking (first = 100, last = 0) or weights 0..100 per site name."""
 
@@ -66,7 +84,8 @@ class UserScore(_ScoreBase):
     """Keyword arguments passed to the plugin."""
 
 
-BUILTIN_SCORES = {"packing", "spread", "locality", "fragmentation", "site"}
+BUILTIN_SCORES = {"packing", "spread", "locality", "fragmentation", "site", "carbon", "price",
+                  "speedup"}
 
 
 def _score_kind(value: Any) -> str:
@@ -80,6 +99,9 @@ ScoreSpec = Annotated[
     | Annotated[LocalityScore, Tag("[locality]")]
     | Annotated[FragmentationScore, Tag("[fragmentation]")]
     | Annotated[SiteScore, Tag("[site]")]
+    | Annotated[CarbonScore, Tag("[carbon]")]
+    | Annotated[PriceScore, Tag("[price]")]
+    | Annotated[SpeedupScore, Tag("[speedup]")]
     | Annotated[UserScore, Tag("[user]")],
     Discriminator(_score_kind),
 ]

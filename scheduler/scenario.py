@@ -8,6 +8,7 @@ seconds, power to watts (see :mod:`scheduler.units`).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -394,7 +395,7 @@ class LasSpec(StrictModel):
     @field_validator("thresholds_gpu_hours")
     @classmethod
     def _increasing(cls, value: list[float]) -> list[float]:
-        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(value)):
             raise ValueError("thresholds must increase")
         return value
 

@@ -231,6 +231,12 @@ class Signal:
         inside = self._cum[safe] + self.values[safe] * (ts - self.times[safe])
         return np.where(index < 0, self.values[0] * (ts - t0), inside)
 
+    def integrals(self, t0: npt.ArrayLike, t1: npt.ArrayLike) -> FloatArray:
+        """Vectorised :meth:`integrate`: exact ∫ over each ``[t0[i], t1[i]]``."""
+        a = np.asarray(t0, dtype=np.float64)
+        b = np.asarray(t1, dtype=np.float64)
+        return self._antiderivative(b) - self._antiderivative(a)
+
     def integrate(self, t0: float, t1: float) -> float:
         """Exact ∫ from ``t0`` to ``t1`` (value x seconds); negative when ``t1 < t0``."""
         ends = self._antiderivative(np.array([t0, t1], dtype=np.float64))

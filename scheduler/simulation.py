@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,8 +13,12 @@ from scheduler.engine import Engine
 from scheduler.errors import InputError
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
 from scheduler.placement_config import build_plugin_calls
-from scheduler.results import Result, build_result
+from scheduler.results import Result
 from scheduler.scenario import Scenario
+from scheduler.summarize import build_result
+
+if TYPE_CHECKING:
+    from scheduler.progress import Progress
 
 
 def draw_seed() -> int:
@@ -44,11 +48,14 @@ def resolve_scenario(scenario: Scenario | str | Path | dict[str, Any],
 def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
              backend: str | None = None, overrides: Iterable[str] = (),
              filters: list[PluginCall] | None = None,
-             scores: list[PluginCall] | None = None) -> Result:
+             scores: list[PluginCall] | None = None,
+             progress: Progress | None = None) -> Result:
     """Run one simulation and return its :class:`Result`.
 
     ``seed`` and ``backend`` override the scenario's; ``filters``/``scores`` replace the
     plugins named in ``policy.placement`` (e.g. with a plugin defined in a notebook).
+    ``progress`` (a :class:`scheduler.progress.Progress`) is updated with the simulated
+    time and event count while the run goes on.
     Raises :class:`InputError` for any invalid input.
     """
     model = resolve_scenario(scenario, overrides)
@@ -59,9 +66,11 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
         raise InputError(str(exc), "backend") from None
     site_names = [site.name for site in model.sites]
     default_filters, default_scores = build_plugin_calls(model.policy.placement, site_names)
+    # Passed only when given, so an Engine without the keyword still runs.
+    extra: dict[str, Any] = {} if progress is None else {"progress": progress}
     engine = Engine(model, chosen, run_seed,
                     filters if filters is not None else default_filters,
-                    scores if scores is not None else default_scores)
+                    scores if scores is not None else default_scores, **extra)
     wall = engine.run()
     scenario_text = model.model_dump_json(indent=2)
     return build_result(engine, wall, model.name, scenario_text)

@@ -53,7 +53,7 @@ def test_capacity_never_exceeded_during_run():
     def monitor(env):
         while True:
             engine.cluster.check_invariants()
-            busy = sum(p for placement in engine.running.values() for p in placement.gpus)
+            busy = sum(p for run in engine.running.values() for p in run.placement.gpus)
             assert busy == engine.cluster.busy_gpus <= engine.cluster.total_gpus
             checks.append(env.now)
             yield env.timeout(600)
@@ -74,8 +74,8 @@ def test_node_level_capacity_from_placements():
     def monitor(env):
         while True:
             used = np.zeros(engine.cluster.n_nodes, dtype=np.int64)
-            for placement in engine.running.values():
-                for node, gpus in zip(placement.nodes, placement.gpus, strict=True):
+            for run in engine.running.values():
+                for node, gpus in zip(run.placement.nodes, run.placement.gpus, strict=True):
                     used[node] += gpus
             size = engine.cluster.group_size[engine.cluster.node_group]
             assert (used <= size).all()

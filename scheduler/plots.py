@@ -1,0 +1,642 @@
+"""Figures of one run: utilization, queue, power against caps, carbon, wait and JCT CDFs, map.
+
+Every function takes a :class:`~scheduler.results.Result` (or anything with ``summary``,
+``jobs``, ``timeseries`` and ``scenario_text``) and returns a new
+:class:`matplotlib.figure.Figure`. Figures are built without ``pyplot``: no global figure
+registry, no GUI backend, safe under ``MPLBACKEND=Agg`` and in threads; save them with
+``fig.savefig(path)``. In a notebook a returned figure displays itself.
+
+matplotlib is imported inside the functions, so ``import scheduler`` does not import it.
+Quantities the run did not model (no energy model yet: no ``facility_power_mw[<site>]``
+columns) give a figure that says so instead of an error; :func:`available` lists the plots
+that have data.
+
+The same figures from the command line: ``clustersim plot DIR --out FILE.png [--kind NAME]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from scheduler.errors import InputError
+from scheduler.units import format_time
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from scheduler.results import Result
+
+PLOT_FORMATS = ("png", "svg", "pdf")
+_SITE_COLUMN = re.compile(r"^(?P<prefix>[a-z_]+)\[(?P<site>.*)\]$")
+_NOT_MODELLED_COLOR = "#666666"
+_CAP_STYLE = {"color": "#c0392b", "linestyle": "--", "linewidth": 1.0}
+
+
+# --------------------------------------------------------------------------- data helpers
+
+
+def site_columns(timeseries: pd.DataFrame, prefix: str) -> dict[str, str]:
+    """``{site: column}`` for the time-series columns named ``prefix[<site>]``, in order."""
+    out: dict[str, str] = {}
+    for column in timeseries.columns:
+        match = _SITE_COLUMN.match(str(column))
+        if match and match["prefix"] == prefix:
+            out[match["site"]] = str(column)
+    return out
+
+
+def scenario_data(result: Result) -> dict[str, Any]:
+    """The scenario that produced ``result`` as a dict (empty when it was not recorded)."""
+    if not result.scenario_text:
+        return {}
+    try:
+        data = json.loads(result.scenario_text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def site_names(result: Result) -> list[str]:
+    """Site names in scenario order (falling back to the time series, then the summary)."""
+    sites = scenario_data(result).get("sites")
+    if isinstance(sites, list) and sites:
+        return [str(site.get("name")) for site in sites if isinstance(site, dict)]
+    from_series = list(site_columns(result.timeseries, "gpu_utilization"))
+    if from_series:
+        return from_series
+    return list((result.summary.get("sites") or {}).keys())
+
+
+def site_locations(result: Result) -> dict[str, tuple[float, float]]:
+    """``{site: (lat, lon)}`` for the sites whose scenario entry has a ``location``."""
+    out: dict[str, tuple[float, float]] = {}
+    for site in scenario_data(result).get("sites") or []:
+        location = site.get("location") if isinstance(site, dict) else None
+        if isinstance(location, dict) and "lat" in location and "lon" in location:
+            out[str(site["name"])] = (float(location["lat"]), float(location["lon"]))
+    return out
+
+
+def _period_s(result: Result) -> float:
+    period = result.summary.get("simulated_time_s")
+    if isinstance(period, int | float) and period > 0:
+        return float(period)
+    times = result.timeseries.get("time_s")
+    if times is None or len(times) == 0:
+        return 1.0
+    return float(times.iloc[-1]) + _step_widths(result)[-1]
+
+
+def _step_widths(result: Result) -> np.ndarray:
+    """Seconds covered by each time-series row (rows are means over ``[t_i, t_{i+1})``)."""
+    times = result.timeseries["time_s"].to_numpy(dtype=float)
+    if len(times) == 0:
+        return times
+    step = result.summary.get("timeseries_step_s")
+    period = result.summary.get("simulated_time_s")
+    widths = np.diff(times)
+    if isinstance(period, int | float) and period > times[-1]:
+        last = float(period) - times[-1]
+    elif isinstance(step, int | float) and step > 0:
+        last = float(step)
+    else:
+        last = float(widths[-1]) if len(widths) else 1.0
+    return np.append(widths, last)
+
+
+def _time_axis(result: Result) -> tuple[np.ndarray, str, float]:
+    """Time-series times in a readable unit: (values, unit label, seconds per unit)."""
+    period = _period_s(result)
+    unit, size = (("days", 86400.0) if period > 3 * 86400 else
+                  ("hours", 3600.0) if period > 3 * 3600 else ("minutes", 60.0))
+    times = result.timeseries["time_s"].to_numpy(dtype=float) if "time_s" in result.timeseries \
+        else np.zeros(0)
+    return times / size, unit, size
+
+
+def has_energy(result: Result) -> bool:
+    """Whether the run has per-site facility power (the energy model was on)."""
+    return bool(site_columns(result.timeseries, "facility_power_mw"))
+
+
+def has_carbon(result: Result) -> bool:
+    """Whether the run has per-site carbon intensity."""
+    return bool(site_columns(result.timeseries, "carbon_g_per_kwh"))
+
+
+# --------------------------------------------------------------------------- figure helpers
+
+
+def _figure(width: float = 10.0, height: float = 5.0, layout: str | None = "constrained") -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout=layout)
+
+
+def _not_modelled(title: str, message: str) -> Figure:
+    fig = _figure(8.0, 2.5)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_title(title, loc="left", fontweight="bold")
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color=_NOT_MODELLED_COLOR,
+            transform=ax.transAxes)
+    return fig
+
+
+def _title(fig: Figure, result: Result, what: str) -> None:
+    name = result.summary.get("scenario", "")
+    seed = result.summary.get("seed")
+    fig.suptitle(f"{what} \N{EM DASH} {name} (seed {seed})", x=0.01, ha="left",
+                 fontweight="bold")
+
+
+def _colors(names: list[str]) -> dict[str, Any]:
+    """A distinct colour per name: tab10 for up to 10 names, tab20 beyond."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+
+
+def _mw(value: float) -> str:
+    """Megawatts with sensible precision: 1,234 / 12.3 / 0.123."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2g}" if value else "0"
+
+
+def _time_ticks(ax: Axes, low: float, high: float) -> None:
+    """Log-scaled seconds with human tick labels (1m, 1h, 1d)."""
+    marks = [1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400]
+    ticks = [m for m in marks if low <= m <= high] or [low, high]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([format_time(t) for t in ticks])
+    ax.minorticks_off()
+
+
+# --------------------------------------------------------------------------- the plots
+
+
+def plot_utilization(result: Result) -> Figure:
+    """Cluster GPU utilization over time (top) and per site as a heat map (bottom)."""
+    ts = result.timeseries
+    times, unit, size = _time_axis(result)
+    columns = site_columns(ts, "gpu_utilization")
+    names = [n for n in site_names(result) if n in columns] or list(columns)
+    fig = _figure(11.0, 3.0 + 0.28 * max(len(names), 1))
+    axes = fig.subplots(2, 1, sharex=True, height_ratios=[1.0, max(1.5, 0.22 * len(names))])
+    top, heat = axes
+    utilization = ts["gpu_utilization"].to_numpy(dtype=float) * 100
+    top.plot(times, utilization, color="#1f77b4", linewidth=1.2)
+    top.fill_between(times, utilization, color="#1f77b4", alpha=0.15)
+    mean = result.summary.get("gpu_utilization")
+    if isinstance(mean, int | float):
+        top.axhline(mean * 100, color="#333333", linestyle=":", linewidth=1)
+        top.text(0.995, 0.05, f"mean {mean:.1%}", transform=top.transAxes, ha="right",
+                 va="bottom", fontsize=9)
+    top.set_ylim(0, 100)
+    top.set_ylabel("whole cluster\n% of GPUs busy")
+    top.grid(alpha=0.3)
+    if names:
+        gpus = {n: (result.summary.get("sites") or {}).get(n, {}).get("gpus") for n in names}
+        grid = np.vstack([ts[columns[n]].to_numpy(dtype=float) * 100 for n in names])
+        for row, name in enumerate(names):
+            if gpus[name] == 0:
+                grid[row, :] = np.nan
+        edges = (np.append(times, times[-1] + _step_widths(result)[-1] / size)
+                 if len(times) else np.array([0.0, 1.0]))
+        from matplotlib import colormaps
+
+        cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
+        mesh = heat.pcolormesh(edges, np.arange(len(names) + 1), np.ma.masked_invalid(grid),
+                               cmap=cmap, vmin=0, vmax=100, shading="flat")
+        heat.set_yticks(np.arange(len(names)) + 0.5)
+        heat.set_yticklabels([f"{n} ({gpus[n]:,})" if isinstance(gpus[n], int) else n
+                              for n in names], fontsize=8)
+        heat.invert_yaxis()
+        fig.colorbar(mesh, ax=heat, label="% of site GPUs busy", pad=0.01)
+    else:
+        heat.text(0.5, 0.5, "no per-site columns", ha="center", va="center",
+                  transform=heat.transAxes, color=_NOT_MODELLED_COLOR)
+    heat.set_xlabel(f"simulated time ({unit})")
+    _title(fig, result, "GPU utilization")
+    return fig
+
+
+def plot_queue(result: Result) -> Figure:
+    """Queued and running jobs over time, and why pending jobs wait (stacked by reason)."""
+    ts = result.timeseries
+    times, unit, _ = _time_axis(result)
+    reasons = site_columns(ts, "pending")
+    fig = _figure(11.0, 6.0)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.plot(times, ts["queued_jobs"], label="queued (arrived, not started)", color="#d62728")
+    top.plot(times, ts["running_jobs"], label="running", color="#2ca02c")
+    top.set_ylabel("jobs (mean per step)")
+    top.legend(loc="upper left", fontsize=9)
+    top.grid(alpha=0.3)
+    if reasons:
+        values = [ts[column].to_numpy(dtype=float) for column in reasons.values()]
+        bottom.stackplot(times, values, labels=list(reasons), alpha=0.8)
+        bottom.legend(loc="upper left", fontsize=8, title="pending because", title_fontsize=8)
+    else:
+        bottom.text(0.5, 0.5, "no job ever waited", ha="center", va="center",
+                    transform=bottom.transAxes, color=_NOT_MODELLED_COLOR)
+    bottom.set_ylabel("pending jobs by reason")
+    bottom.set_xlabel(f"simulated time ({unit})")
+    bottom.grid(alpha=0.3)
+    _title(fig, result, "Queue")
+    return fig
+
+
+def plot_power(result: Result) -> Figure:
+    """Facility power per site against its cap (small multiples; the first is the total)."""
+    ts = result.timeseries
+    power = site_columns(ts, "facility_power_mw")
+    if not power:
+        return _not_modelled("Facility power per site",
+                             "power not modelled in this run (no energy model)")
+    from matplotlib.ticker import MaxNLocator
+
+    caps = site_columns(ts, "power_cap_mw")
+    times, unit, _ = _time_axis(result)
+    names = [n for n in site_names(result) if n in power] or list(power)
+    panels = ["All sites", *names]
+    cols = 4
+    rows = math.ceil(len(panels) / cols)
+    height = 1.9 * rows + 0.9
+    fig = _figure(12.0, height, layout=None)  # constrained layout is slow on many panels
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.45 / height, top=1 - 0.75 / height,
+                        hspace=0.62, wspace=0.22)
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, squeeze=False)).ravel()
+    total = sum(ts[power[n]].to_numpy(dtype=float) for n in names)
+    for ax, panel in zip(axes, panels, strict=False):
+        if panel == "All sites":
+            series = np.asarray(total)
+            cap = None
+            color = "#333333"
+        else:
+            series = ts[power[panel]].to_numpy(dtype=float)
+            cap = ts[caps[panel]].to_numpy(dtype=float) if panel in caps else None
+            color = "#1f77b4"
+        ax.plot(times, series, color=color, linewidth=1)
+        ax.fill_between(times, series, color=color, alpha=0.15)
+        peak = float(np.nanmax(series)) if len(series) else 0.0
+        label = f"{panel}\npeak {_mw(peak)} MW"
+        if cap is not None and np.isfinite(cap).any():
+            ax.plot(times, cap, **_CAP_STYLE)
+            top_cap = float(np.nanmax(cap))
+            label += f" / cap {_mw(top_cap)} MW"
+            ax.set_ylim(0, max(peak, top_cap) * 1.08 or 1)
+        else:
+            ax.set_ylim(0, peak * 1.15 or 1)
+            if panel != "All sites":
+                label += " (no cap)"
+        ax.set_title(label, fontsize=8, loc="left")
+        ax.yaxis.set_major_locator(MaxNLocator(3))  # few ticks: readable, and fast to draw
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for index, ax in enumerate(axes):
+        if index >= len(panels):
+            ax.set_axis_off()
+        elif index + cols >= len(panels):  # lowest panel of its column: show the time axis
+            ax.xaxis.set_tick_params(labelbottom=True)
+    fig.supxlabel(f"simulated time ({unit})", fontsize=9)
+    fig.supylabel("facility power (MW)", fontsize=9)
+    _title(fig, result, "Facility power against site caps (dashed red)")
+    return fig
+
+
+def plot_carbon(result: Result) -> Figure:
+    """Grid carbon intensity per site and the cumulative emissions of the run by site."""
+    ts = result.timeseries
+    intensity = site_columns(ts, "carbon_g_per_kwh")
+    if not intensity:
+        return _not_modelled("Carbon", "carbon not modelled in this run (no grid signals)")
+    power = site_columns(ts, "facility_power_mw")
+    times, unit, _ = _time_axis(result)
+    names = [n for n in site_names(result) if n in intensity] or list(intensity)
+    colors = _colors(names)
+    fig = _figure(11.0, 6.5 if power else 3.5)
+    axes = fig.subplots(2 if power else 1, 1, sharex=True, squeeze=False).ravel()
+    for name in names:
+        axes[0].plot(times, ts[intensity[name]], label=name, color=colors[name], linewidth=1)
+    axes[0].set_ylabel("grid carbon intensity\n(g CO2e / kWh)")
+    axes[0].set_ylim(bottom=0)
+    axes[0].grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if power:
+        hours = _step_widths(result) / 3600.0
+        emitting = [n for n in names if n in power]
+        # MWh x g/kWh = 1000 kWh x g/kWh = kg x 1000 ... : t = MWh x g/kWh / 1000.
+        cumulative = [np.cumsum(ts[power[n]].to_numpy(dtype=float) * hours
+                                * ts[intensity[n]].to_numpy(dtype=float) / 1000.0)
+                      for n in emitting]
+        axes[1].stackplot(times, cumulative, labels=emitting,
+                          colors=[colors[n] for n in emitting], alpha=0.85)
+        total = result.summary.get("carbon_t")
+        heading = "cumulative emissions (t CO2e)"
+        if isinstance(total, int | float):
+            heading += f": {total:,.1f} t in total"
+        axes[1].set_title(heading, fontsize=9, loc="left")
+        axes[1].set_ylabel("t CO2e")
+        axes[1].grid(alpha=0.3)
+    axes[-1].set_xlabel(f"simulated time ({unit})")
+    _title(fig, result, "Carbon")
+    return fig
+
+
+def _ecdf(ax: Axes, values: np.ndarray, label: str, color: Any) -> tuple[float, float] | None:
+    values = np.sort(values[np.isfinite(values)])
+    if len(values) == 0:
+        return None
+    zero = float(np.mean(values <= 0))
+    positive = values[values > 0]
+    if len(positive) == 0:
+        ax.plot([], [], color=color, label=f"{label} (n={len(values):,}, all zero)")
+        return None
+    y = zero + np.arange(1, len(positive) + 1) / len(values)
+    text = f"{label} (n={len(values):,}"
+    text += f", {zero:.0%} zero)" if zero > 0 else ")"
+    ax.step(np.concatenate([[positive[0]], positive]), np.concatenate([[zero], y]),
+            where="post", color=color, label=text, linewidth=1.3)
+    return float(positive[0]), float(positive[-1])
+
+
+def plot_cdf(result: Result) -> Figure:
+    """Cumulative distributions of wait (over started jobs) and JCT (over completed jobs),
+    one line per workload, log time axis."""
+    jobs = result.jobs
+    fig = _figure(11.0, 4.5)
+    axes = fig.subplots(1, 2, sharey=True)
+    workloads = list(dict.fromkeys(jobs["workload"].tolist())) if len(jobs) else []
+    colors = _colors(workloads)
+    for ax, column, heading in ((axes[0], "wait_s", "wait (arrival to start), started jobs"),
+                                (axes[1], "jct_s", "job completion time, completed jobs")):
+        spans = []
+        for workload in workloads:
+            values = jobs.loc[jobs["workload"] == workload, column].to_numpy(dtype=float)
+            span = _ecdf(ax, values, workload, colors[workload])
+            if span is not None:
+                spans.append(span)
+        if spans:
+            ax.set_xscale("log")
+            low = min(s[0] for s in spans)
+            high = max(s[1] for s in spans)
+            _time_ticks(ax, low, high)
+            ax.legend(fontsize=8, loc="lower right")
+        else:
+            ax.text(0.5, 0.5, "no jobs", ha="center", va="center", transform=ax.transAxes,
+                    color=_NOT_MODELLED_COLOR)
+        ax.set_title(heading, fontsize=10, loc="left")
+        ax.set_xlabel("time (log scale)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("fraction of jobs")
+    axes[0].set_ylim(0, 1.01)
+    _title(fig, result, "Wait and JCT distributions")
+    return fig
+
+
+def plot_map(result: Result, color: str = "auto") -> Figure:
+    """The sites on a longitude/latitude plane: marker area by GPUs, colour by utilization
+    (``color="utilization"``) or mean carbon intensity (``"carbon"``; ``"auto"`` picks carbon
+    when the run has it). No tiles or coastlines: nothing is downloaded."""
+    locations = site_locations(result)
+    if not locations:
+        return _not_modelled("Site map", "no site has a location in the scenario")
+    if color not in {"auto", "utilization", "carbon"}:
+        raise ValueError(f"color must be 'auto', 'utilization' or 'carbon' (got {color!r})")
+    carbon = site_columns(result.timeseries, "carbon_g_per_kwh")
+    if color == "auto":
+        color = "carbon" if carbon else "utilization"
+    if color == "carbon" and not carbon:
+        return _not_modelled("Site map by carbon intensity",
+                             "carbon not modelled in this run (no grid signals)")
+    sites = result.summary.get("sites") or {}
+    names = [n for n in site_names(result) if n in locations]
+    lat = np.array([locations[n][0] for n in names])
+    lon = np.array([locations[n][1] for n in names])
+    gpus = np.array([float((sites.get(n) or {}).get("gpus") or 0) for n in names])
+    if color == "carbon":
+        values = np.array([float(result.timeseries[carbon[n]].mean()) if n in carbon else np.nan
+                           for n in names])
+        cmap, label, vmin, vmax = "RdYlGn_r", "mean grid carbon (g CO2e / kWh)", None, None
+    else:
+        values = np.array([100 * float((sites.get(n) or {}).get("gpu_utilization") or 0)
+                           for n in names])
+        cmap, label, vmin, vmax = "viridis", "GPU utilization (%)", 0.0, 100.0
+    fig = _figure(9.0, 8.0)
+    ax = fig.add_subplot()
+    biggest = float(gpus.max()) if len(gpus) and gpus.max() > 0 else 1.0
+    area = 40 + 1400 * gpus / biggest
+    built = gpus > 0
+    points = ax.scatter(lon[built], lat[built], s=area[built], c=values[built], cmap=cmap,
+                        vmin=vmin, vmax=vmax, edgecolors="#222222", linewidths=0.8, alpha=0.85,
+                        zorder=3)
+    if (~built).any():
+        ax.scatter(lon[~built], lat[~built], s=40, facecolors="none", edgecolors="#888888",
+                   linewidths=1.0, zorder=3, label="no GPUs")
+        ax.legend(loc="lower left", fontsize=8)
+    fig.colorbar(points, ax=ax, label=label, shrink=0.7)
+    mid_lat = float(np.mean(lat))
+    ax.set_aspect(1.0 / max(math.cos(math.radians(mid_lat)), 0.1))
+    pad_lon = max(0.35, 0.25 * float(np.ptp(lon)))
+    pad_lat = max(0.2, 0.1 * float(np.ptp(lat)))
+    xlim = (float(lon.min()) - pad_lon, float(lon.max()) + pad_lon)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(float(lat.min()) - pad_lat, float(lat.max()) + pad_lat)
+    # Marker radius in degrees of longitude (about 5.5 in of axes width = 396 pt).
+    radius = np.sqrt(area) / 2 * (xlim[1] - xlim[0]) / 396.0
+    _label_sites(ax, names, lon, lat, gpus, radius)
+    ax.set_xlabel("longitude (\N{DEGREE SIGN}E)")
+    ax.set_ylabel("latitude (\N{DEGREE SIGN}N)")
+    ax.grid(alpha=0.3)
+    total = int(gpus.sum())
+    _title(fig, result, f"Sites: {len(names)} located, {total:,} GPUs (marker area by GPUs)")
+    return fig
+
+
+def _label_sites(ax: Axes, names: list[str], lon: np.ndarray, lat: np.ndarray,
+                 gpus: np.ndarray, radius: np.ndarray) -> None:
+    """Name labels beside the markers, moved to the other side or down a line when they would
+    cover a label already placed (sites of one area, e.g. around Dunkirk, stay readable)."""
+    height = 0.045 * max(float(np.ptp(lat)), 0.5)
+    width = 0.22 * max(float(np.ptp(lon)), 0.5)
+    base_gap = 0.02 * max(float(np.ptp(lon)), 0.5)
+    boxes: list[tuple[float, float, float]] = []  # (left, right, y)
+
+    def free(left: float, y: float) -> bool:
+        return all(abs(y - by) >= height or left >= br or left + width <= bl
+                   for bl, br, by in boxes)
+
+    for i in np.argsort(-lat):
+        x0, y0 = float(lon[i]), float(lat[i])
+        gap = base_gap + float(radius[i])
+        chosen = (x0 + gap, y0, "left")
+        for shift in (0, -1, 1, -2, 2, -3, 3):
+            y = y0 + shift * height
+            if free(x0 + gap, y):
+                chosen = (x0 + gap, y, "left")
+                break
+            if free(x0 - gap - width, y):
+                chosen = (x0 - gap, y, "right")
+                break
+        x, y, align = chosen
+        left = x if align == "left" else x - width
+        boxes.append((left, left + width, y))
+        text = f"{names[i]}\n{int(gpus[i]):,} GPUs" if gpus[i] > 0 else f"{names[i]}\n(no GPUs)"
+        moved = abs(y - y0) > 1e-9
+        ax.annotate(text, (x0, y0), xytext=(x, y), fontsize=7, va="center", ha=align, zorder=4,
+                    arrowprops={"arrowstyle": "-", "color": "#999999", "linewidth": 0.5}
+                    if moved else None)
+
+
+PLOTS: dict[str, Callable[..., Figure]] = {
+    "utilization": plot_utilization,
+    "queue": plot_queue,
+    "power": plot_power,
+    "carbon": plot_carbon,
+    "cdf": plot_cdf,
+    "map": plot_map,
+}
+"""Plot names (``--kind``) and their functions."""
+
+
+def available(result: Result) -> list[str]:
+    """The plots that have data in ``result`` (power and carbon need the energy model)."""
+    names = []
+    for name in PLOTS:
+        if name == "power" and not has_energy(result):
+            continue
+        if name == "carbon" and not has_carbon(result):
+            continue
+        if name == "map" and not site_locations(result):
+            continue
+        names.append(name)
+    return names
+
+
+class PlotAccessor:
+    """``result.plot``: one method per figure, each returning a matplotlib Figure.
+
+    ``result.plot("queue")`` is ``result.plot.queue()``; ``result.plot.available()`` lists
+    the plots that have data in this run.
+    """
+
+    names = tuple(PLOTS)
+    """Every plot name."""
+
+    def __init__(self, result: Result) -> None:
+        self._result = result
+
+    def __call__(self, kind: str, **options: Any) -> Figure:
+        if kind not in PLOTS:
+            raise ValueError(f"unknown plot {kind!r}; known: {', '.join(PLOTS)}")
+        return PLOTS[kind](self._result, **options)
+
+    def __repr__(self) -> str:
+        return f"<plots: {', '.join(self.names)}>"
+
+    def available(self) -> list[str]:
+        """Plot names that have data in this run."""
+        return available(self._result)
+
+    def utilization(self) -> Figure:
+        """Cluster and per-site GPU utilization over time."""
+        return plot_utilization(self._result)
+
+    def queue(self) -> Figure:
+        """Queued and running jobs, and pending jobs by reason."""
+        return plot_queue(self._result)
+
+    def power(self) -> Figure:
+        """Facility power per site against its cap (or "not modelled")."""
+        return plot_power(self._result)
+
+    def carbon(self) -> Figure:
+        """Carbon intensity per site and cumulative emissions (or "not modelled")."""
+        return plot_carbon(self._result)
+
+    def cdf(self) -> Figure:
+        """Wait and JCT cumulative distributions per workload."""
+        return plot_cdf(self._result)
+
+    def map(self, color: str = "auto") -> Figure:
+        """Sites by longitude and latitude, sized by GPUs, coloured by utilization or carbon."""
+        return plot_map(self._result, color=color)
+
+
+# --------------------------------------------------------------------------- files and CLI
+
+
+def require_matplotlib() -> None:
+    """Raise :class:`InputError` with the install command when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise InputError("plots need matplotlib: pip install 'hdf-clustersim[analysis]'",
+                         "matplotlib") from None
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix: png, svg or pdf), atomically."""
+    from scheduler.results import atomic_write
+
+    target = Path(path)
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in PLOT_FORMATS:
+        raise InputError(f"unsupported image type {target.suffix or '(none)'!r}; "
+                         f"use one of {', '.join('.' + f for f in PLOT_FORMATS)}", "--out")
+    atomic_write(target, lambda p: fig.savefig(p, format=fmt, dpi=dpi))
+    return target
+
+
+def add_plot_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``clustersim plot DIR --out FILE [--kind NAME|all]`` to the subcommands ``sub``."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "plot", help="draw figures of a run's output directory")
+    parser.add_argument("directory", metavar="DIR", help="output directory of `clustersim run --out`")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="image file (.png, .svg or .pdf); with --kind all, one file per "
+                        "plot named FILE-<kind>.<ext>")
+    parser.add_argument("--kind", default="all", choices=[*PLOTS, "all"],
+                        help="which plot (default: all that have data)")
+    return parser
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    """``clustersim plot``: write the requested figure(s); prints each path written."""
+    from scheduler.report import load_run
+
+    out = Path(args.out)
+    if out.suffix.lower().lstrip(".") not in PLOT_FORMATS:
+        raise InputError(f"unsupported image type {out.suffix or '(none)'!r}; "
+                         f"use one of {', '.join('.' + f for f in PLOT_FORMATS)}", "--out")
+    result = load_run(args.directory)
+    if args.kind == "all":
+        kinds = available(result)
+        targets = {kind: out.with_name(f"{out.stem}-{kind}{out.suffix}") for kind in kinds}
+        skipped = [kind for kind in PLOTS if kind not in kinds]
+        if skipped:
+            print(f"skipped (no data in this run): {', '.join(skipped)}", file=sys.stderr)
+    else:
+        targets = {args.kind: out}
+    require_matplotlib()
+    for kind, target in targets.items():
+        save_figure(PLOTS[kind](result), target)
+        print(f"wrote {target}")
+    return 0

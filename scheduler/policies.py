@@ -1,0 +1,265 @@
+"""Queue policies: the order in which pending jobs are tried, how a job that does not fit
+affects the ones behind it, and which running jobs a waiting job may preempt.
+
+A policy is a small class (or a function over the pending jobs' arrays, see
+:func:`register_queue_order`), registered by name; scenarios name it in ``policy.queue``.
+
+* ``order_key(job)``: the pending order (smaller first), fixed while the job waits.
+* ``blocking``: ``strict`` (stop at the first job that does not fit: FIFO), ``greedy`` (skip
+  it, try the next) or ``easy`` (the first job that does not fit gets a reservation; later
+  jobs start only if they are expected to end before it: EASY backfilling).
+* ``preemptive`` with ``may_preempt(waiting, running)``: a waiting job that does not fit may
+  stop running jobs it outranks (they checkpoint and go back to the queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from scheduler.errors import InputError
+
+if TYPE_CHECKING:
+    from scheduler.engine import Engine
+
+
+class QueuePolicy:
+    """Base policy: FIFO order, strict head of line, no preemption."""
+
+    name: ClassVar[str] = "fifo"
+    blocking: ClassVar[str] = "strict"
+    preemptive: bool = False
+    needs_order_each_cycle: ClassVar[bool] = False
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def order_key(self, job: int) -> tuple[float, ...]:
+        """Pending order: arrival time, then job id."""
+        return (float(self.engine.jobs.arrival_s[job]), float(job))
+
+    def may_preempt(self, waiting: int, running: int) -> bool:
+        """May ``waiting`` stop ``running``? Only asked when ``preemptive``."""
+        return False
+
+    def victim_order(self, running: int) -> tuple[float, ...]:
+        """Among victims, lower sorts first: default the latest started."""
+        return (-float(self.engine.jobs.start_s[running]),)
+
+    def on_start(self, job: int) -> None:
+        """Called when a job starts a run segment (LAS sets demotion timers here)."""
+
+    def order_pending(self, pending: list[int]) -> list[int]:
+        """Per-cycle order for policies whose order depends on the moment."""
+        return pending
+
+
+class Fifo(QueuePolicy):
+    """First in, first out; the head blocks everything behind it."""
+
+
+class ShortestJobFirst(QueuePolicy):
+    """Shortest estimated remaining work first; a job that does not fit is skipped."""
+
+    name = "sjf"
+    blocking = "greedy"
+
+    def order_key(self, job: int) -> tuple[float, ...]:
+        jobs = self.engine.jobs
+        return (float(jobs.estimate_s[job] * jobs.remaining_s[job] / jobs.duration_s[job]),
+                float(jobs.arrival_s[job]), float(job))
+
+
+class EasyBackfill(QueuePolicy):
+    """FIFO with EASY backfilling: the head gets a reservation at the earliest time enough
+    GPUs free up (from running jobs' estimated ends); a later job may start now only if it is
+    expected to end by then, so it never delays the head (with exact estimates)."""
+
+    name = "easy-backfill"
+    blocking = "easy"
+
+
+class Priority(QueuePolicy):
+    """Priority classes (workload ``priority``, higher first), FIFO within a class; a job that
+    does not fit is skipped; optionally preempts strictly lower classes."""
+
+    name = "priority"
+    blocking = "greedy"
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.preemptive = engine.scenario.policy.priority.preempt
+
+    def order_key(self, job: int) -> tuple[float, ...]:
+        jobs = self.engine.jobs
+        return (-float(jobs.priority[job]), float(jobs.arrival_s[job]), float(job))
+
+    def may_preempt(self, waiting: int, running: int) -> bool:
+        priority = self.engine.jobs.priority
+        return bool(priority[running] < priority[waiting])
+
+    def victim_order(self, running: int) -> tuple[float, ...]:
+        jobs = self.engine.jobs
+        return (float(jobs.priority[running]), -float(jobs.start_s[running]))
+
+
+class LeastAttainedService(QueuePolicy):
+    """Discretised 2D-LAS (Tiresias, NSDI'19): queues by attained GPU-hours (thresholds), the
+    least-served queue first, FIFO within a queue. A running job that crosses a threshold
+    drops a queue (a timer wakes the scheduler) and may be preempted by waiting jobs of
+    higher queues; preempted jobs resume from their last checkpoint."""
+
+    name = "las"
+    blocking = "greedy"
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        spec = engine.scenario.policy.las
+        self.preemptive = spec.preempt
+        self.thresholds_gpu_s = np.array(spec.thresholds_gpu_hours) * 3600.0
+
+    def queue_of(self, job: int) -> int:
+        attained = self.engine.attained_gpu_s(job)
+        return int(np.searchsorted(self.thresholds_gpu_s, attained, side="right"))
+
+    def order_key(self, job: int) -> tuple[float, ...]:
+        return (float(self.queue_of(job)), float(self.engine.jobs.arrival_s[job]), float(job))
+
+    def may_preempt(self, waiting: int, running: int) -> bool:
+        return self.queue_of(running) > self.queue_of(waiting)
+
+    def victim_order(self, running: int) -> tuple[float, ...]:
+        return (-float(self.queue_of(running)), -float(self.engine.jobs.start_s[running]))
+
+    def on_start(self, job: int) -> None:
+        engine = self.engine
+        attained = engine.attained_gpu_s(job)
+        gpus = float(engine.jobs.gpus[job])
+        for threshold in self.thresholds_gpu_s.tolist():
+            if threshold > attained:
+                engine.wake_at(engine.env.now + (threshold - attained) / gpus)
+                break
+
+
+class HeterogeneityAware(QueuePolicy):
+    """In the spirit of Gavel (OSDI'20): jobs that gain most from fast GPU types choose first
+    (order by the ratio of their best to worst speed over the cluster's types), a job that does
+    not fit is skipped; pair with the ``speedup`` placement score."""
+
+    name = "gavel"
+    blocking = "greedy"
+
+    def order_key(self, job: int) -> tuple[float, ...]:
+        gain = self.engine.speed_gain(job)
+        return (-gain, float(self.engine.jobs.arrival_s[job]), float(job))
+
+
+# --------------------------------------------------------------------------- user policies
+
+
+@dataclass(frozen=True)
+class PendingView:
+    """Arrays describing pending jobs, for user order functions (same length, queue order
+    of arrival): ``job_id, arrival_s, gpus, estimate_s, remaining_s, workload, tenant,
+    priority, attained_gpu_s``; ``now`` is the simulation time."""
+
+    job_id: np.ndarray
+    arrival_s: np.ndarray
+    gpus: np.ndarray
+    estimate_s: np.ndarray
+    remaining_s: np.ndarray
+    workload: np.ndarray
+    tenant: np.ndarray
+    priority: np.ndarray
+    attained_gpu_s: np.ndarray
+    now: float
+
+
+OrderFunction = Callable[[PendingView], Any]
+
+
+def _function_policy(name: str, fn: OrderFunction, blocking: str) -> type[QueuePolicy]:
+    class FunctionPolicy(QueuePolicy):
+        needs_order_each_cycle = True
+
+        def order_pending(self, pending: list[int]) -> list[int]:
+            engine = self.engine
+            ids = np.asarray(pending, dtype=np.int64)
+            jobs = engine.jobs
+            view = PendingView(
+                job_id=ids, arrival_s=jobs.arrival_s[ids], gpus=jobs.gpus[ids],
+                estimate_s=jobs.estimate_s[ids], remaining_s=jobs.remaining_s[ids],
+                workload=jobs.workload[ids], tenant=jobs.tenant[ids],
+                priority=jobs.priority[ids],
+                attained_gpu_s=np.array([engine.attained_gpu_s(j) for j in pending]),
+                now=float(engine.env.now))
+            order = np.asarray(fn(view))
+            if order.shape != ids.shape or not np.array_equal(np.sort(order),
+                                                               np.arange(ids.shape[0])):
+                raise RuntimeError(f"queue order {name!r} must return a permutation of "
+                                   f"0..{ids.shape[0] - 1}")
+            return ids[order].tolist()  # type: ignore[no-any-return]
+
+    FunctionPolicy.name = name  # type: ignore[misc]
+    FunctionPolicy.blocking = blocking  # type: ignore[misc]
+    FunctionPolicy.__doc__ = fn.__doc__ or f"user queue order {name!r}"
+    return FunctionPolicy
+
+
+_POLICIES: dict[str, type[QueuePolicy]] = {}
+
+
+def register_queue_policy(name: str, replace: bool = False) -> Callable[[type[QueuePolicy]],
+                                                                      type[QueuePolicy]]:
+    """Class decorator: register a :class:`QueuePolicy` subclass under ``name``."""
+    def decorate(cls: type[QueuePolicy]) -> type[QueuePolicy]:
+        if name in _POLICIES and not replace:
+            raise ValueError(f"queue policy {name!r} is already registered")
+        cls.name = name  # type: ignore[misc]
+        _POLICIES[name] = cls
+        return cls
+    return decorate
+
+
+def register_queue_order(name: str, blocking: str = "greedy",
+                         replace: bool = False) -> Callable[[OrderFunction], OrderFunction]:
+    """Decorator: register ``fn(view: PendingView) -> permutation`` as queue policy ``name``.
+
+    Example::
+
+        @register_queue_order("smallest-first")
+        def smallest_first(view):
+            return np.lexsort((view.arrival_s, view.gpus))
+    """
+    if blocking not in {"strict", "greedy", "easy"}:
+        raise ValueError(f"blocking must be strict, greedy or easy (got {blocking!r})")
+
+    def decorate(fn: OrderFunction) -> OrderFunction:
+        register_queue_policy(name, replace)(_function_policy(name, fn, blocking))
+        return fn
+    return decorate
+
+
+def unregister_queue_policy(name: str) -> None:
+    _POLICIES.pop(name, None)
+
+
+def queue_policy_names() -> list[str]:
+    return sorted(_POLICIES)
+
+
+def make_queue_policy(name: str, engine: Engine) -> QueuePolicy:
+    try:
+        cls = _POLICIES[name]
+    except KeyError:
+        raise InputError(f"unknown queue policy {name!r}; known: "
+                         f"{', '.join(queue_policy_names())}", "policy.queue") from None
+    return cls(engine)
+
+
+for _cls in (Fifo, ShortestJobFirst, EasyBackfill, Priority, LeastAttainedService,
+             HeterogeneityAware):
+    _POLICIES[_cls.name] = _cls

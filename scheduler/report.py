@@ -1,0 +1,514 @@
+"""``clustersim report DIR``: one self-contained HTML page about a run, for planners.
+
+The page (``DIR/report.html``) has the headline numbers first, then the figures of
+:mod:`scheduler.plots` (embedded as base64 PNG), per-site and per-workload tables, why jobs
+waited or were rejected, the trace read reports (``details.json``), every summary metric, and
+the scenario that produced the run (``scenario.json``). CSS is inline; there is no script, no
+external stylesheet, font or image, so the file can be mailed or archived as it is.
+
+From Python: ``write_report(result, "out/report.html")`` or ``render_report(result)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from scheduler.errors import InputError, Problem
+from scheduler.results import Result, atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+REPORT_FILE = "report.html"
+ENERGY_KEYS = ("energy_facility_mwh", "energy_it_mwh", "peak_facility_power_mw", "carbon_t",
+               "energy_cost_eur")
+PLOT_CAPTIONS = {
+    "utilization": "Share of GPUs running jobs, for the whole cluster (top) and per site "
+                   "(bottom: one row per site, GPU count in brackets; grey = no GPUs).",
+    "queue": "Jobs waiting and running over time; below, why the waiting jobs wait.",
+    "power": "Facility power (IT power x PUE) per site; the dashed red line is the site's cap.",
+    "carbon": "Grid carbon intensity per site and the emissions accumulated over the run.",
+    "cdf": "Read across: the share of jobs that waited (left) or completed (right) within a "
+           "given time. Log time axis.",
+    "map": "Sites by longitude and latitude; marker area is the number of GPUs, colour the "
+           "GPU utilization (or carbon intensity when modelled).",
+}
+PLOT_TITLES = {"utilization": "GPU utilization", "queue": "Queue and pending reasons",
+               "power": "Power against site caps", "carbon": "Carbon", "cdf":
+               "Wait and completion times", "map": "Site map"}
+
+CSS = """
+:root { --ink: #1d2330; --muted: #5b6472; --line: #d9dde3; --accent: #1f5fa8; --bg: #f6f7f9; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink);
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; background: #fff;
+  min-height: 100vh; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
+h3 { font-size: 15px; margin: 18px 0 6px; }
+.sub { color: var(--muted); margin: 0 0 18px; }
+.warn { background: #fff4e5; border: 1px solid #f0b35b; padding: 8px 12px; border-radius: 6px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(205px, 1fr)); gap: 12px; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; background: #fbfcfd; }
+.card .label { color: var(--muted); font-size: 13px; }
+.card .value { font-size: 25px; font-weight: 650; font-variant-numeric: tabular-nums; }
+.card .note { color: var(--muted); font-size: 12.5px; }
+.card.off .value { font-size: 17px; color: var(--muted); font-weight: 500; }
+table { border-collapse: collapse; width: 100%; font-size: 13.5px; margin: 4px 0 10px; }
+th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th { background: #eef1f5; font-weight: 600; }
+td:first-child { white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tbody tr:nth-child(even) td { background: #fafbfc; }
+figure { margin: 16px 0 26px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
+.muted { color: var(--muted); }
+pre { background: #f3f5f8; border: 1px solid var(--line); border-radius: 6px; padding: 10px;
+  overflow: auto; font-size: 12px; max-height: 520px; }
+details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
+nav { font-size: 13.5px; margin: 0 0 10px; }
+nav a { color: var(--accent); margin-right: 12px; text-decoration: none; }
+"""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_run(directory: str | Path) -> Result:
+    """The :class:`Result` saved in ``directory``; :class:`InputError` (one line) when the
+    folder is missing, has no ``summary.json``, or its files cannot be read."""
+    path = Path(directory)
+    if not path.exists():
+        raise InputError("no such directory (give the --out folder of `clustersim run`)",
+                         str(path))
+    if not path.is_dir():
+        raise InputError("not a directory (give the --out folder of `clustersim run`)",
+                         str(path))
+    if not (path / "summary.json").is_file():
+        raise InputError("no summary.json here: not a run's output directory (write one with "
+                         f"`clustersim run SCENARIO --out {path}`)", str(path))
+    try:
+        return Result.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError([Problem(str(path), f"cannot read the run's files: {message}")]) from None
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def human_duration(seconds: Any) -> str:
+    """``45 s``, ``12.5 min``, ``3.4 h``, ``2.1 days``; ``-`` for missing values."""
+    if not _finite(seconds):
+        return "-"
+    value = float(seconds)
+    if value < 90:
+        return f"{value:,.3g} s" if value < 10 else f"{value:,.0f} s"
+    if value < 90 * 60:
+        return f"{value / 60:,.1f} min"
+    if value < 48 * 3600:
+        return f"{value / 3600:,.1f} h"
+    return f"{value / 86400:,.1f} days"
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool) and math.isfinite(float(value)))
+
+
+def _number(value: Any, decimals: int | None = None) -> str:
+    """Thousands separators; integers exact, floats to ``decimals`` (default: 3 significant)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        if decimals is None:
+            if value == 0:
+                return "0"
+            magnitude = math.floor(math.log10(abs(value)))
+            decimals = max(0, 2 - magnitude)
+        return f"{value:,.{decimals}f}"
+    return str(value)
+
+
+def _pct(value: Any) -> str:
+    return f"{float(value) * 100:.1f}%" if _finite(value) else "-"
+
+
+def format_metric(key: str, value: Any) -> str:
+    """A summary value in readable units, chosen by the key's suffix."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not _finite(value) or key in {"seed"}:
+        return "-" if value is None else str(value)
+    if key.endswith("utilization"):
+        return _pct(value)
+    if key == "wall_time_s":
+        return f"{float(value):,.2f} s"
+    if key.endswith("_s"):
+        return f"{human_duration(value)} ({_number(float(value), 0)} s)"
+    units = (("_mwh", "MWh"), ("_mw", "MW"), ("carbon_t", "t CO2e"), ("_eur", "EUR"),
+             ("_hours_busy", "GPU-h"))
+    for suffix, unit in units:
+        if key.endswith(suffix):
+            return f"{_number(float(value), 1 if abs(float(value)) < 1000 else 0)} {unit}"
+    return _number(value)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
+           numeric: Sequence[bool] | None = None) -> str:
+    numeric = numeric or [False] * len(headers)
+    head = "".join(f'<th class="num">{_esc(h)}</th>' if n else f"<th>{_esc(h)}</th>"
+                   for h, n in zip(headers, numeric, strict=True))
+    body = []
+    for row in rows:
+        cells = "".join(f'<td class="num">{_esc(c)}</td>' if n else f"<td>{_esc(c)}</td>"
+                        for c, n in zip(row, numeric, strict=True))
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _card(label: str, value: str, note: str = "", off: bool = False) -> str:
+    note_html = f'<div class="note">{_esc(note)}</div>' if note else ""
+    return (f'<div class="card{" off" if off else ""}"><div class="label">{_esc(label)}</div>'
+            f'<div class="value">{_esc(value)}</div>{note_html}</div>')
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def workload_table(jobs: pd.DataFrame, period_s: float, by: str = "workload") -> pd.DataFrame:
+    """Per workload (or ``by="tenant"``): job counts by status, GPU-hours used, and wait and
+    JCT statistics in seconds (wait over started jobs, JCT over completed jobs)."""
+    rows = []
+    for name, group in jobs.groupby(by, sort=False):
+        status = group["status"]
+        started = group["start_s"].notna()
+        end = group["end_s"].fillna(period_s).clip(upper=period_s)
+        gpu_hours = float((group["gpus"] * (end - group["start_s"]))[started].sum()) / 3600
+        wait = group["wait_s"].dropna()
+        jct = group["jct_s"].dropna()
+        rows.append({
+            by: name,
+            "kind": ", ".join(sorted(set(group["kind"]))) if "kind" in group else "",
+            "jobs": len(group),
+            "completed": int((status == "completed").sum()),
+            "rejected": int((status == "rejected").sum()),
+            "unfinished": int((status == "unfinished").sum()),
+            "gpu_hours": gpu_hours,
+            "mean_gpus": float(group["gpus"].mean()),
+            "mean_wait_s": float(wait.mean()) if len(wait) else None,
+            "p95_wait_s": float(np.percentile(wait, 95)) if len(wait) else None,
+            "mean_jct_s": float(jct.mean()) if len(jct) else None,
+            "p95_jct_s": float(np.percentile(jct, 95)) if len(jct) else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def _workload_section(result: Result, period: float, by: str) -> str:
+    frame = workload_table(result.jobs, period, by)
+    if frame.empty:
+        return '<p class="muted">No jobs were submitted.</p>'
+    headers = [by, "kind", "jobs", "completed", "rejected", "unfinished", "GPU-hours",
+               "mean GPUs", "mean wait", "p95 wait", "mean JCT", "p95 JCT"]
+    rows = [[r[by], r["kind"], _number(r["jobs"]), _number(r["completed"]),
+             _number(r["rejected"]), _number(r["unfinished"]), _number(r["gpu_hours"], 0),
+             _number(r["mean_gpus"], 1), human_duration(r["mean_wait_s"]),
+             human_duration(r["p95_wait_s"]), human_duration(r["mean_jct_s"]),
+             human_duration(r["p95_jct_s"])] for r in frame.to_dict("records")]
+    return _table(headers, rows, [False, False, *[True] * 10])
+
+
+def _site_section(result: Result) -> str:
+    from scheduler.plots import site_locations, site_names
+
+    sites: dict[str, dict[str, Any]] = result.summary.get("sites") or {}
+    if not sites:
+        return '<p class="muted">No per-site metrics in this run.</p>'
+    order = [n for n in site_names(result) if n in sites] + [n for n in sites
+                                                             if n not in site_names(result)]
+    locations = site_locations(result)
+    scenario_sites = {s.get("name"): s for s in _scenario(result).get("sites") or []
+                      if isinstance(s, dict)}
+    known = ["gpus", "gpu_utilization", "jobs_started", *[k for k in ENERGY_KEYS]]
+    extra = sorted({k for m in sites.values() for k in m if k not in known and
+                    all(_finite(m2.get(k)) or m2.get(k) is None for m2 in sites.values())})
+    keys = [k for k in known if any(k in m for m in sites.values())] + extra
+    labels = {"gpus": "GPUs", "gpu_utilization": "GPU utilization", "jobs_started": "jobs started",
+              "energy_facility_mwh": "facility energy (MWh)", "energy_it_mwh": "IT energy (MWh)",
+              "peak_facility_power_mw": "peak power (MW)", "carbon_t": "carbon (t CO2e)",
+              "energy_cost_eur": "energy cost (EUR)"}
+    headers = ["site", "location", "PUE", "power cap", *[labels.get(k, k) for k in keys]]
+    rows = []
+    for name in order:
+        metrics = sites[name]
+        where = locations.get(name)
+        spec = scenario_sites.get(name, {})
+        cap = spec.get("power_cap")
+        row = [name, f"{where[0]:.2f}\N{DEGREE SIGN}N\N{NO-BREAK SPACE}{where[1]:.2f}\N{DEGREE SIGN}E"
+               if where else "-",
+               _number(spec.get("pue"), 2) if _finite(spec.get("pue")) else "-",
+               f"{_number(float(cap) / 1e6, 1)} MW" if _finite(cap) else "none"]
+        for key in keys:
+            value = metrics.get(key)
+            if key == "gpu_utilization":
+                row.append(_pct(value))
+            elif key in {"energy_facility_mwh", "energy_it_mwh", "carbon_t", "energy_cost_eur"}:
+                row.append(_number(float(value), 1) if _finite(value) else "-")
+            else:
+                row.append(_number(value))
+        rows.append(row)
+    text = _table(headers, rows, [False, False, True, True, *[True] * len(keys)])
+    if not any(k in keys for k in ENERGY_KEYS):
+        text += ('<p class="muted">Power, energy and carbon per site: not modelled in this run '
+                 "(no energy model).</p>")
+    return text
+
+
+def _reasons_section(result: Result) -> str:
+    details = result.details or {}
+    parts = []
+    rejected = details.get("rejected_reasons") or {}
+    if rejected:
+        rows = sorted(rejected.items(), key=lambda kv: -kv[1])
+        parts.append("<h3>Rejected jobs (can never run), by reason</h3>")
+        parts.append(_table(["reason", "jobs"], [[k, _number(v)] for k, v in rows],
+                            [False, True]))
+    else:
+        parts.append("<p>No job was rejected.</p>")
+    jobs = result.jobs
+    if len(jobs) and "reason" in jobs:
+        waiting = jobs[(jobs["status"] == "unfinished") & jobs["start_s"].isna()]
+        if len(waiting):
+            counts = waiting["reason"].replace("", "(none recorded)").value_counts()
+            parts.append("<h3>Jobs still waiting at the end of the run, by last pending reason</h3>")
+            parts.append(_table(["reason", "jobs"],
+                                [[k, _number(int(v))] for k, v in counts.items()], [False, True]))
+    from scheduler.plots import site_columns
+
+    pending = site_columns(result.timeseries, "pending")
+    if pending:
+        parts.append("<h3>Pending jobs over the run, by reason</h3>")
+        rows = [[reason, _number(float(result.timeseries[col].mean()), 2),
+                 _number(float(result.timeseries[col].max()), 1)]
+                for reason, col in pending.items()]
+        parts.append(_table(["reason", "mean pending jobs", "peak (mean over one step)"], rows,
+                            [False, True, True]))
+    return "".join(parts)
+
+
+def _traces_section(result: Result) -> str:
+    traces = (result.details or {}).get("traces") or {}
+    if not traces:
+        return '<p class="muted">No workload was read from a trace file.</p>'
+    rows = [[name, _number(t.get("rows_read")), _number(t.get("rows_used")),
+             _number(t.get("rows_skipped"))] for name, t in traces.items()]
+    parts = [_table(["workload", "rows read", "rows used", "rows skipped"], rows,
+                    [False, True, True, True])]
+    for name, report in traces.items():
+        skipped = report.get("skipped_reasons") or {}
+        adjusted = report.get("adjusted") or {}
+        examples = report.get("skipped_examples") or []
+        if skipped:
+            parts.append(f"<h3>{_esc(name)}: rows skipped, by reason</h3>")
+            parts.append(_table(["reason", "rows"], [[k, _number(v)] for k, v in skipped.items()],
+                                [False, True]))
+        if adjusted:
+            parts.append(f"<h3>{_esc(name)}: values adjusted</h3>")
+            parts.append(_table(["adjustment", "rows"],
+                                [[k, _number(v)] for k, v in adjusted.items()], [False, True]))
+        if examples:
+            parts.append(f"<details><summary>{_esc(name)}: examples of skipped rows</summary>"
+                         f"<pre>{_esc(chr(10).join(str(e) for e in examples))}</pre></details>")
+    return "".join(parts)
+
+
+def _summary_section(summary: dict[str, Any]) -> str:
+    rows = [[key, format_metric(key, value)] for key, value in sorted(summary.items())
+            if key != "sites"]
+    return _table(["metric", "value"], rows, [False, False])
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _figure_png(fig: Figure, dpi: int = 96) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _plots_section(result: Result) -> str:
+    try:
+        from scheduler import plots
+        plots.require_matplotlib()
+    except InputError:
+        return ('<p class="warn">Figures need matplotlib: '
+                "<code>pip install 'hdf-clustersim[analysis]'</code>, then run the report "
+                "again.</p>")
+    have = set(plots.available(result))
+    parts = []
+    for kind in plots.PLOTS:
+        title = PLOT_TITLES[kind]
+        if kind not in have:
+            what = ("no site has a location in the scenario" if kind == "map"
+                    else "not modelled in this run (no energy model)")
+            parts.append(f'<h3 id="plot-{kind}">{_esc(title)}</h3><p class="muted">{_esc(what)}.</p>')
+            continue
+        data = _figure_png(plots.PLOTS[kind](result))
+        parts.append(f'<figure id="plot-{kind}"><img alt="{_esc(title)}" '
+                     f'src="data:image/png;base64,{data}"><figcaption>{_esc(title)}: '
+                     f"{_esc(PLOT_CAPTIONS[kind])}</figcaption></figure>")
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _scenario(result: Result) -> dict[str, Any]:
+    from scheduler.plots import scenario_data
+
+    return scenario_data(result)
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    submitted = summary.get("jobs_submitted") or 0
+
+    def share(key: str) -> str:
+        value = summary.get(key)
+        return f"{value / submitted:.1%} of submitted" if submitted and _finite(value) else ""
+
+    cards = [
+        _card("Jobs submitted", _number(summary.get("jobs_submitted"))),
+        _card("Jobs completed", _number(summary.get("jobs_completed")), share("jobs_completed")),
+        _card("Jobs rejected", _number(summary.get("jobs_rejected")), share("jobs_rejected")),
+        _card("Jobs unfinished at the end", _number(summary.get("jobs_unfinished")),
+              share("jobs_unfinished")),
+        _card("GPU utilization", _pct(summary.get("gpu_utilization")),
+              f"of {_number(summary.get('gpus_total'))} GPUs" if summary.get("gpus_total")
+              else ""),
+        _card("Wait (mean)", human_duration(summary.get("mean_wait_s")),
+              f"p95 {human_duration(summary.get('p95_wait_s'))}, "
+              f"median {human_duration(summary.get('p50_wait_s'))}"),
+        _card("Job completion time (mean)", human_duration(summary.get("mean_jct_s")),
+              f"p95 {human_duration(summary.get('p95_jct_s'))}, "
+              f"median {human_duration(summary.get('p50_jct_s'))}"),
+        _card("GPU-hours used", _number(summary.get("gpu_hours_busy"), 0)
+              if _finite(summary.get("gpu_hours_busy")) else "-"),
+    ]
+    energy = [("Facility energy", "energy_facility_mwh", "MWh"),
+              ("Peak facility power", "peak_facility_power_mw", "MW"),
+              ("Carbon", "carbon_t", "t CO2e"), ("Energy cost", "energy_cost_eur", "EUR")]
+    for label, key, unit in energy:
+        value = summary.get(key)
+        if _finite(value):
+            digits = 0 if abs(float(value)) >= 1000 else 1
+            cards.append(_card(label, f"{_number(float(value), digits)} {unit}"))
+        else:
+            cards.append(_card(label, "not modelled", off=True))
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def render_report(result: Result) -> str:
+    """The report as one HTML string (self-contained: inline CSS and images)."""
+    from scheduler import __version__
+    from scheduler.compare import policy_label
+
+    summary = result.summary
+    scenario = _scenario(result)
+    period = float(summary.get("simulated_time_s") or 0.0)
+    name = summary.get("scenario", scenario.get("name", "run"))
+    policy = policy_label(result.scenario_text)
+    facts = [f"seed {summary.get('seed')}", f"backend {summary.get('backend')}",
+             f"{human_duration(period)} simulated",
+             f"{len(summary.get('sites') or {})} sites, {_number(summary.get('gpus_total'))} GPUs"]
+    if policy:
+        facts.append(f"policy {policy}")
+    if scenario.get("drain"):
+        facts.append("drained after the horizon")
+    warn = ('<p class="warn">This run was interrupted: the figures are partial.</p>'
+            if summary.get("interrupted") else "")
+    tenants = result.jobs["tenant"].nunique() if "tenant" in result.jobs else 0
+    sections = [
+        ("headline", "Headline numbers", _headline(summary)),
+        ("plots", "Figures", _plots_section(result)),
+        ("sites", "Sites", _site_section(result)),
+        ("workloads", "Workloads", _workload_section(result, period, "workload")),
+    ]
+    if tenants > 1:
+        sections.append(("tenants", "Tenants", _workload_section(result, period, "tenant")))
+    sections += [
+        ("reasons", "Why jobs waited or were rejected", _reasons_section(result)),
+        ("traces", "Trace read reports", _traces_section(result)),
+        ("summary", "All summary metrics", _summary_section(summary)),
+    ]
+    other = {k: v for k, v in (result.details or {}).items()
+             if k not in {"rejected_reasons", "traces"}}
+    if other:
+        sections.append(("details", "Other details",
+                         f"<pre>{_esc(json.dumps(other, indent=2, default=str))}</pre>"))
+    scenario_text = (json.dumps(scenario, indent=2) if scenario else result.scenario_text) or \
+        "(the scenario was not recorded with this run)"
+    sections.append(("scenario", "Scenario",
+                     "<p>The validated scenario that produced this run (units in SI: seconds, "
+                     "watts). Run it again with <code>clustersim run scenario.json</code>.</p>"
+                     f"<details><summary>scenario.json</summary><pre>{_esc(scenario_text)}</pre>"
+                     "</details>"))
+    nav = "".join(f'<a href="#{key}">{_esc(title)}</a>' for key, title, _ in sections)
+    body = "".join(f'<section id="{key}"><h2>{_esc(title)}</h2>{content}</section>'
+                   for key, title, content in sections)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>clustersim report: {_esc(name)}</title><style>{CSS}</style></head>"
+            f"<body><main><h1>{_esc(name)}</h1>"
+            f'<p class="sub">{_esc(" · ".join(facts))}</p>{warn}<nav>{nav}</nav>{body}'
+            f'<p class="muted">clustersim {_esc(__version__)}; wall time '
+            f"{_number(summary.get('wall_time_s'), 2)} s, "
+            f"{_number(summary.get('events'))} events.</p>"
+            "</main></body></html>\n")
+
+
+def write_report(result: Result, path: str | Path) -> Path:
+    """Write :func:`render_report` to ``path`` atomically; returns the path."""
+    target = Path(path)
+    text = render_report(result)
+    atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
+    return target
+
+
+def add_report_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``clustersim report DIR [--out FILE]`` to the subcommands ``sub``."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "report", help="write DIR/report.html: one self-contained page about a run")
+    parser.add_argument("directory", metavar="DIR", help="output directory of `clustersim run --out`")
+    parser.add_argument("--out", metavar="FILE", help=f"where to write (default DIR/{REPORT_FILE})")
+    return parser
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``clustersim report``: load DIR, write the page, print its path."""
+    result = load_run(args.directory)
+    target = write_report(result, args.out or Path(args.directory) / REPORT_FILE)
+    print(f"report written to {target}")
+    return 0

@@ -1,0 +1,332 @@
+"""From a finished engine to a :class:`~scheduler.results.Result`: the flat summary
+(CONTRACT.md keys), per-job records, the time series and nested details.
+
+Definitions (also in docs):
+
+* wait = first start - arrival, over started jobs; JCT = end - arrival, over completed jobs.
+* slowdown = JCT / duration; bounded slowdown = max(1, JCT / max(duration, 10 s)).
+* finish-time fairness (Themis, NSDI'20) rho = JCT / T_isolated, with T_isolated the
+  duration stretched when the job is larger than a 1/N share of the cluster's GPUs
+  (N tenants): duration x max(1, gpus / (GPUs / N)).
+* Jain's index over tenants of their mean bounded slowdown's inverse (1 = all equal).
+* lost GPU-hours: computation thrown away by preemptions and failures (work since the last
+  checkpoint).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scheduler.energy import J_PER_KWH, J_PER_MWH, EnergyAccount, account, site_series
+from scheduler.jobs import KIND_NAMES, STATUS_NAMES, Status
+from scheduler.metrics import (
+    mean_or_none,
+    percentile_or_none,
+    step_function_means,
+    step_means,
+)
+from scheduler.results import Result
+
+DEFAULT_TIMESERIES_POINTS = 500
+BOUNDED_SLOWDOWN_FLOOR_S = 10.0
+
+
+def jain_index(values: np.ndarray) -> float | None:
+    """(sum x)^2 / (n sum x^2): 1 when all equal, 1/n when one takes everything."""
+    values = values[np.isfinite(values)]
+    if values.size == 0 or not np.any(values):
+        return None
+    return float(values.sum() ** 2 / (values.size * np.square(values).sum()))
+
+
+def _job_sites(engine: Any) -> np.ndarray:
+    """Site names of each job's segments in order, joined by '+' (multi-site jobs)."""
+    names = engine.cluster.site_names
+    jobs = engine.jobs
+    out = np.array([names[s] if s >= 0 else "" for s in jobs.view("site").tolist()], dtype=object)
+    seg = engine.segments
+    seg_job, seg_site = seg.view("job"), seg.view("site")
+    if seg.size:
+        order = np.argsort(seg_job, kind="stable")
+        jobs_sorted, sites_sorted = seg_job[order], seg_site[order]
+        boundaries = np.flatnonzero(np.diff(jobs_sorted)) + 1
+        for chunk_jobs, chunk_sites in zip(np.split(jobs_sorted, boundaries),
+                                           np.split(sites_sorted, boundaries), strict=True):
+            distinct = list(dict.fromkeys(chunk_sites.tolist()))
+            if len(distinct) > 1:
+                out[int(chunk_jobs[0])] = "+".join(names[s] for s in distinct)
+    return out
+
+
+def build_result(engine: Any, wall_time_s: float, scenario_name: str,
+                 scenario_text: str) -> Result:
+    """Summary, job table, time series and details of a finished engine."""
+    jobs = engine.jobs
+    cluster = engine.cluster
+    n = jobs.size
+    status = jobs.view("status")
+    arrival = jobs.view("arrival_s")
+    start = jobs.view("start_s")
+    end = jobs.view("end_s")
+    duration = jobs.view("duration_s")
+    gpus = jobs.view("gpus")
+    period = engine.end_time
+    started = ~np.isnan(start)
+    completed = status == Status.COMPLETED
+    wait = (start - arrival)[started]
+    jct_all = end - arrival
+    jct = jct_all[completed]
+    seg = engine.segments
+    seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
+    seg_site, seg_job = seg.view("site"), seg.view("job")
+    busy_gpu_s = float(np.sum(seg_gpus * (seg_end - seg_start)))
+    capacity_gpu_s = cluster.total_gpus * period
+    energy = account(engine, period)
+
+    slowdown = np.where(completed, jct_all / np.maximum(duration, 1e-9), np.nan)
+    bounded = np.where(completed, np.maximum(1.0, jct_all / np.maximum(
+        duration, BOUNDED_SLOWDOWN_FLOOR_S)), np.nan)
+    n_tenants = max(1, len(engine.tenants.names))
+    share = cluster.total_gpus / n_tenants if cluster.total_gpus else 1.0
+    isolated = duration * np.maximum(1.0, gpus / share)
+    ftf = np.where(completed, jct_all / np.maximum(isolated, 1e-9), np.nan)
+
+    summary: dict[str, Any] = {
+        "scenario": scenario_name,
+        "seed": engine.seed,
+        "backend": engine.backend.name,
+        "queue_policy": engine.policy.name,
+        "jobs_submitted": int(n),
+        "jobs_completed": int(completed.sum()),
+        "jobs_rejected": int((status == Status.REJECTED).sum()),
+        "jobs_unfinished": int((status == Status.UNFINISHED).sum()),
+        "jobs_failed": int((status == Status.FAILED).sum()),
+        "jobs_never_started": int(((status == Status.UNFINISHED) & ~started).sum()),
+        "mean_wait_s": mean_or_none(wait),
+        "p50_wait_s": percentile_or_none(wait, 50),
+        "p95_wait_s": percentile_or_none(wait, 95),
+        "p99_wait_s": percentile_or_none(wait, 99),
+        "mean_jct_s": mean_or_none(jct),
+        "p50_jct_s": percentile_or_none(jct, 50),
+        "p95_jct_s": percentile_or_none(jct, 95),
+        "p99_jct_s": percentile_or_none(jct, 99),
+        "mean_slowdown": mean_or_none(slowdown[completed]),
+        "mean_bounded_slowdown": mean_or_none(bounded[completed]),
+        "p95_bounded_slowdown": percentile_or_none(bounded[completed], 95),
+        "makespan_s": (float(end[completed].max() - arrival.min()) if completed.any() else None),
+        "gpu_utilization": busy_gpu_s / capacity_gpu_s if capacity_gpu_s > 0 else 0.0,
+        "gpu_hours_busy": busy_gpu_s / 3600.0,
+        "gpus_total": int(cluster.total_gpus),
+        "nodes_total": int(cluster.n_nodes),
+        "preemptions": int(jobs.view("preemptions").sum()),
+        "failures": int(jobs.view("failures").sum()),
+        "node_repairs": int(engine.node_repairs),
+        "lost_gpu_hours": float(jobs.view("lost_gpu_s").sum() / 3600.0),
+        "energy_it_mwh": sum(s.energy_it_j for s in energy.sites) / J_PER_MWH,
+        "energy_facility_mwh": sum(s.energy_facility_j for s in energy.sites) / J_PER_MWH,
+        "carbon_t": _sum_or_none([s.carbon_g for s in energy.sites], 1e6),
+        "energy_cost_eur": _sum_or_none([s.cost_eur for s in energy.sites], 1.0),
+        "peak_facility_power_mw": energy.cluster_peak_w / 1e6,
+        "simulated_time_s": float(period),
+        "interrupted": False,
+        "wall_time_s": wall_time_s,
+        "events": int(engine.events),
+        "scheduling_cycles": int(engine.cycles),
+    }
+    per_tenant = _per_group(engine.tenants.names, jobs.view("tenant"), completed, bounded, ftf,
+                            gpus, seg_job, seg_gpus, seg_end - seg_start)
+    summary["jain_index_tenants"] = jain_index(
+        np.array([1.0 / t["mean_bounded_slowdown"] for t in per_tenant.values()
+                  if t["mean_bounded_slowdown"]]))
+    summary["max_finish_time_fairness"] = (float(np.nanmax(ftf)) if completed.any() else None)
+    summary["sites"] = _site_summary(engine, energy, seg_site, seg_gpus, seg_end - seg_start,
+                                     started, period)
+
+    workload_names = [source.name for source in engine.sources]
+    per_workload = _per_group(workload_names, jobs.view("workload"), completed, bounded, ftf,
+                              gpus, seg_job, seg_gpus, seg_end - seg_start)
+    details = _details(engine, status, per_tenant, per_workload)
+    for key in ("trace_rows_read", "trace_rows_skipped"):
+        if key in details:
+            summary[key] = details.pop(key)
+
+    job_energy = np.bincount(seg_job, weights=energy.segment_energy_j, minlength=n)
+    job_carbon = np.bincount(seg_job, weights=energy.segment_carbon_g, minlength=n)
+    job_cost = np.bincount(seg_job, weights=energy.segment_cost_eur, minlength=n)
+    reason_names = np.array([*engine.reasons, ""], dtype=object)
+    reason_codes = jobs.view("reason")
+    # Rejected jobs carry their reason; jobs that never started carry why they last waited.
+    shown_reason = np.where((status == Status.REJECTED) | ~started, reason_codes, -1)
+    has_grid = any(s is not None for s in engine.carbon)
+    job_frame = pd.DataFrame({
+        "job_id": np.arange(n, dtype=np.int64),
+        "workload": np.array(workload_names, dtype=object)[jobs.view("workload")],
+        "kind": np.array(KIND_NAMES, dtype=object)[jobs.view("kind")],
+        "tenant": np.array(engine.tenants.names or [""], dtype=object)[jobs.view("tenant")],
+        "gpus": gpus,
+        "arrival_s": arrival,
+        "start_s": start,
+        "end_s": end,
+        "duration_s": duration,
+        "status": np.array([STATUS_NAMES[i] for i in range(len(STATUS_NAMES))],
+                           dtype=object)[status],
+        "site": _job_sites(engine),
+        "wait_s": start - arrival,
+        "jct_s": np.where(completed, jct_all, np.nan),
+        "slowdown": slowdown,
+        "bounded_slowdown": bounded,
+        "preemptions": jobs.view("preemptions"),
+        "failures": jobs.view("failures"),
+        "lost_gpu_hours": jobs.view("lost_gpu_s") / 3600.0,
+        "energy_facility_kwh": job_energy / J_PER_KWH,
+        "carbon_kg": job_carbon / 1000.0 if has_grid else np.full(n, np.nan),
+        "energy_cost_eur": job_cost if any(s is not None for s in engine.price) else np.full(n, np.nan),
+        "reason": reason_names[shown_reason],
+    })
+    step = _timeseries_step(engine.scenario, period)
+    summary["timeseries_step_s"] = step
+    series = _timeseries(engine, energy, period, step)
+    return Result(summary, job_frame, series, scenario_text, details)
+
+
+def _sum_or_none(values: list[float | None], scale: float) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / scale if known else None
+
+
+def _site_summary(engine: Any, energy: EnergyAccount, seg_site: np.ndarray, seg_gpus: np.ndarray,
+                  seg_len: np.ndarray, started: np.ndarray, period: float) -> dict[str, Any]:
+    cluster = engine.cluster
+    sites: dict[str, dict[str, Any]] = {}
+    job_site = engine.jobs.view("site")
+    for s, name in enumerate(cluster.site_names):
+        mask = seg_site == s
+        busy = float(np.sum(seg_gpus[mask] * seg_len[mask]))
+        gpus = int(cluster.site_gpus[s])
+        acct = energy.sites[s]
+        cap = engine.power.cap_w[s]
+        sites[name] = {
+            "gpus": gpus,
+            "gpu_utilization": busy / (gpus * period) if gpus and period > 0 else 0.0,
+            "jobs_started": int(((job_site == s) & started).sum()),
+            "energy_it_mwh": acct.energy_it_j / J_PER_MWH,
+            "energy_facility_mwh": acct.energy_facility_j / J_PER_MWH,
+            "carbon_t": acct.carbon_g / 1e6 if acct.carbon_g is not None else None,
+            "energy_cost_eur": acct.cost_eur,
+            "peak_facility_power_mw": acct.peak_facility_w / 1e6,
+            "power_cap_mw": float(cap) / 1e6 if np.isfinite(cap) else None,
+            "time_at_cap_s": acct.time_at_cap_s,
+            "time_over_cap_s": acct.time_over_cap_s,
+        }
+    return sites
+
+
+def _per_group(names: list[str], codes: np.ndarray, completed: np.ndarray, bounded: np.ndarray,
+               ftf: np.ndarray, gpus: np.ndarray, seg_job: np.ndarray, seg_gpus: np.ndarray,
+               seg_len: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per tenant or workload: jobs, completions, mean bounded slowdown, FTF, GPU-hours."""
+    out: dict[str, dict[str, Any]] = {}
+    gpu_hours = np.bincount(codes[seg_job], weights=seg_gpus * seg_len,
+                            minlength=len(names)) / 3600.0 if seg_job.size else np.zeros(len(names))
+    for index, name in enumerate(names):
+        mask = codes == index
+        done = mask & completed
+        out[name] = {
+            "jobs": int(mask.sum()),
+            "jobs_completed": int(done.sum()),
+            "mean_bounded_slowdown": mean_or_none(bounded[done]),
+            "mean_finish_time_fairness": mean_or_none(ftf[done]),
+            "gpu_hours": float(gpu_hours[index]) if index < gpu_hours.shape[0] else 0.0,
+            "gpus_requested": int(gpus[mask].sum()),
+        }
+    return out
+
+
+def _details(engine: Any, status: np.ndarray, per_tenant: dict[str, Any],
+             per_workload: dict[str, Any]) -> dict[str, Any]:
+    rejected: dict[str, int] = {}
+    codes, counts = np.unique(engine.jobs.view("reason")[status == Status.REJECTED],
+                              return_counts=True)
+    for code, count in zip(codes.tolist(), counts.tolist(), strict=True):
+        rejected[engine.reasons[code]] = count
+    details: dict[str, Any] = {"rejected_reasons": rejected, "tenants": per_tenant,
+                               "workloads": per_workload}
+    traces = {}
+    for source in engine.sources:
+        if source.report is not None:
+            report = source.report
+            traces[source.name] = {
+                "rows_read": report.rows_read, "rows_used": report.rows_used,
+                "rows_skipped": report.rows_skipped,
+                "skipped_reasons": dict(report.skipped_reasons),
+                "skipped_examples": list(report.skipped_examples),
+                "adjusted": dict(report.adjusted),
+            }
+    if traces:
+        details["traces"] = traces
+        details["trace_rows_read"] = sum(t["rows_read"] for t in traces.values())
+        details["trace_rows_skipped"] = sum(t["rows_skipped"] for t in traces.values())
+    return details
+
+
+def _timeseries_step(scenario: Any, period: float) -> float:
+    step = scenario.timeseries_step
+    if step is None:
+        step = period / DEFAULT_TIMESERIES_POINTS
+    return float(max(step, period / 100_000)) if period > 0 else 1.0
+
+
+def _timeseries(engine: Any, energy: EnergyAccount, period: float, step: float) -> pd.DataFrame:
+    cluster = engine.cluster
+    jobs = engine.jobs
+    grid = np.arange(0.0, period, step)
+    grid = grid[grid < period - step * 1e-6]  # no sliver step at the end
+    grid = np.append(grid, period) if period > 0 else np.array([0.0, 1.0])
+    seg = engine.segments
+    seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
+    seg_site = seg.view("site")
+    busy = step_means(seg_start, seg_end, seg_gpus, grid)
+    running = step_means(seg_start, seg_end, np.ones_like(seg_gpus), grid)
+    status = jobs.view("status")
+    arrival = jobs.view("arrival_s")
+    start = jobs.view("start_s")
+    queued_until = np.where(np.isnan(start), engine.end_time, start)
+    queued_until = np.where(status == Status.REJECTED, arrival, queued_until)
+    queued = step_means(arrival, queued_until, np.ones(jobs.size), grid)
+    columns: dict[str, np.ndarray] = {
+        "time_s": grid[:-1],
+        "busy_gpus": busy,
+        "gpu_utilization": busy / cluster.total_gpus if cluster.total_gpus else busy * 0,
+        "running_jobs": running,
+        "queued_jobs": queued,
+    }
+    for s, name in enumerate(cluster.site_names):
+        mask = seg_site == s
+        gpus = int(cluster.site_gpus[s])
+        site_busy = step_means(seg_start[mask], seg_end[mask], seg_gpus[mask], grid)
+        columns[f"gpu_utilization[{name}]"] = site_busy / gpus if gpus else site_busy * 0
+    per_site = site_series(engine, energy, grid)
+    columns["facility_power_mw"] = sum(
+        (v for k, v in per_site.items() if k.startswith("facility_power_mw[")),
+        np.zeros(grid.shape[0] - 1))
+    columns.update(per_site)
+    columns.update(_pending_reason_columns(engine, grid))
+    return pd.DataFrame(columns)
+
+
+def _pending_reason_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean number of waiting jobs per reason over each step (from the cycle log). Jobs
+    released after the last cycle of the run still count until its end."""
+    log = engine.pending_log
+    if not log:
+        return {}
+    times = np.array([t for t, _ in log])
+    codes = sorted({code for _, counts in log for code in counts})
+    out: dict[str, np.ndarray] = {}
+    for code in codes:
+        values = np.array([counts.get(code, 0) for _, counts in log], dtype=np.float64)
+        out[f"pending[{engine.reasons[code]}]"] = step_function_means(times, values, grid)
+    return out

@@ -1,0 +1,419 @@
+"""Running a sweep: one simulation per (point, seed), on local processes or a dask cluster.
+
+Every run happens in a worker process and never raises there: a failure comes back as a
+row with ``status: error`` and the error message, and the other runs go on. Finished rows
+are written to ``out/runs.<format>`` (atomically) as they arrive, so an interrupted sweep
+keeps everything that finished; running the same sweep into the same folder again skips
+the runs whose ``run_id`` is already there with ``status: ok``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import numbers
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from scheduler.errors import InputError
+from scheduler.loading import validate_data
+from scheduler.results import atomic_write
+from scheduler.simulation import simulate
+from scheduler.sweeps.spec import PlannedRun, SweepPlan, SweepSpec, column_value, plan_sweep
+from scheduler.sweeps.stats import aggregate
+
+KEY_METRICS = ("jobs_submitted", "jobs_completed", "jobs_rejected", "jobs_unfinished",
+               "mean_wait_s", "p95_wait_s", "mean_jct_s", "p95_jct_s", "gpu_utilization")
+"""Always columns of the runs table (NaN when every run failed)."""
+EXCLUDED_SUMMARY_KEYS = frozenset({"seed", "wall_time_s"})
+"""Summary keys that are not metrics (the seed is a column; the run's ``wall_s`` covers time)."""
+
+RowCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run (plain data, so it pickles anywhere)."""
+
+    run_id: str
+    seed: int
+    scenario: dict[str, Any]
+    """The effective scenario data (base + overrides)."""
+    scenario_dir: str | None
+    """Relative paths in the scenario are resolved from here."""
+    save_dir: str | None = None
+    """Where to save the full result (``Result.save``), if asked."""
+    format: str = "csv"
+
+
+def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float | int | None]:
+    """The flat numeric entries of a summary (nested ``sites`` and text keys left out)."""
+    metrics: dict[str, float | int | None] = {}
+    for key, value in summary.items():
+        if key in EXCLUDED_SUMMARY_KEYS or isinstance(value, bool):
+            continue
+        if value is None:
+            metrics[key] = None
+        elif isinstance(value, numbers.Integral):
+            metrics[key] = int(value)
+        elif isinstance(value, numbers.Real):
+            metrics[key] = float(value)
+    return metrics
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line: the problems of an input error, else ``Type: message``."""
+    if isinstance(exc, InputError):
+        return "; ".join(str(p) for p in exc.problems)
+    text = str(exc).strip().replace("\n", " ")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_one(task: RunTask) -> dict[str, Any]:
+    """Run one simulation and return its row; failures are returned, never raised."""
+    start = time.perf_counter()
+    row: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": ""}
+    metrics: dict[str, Any] = {}
+    try:
+        scenario_dir = Path(task.scenario_dir) if task.scenario_dir else None
+        scenario = validate_data(task.scenario, base_dir=scenario_dir)
+        result = simulate(scenario, seed=task.seed)
+        if task.save_dir:
+            result.save(task.save_dir, format=task.format)
+        metrics = summary_metrics(result.summary)
+    except Exception as exc:
+        row.update(status="error", error=describe_error(exc))
+        if task.save_dir:
+            folder = Path(task.save_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    row["wall_s"] = time.perf_counter() - start
+    row["finished_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+    row.update(metrics)
+    return row
+
+
+def _failed_row(task: RunTask, exc: BaseException) -> dict[str, Any]:
+    return {"run_id": task.run_id, "status": "error",
+            "error": f"worker failed: {describe_error(exc)}", "wall_s": math.nan,
+            "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds")}
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def _process_context() -> Any:
+    """Fork on Linux: workers start at once and see plugins registered in this session."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
+
+
+def run_local(tasks: list[RunTask], workers: int, on_row: RowCallback) -> None:
+    """Run ``tasks`` on a pool of ``workers`` processes; ``on_row`` gets each row as it ends."""
+    if not tasks:
+        return
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(tasks))),
+                               mp_context=_process_context())
+    try:
+        futures: dict[Future[dict[str, Any]], RunTask] = {
+            pool.submit(run_one, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                row = future.result()
+            except Exception as exc:  # the worker died (killed, out of memory)
+                row = _failed_row(futures[future], exc)
+            on_row(row)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_client(dask: Any, workers: int) -> tuple[Any, Callable[[], None]]:
+    """A connected client for ``dask`` (address, Client, cluster or None: a local cluster)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("the dask executor needs dask.distributed: "
+                         "pip install 'hdf-clustersim[distributed]'", "--dask") from None
+    if isinstance(dask, Client):
+        return dask, lambda: None
+    if dask is None or dask is True:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+
+        def close_both() -> None:
+            client.close()
+            cluster.close()
+        return client, close_both
+    if isinstance(dask, str):
+        try:
+            client = Client(dask, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"cannot connect to the dask scheduler: {describe_error(exc)}",
+                             f"--dask {dask}") from None
+        return client, client.close
+    client = Client(dask)  # a cluster object (LocalCluster, SLURMCluster ...)
+    return client, client.close
+
+
+def run_dask(tasks: list[RunTask], dask: Any, workers: int, on_row: RowCallback) -> None:
+    """Run ``tasks`` on a dask.distributed cluster; ``on_row`` gets each row as it ends."""
+    if not tasks:
+        return
+    client, close = _dask_client(dask, workers)
+    from dask.distributed import as_completed as dask_completed
+
+    futures: list[Any] = []
+    try:
+        futures = [client.submit(run_one, task, pure=False) for task in tasks]
+        owner = {future.key: task for future, task in zip(futures, tasks, strict=True)}
+        for future in dask_completed(futures):
+            try:
+                row = future.result()
+            except Exception as exc:  # KilledWorker, lost connection ...
+                row = _failed_row(owner[future.key], exc)
+            on_row(row)
+    finally:
+        for future in futures:
+            future.cancel()
+        close()
+
+
+# --------------------------------------------------------------------------- the runs table
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        text_columns = {c: str for c in ("run_id", "point_id", "status", "error", "finished_at")}
+        frame = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values=[""])
+    if not {"run_id", "status"} <= set(frame.columns):
+        raise InputError("not a sweep runs table (no run_id and status columns); "
+                         "choose another --out", str(path))
+    return frame
+
+
+def _cell(value: Any) -> Any:
+    """A table cell as a plain Python value (NaN and None become None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _for_parquet(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns mixing types (a grid of 3600 and "2h") become text for Parquet."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            kinds = {type(v) for v in frame[column] if v is not None and v == v}
+            if len(kinds) > 1:
+                frame[column] = [v if v is None or v != v else str(v) for v in frame[column]]
+    return frame
+
+
+class RunsTable:
+    """``out/runs.<format>``: every run of this folder, rewritten atomically as rows arrive.
+
+    Rows of other sweeps already in the file (other ``run_id``) are kept. Writes are spaced
+    so that writing costs at most about a tenth of the time (small tables: every row);
+    :meth:`flush` writes whatever is pending.
+    """
+
+    def __init__(self, folder: Path | None, format: str) -> None:
+        self.path = None if folder is None else folder / f"runs.{format}"
+        self.format = format
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.columns: list[str] = []
+        self.order: dict[str, int] = {}
+        """Position of each run of the current sweep: rows are written in sweep order, then
+        rows of other sweeps in the order they were found."""
+        self._dirty = False
+        self._last_write = 0.0
+        self._write_cost = 0.0
+        if self.path is None:
+            return
+        other = self.path.with_suffix(".parquet" if format == "csv" else ".csv")
+        existing = next((f for f in (self.path, other) if f.is_file()), None)
+        if existing is not None:
+            old = _read_table(existing)
+            self.columns = list(old.columns)
+            for record in old.to_dict(orient="records"):
+                row = {str(k): _cell(v) for k, v in record.items()}
+                row["error"] = row.get("error") or ""
+                self.rows[str(row["run_id"])] = row
+            self._dirty = existing != self.path  # rewrite in the new format
+
+    def ok(self, run_id: str) -> dict[str, Any] | None:
+        """The stored row of ``run_id`` if it finished with status ok."""
+        row = self.rows.get(run_id)
+        return row if row is not None and row.get("status") == "ok" else None
+
+    def record(self, row: dict[str, Any], lead: list[str]) -> None:
+        """Add or replace a row; ``lead`` are the columns that come first."""
+        self.rows[row["run_id"]] = row
+        for column in [*lead, *row]:
+            if column not in self.columns:
+                self.columns.append(column)
+        self._dirty = True
+        now = time.perf_counter()
+        if now - self._last_write >= 10.0 * self._write_cost:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        start = time.perf_counter()
+        last = len(self.order)
+        rows = sorted(self.rows.values(), key=lambda r: self.order.get(r["run_id"], last))
+        frame = pd.DataFrame(rows, columns=self.columns)
+        if self.format == "csv":
+            atomic_write(self.path, lambda p: frame.to_csv(p, index=False))
+        else:
+            atomic_write(self.path, lambda p: _for_parquet(frame).to_parquet(p, index=False))
+        self._dirty = False
+        self._last_write = time.perf_counter()
+        self._write_cost = self._last_write - start
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def _progress_bar(total: int, done: int, enabled: bool) -> Any:
+    if not (enabled and sys.stderr.isatty()):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5, monitor_interval=0)
+
+
+def _row_of(run: PlannedRun, parameters: list[str], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A full runs-table row: ids, parameters (from the plan), seed, then what the run gave."""
+    row: dict[str, Any] = {"run_id": run.run_id, "point_id": run.point.point_id}
+    for path in parameters:
+        row[path] = column_value(run.point.params[path])
+    row["seed"] = run.seed
+    for key, value in stored.items():
+        if key not in row and value is not None:  # None: a column of another sweep
+            row[key] = value
+    return row
+
+
+def runs_frame(rows: Iterable[dict[str, Any]], parameters: list[str]) -> pd.DataFrame:
+    """The rows as a DataFrame with the fixed columns first and every key metric present."""
+    frame = pd.DataFrame(list(rows))
+    lead = ["run_id", "point_id", *parameters, "seed", "status", "error", "wall_s",
+            "finished_at"]
+    for column in [*lead, *KEY_METRICS]:
+        if column not in frame.columns:
+            frame[column] = math.nan if column in KEY_METRICS or column == "wall_s" else None
+    frame = frame[lead + [c for c in frame.columns if c not in lead]]
+    for column in frame.columns:
+        if column not in lead and frame[column].dtype == object:
+            converted = pd.to_numeric(frame[column], errors="coerce")
+            if converted.notna().sum() == frame[column].notna().sum():
+                frame[column] = converted  # all-None metric columns become NaN floats
+    frame.attrs["parameters"] = list(parameters)
+    return frame
+
+
+def run_plan(plan: SweepPlan, *, out: str | Path | None = None, workers: int | None = None,
+             dask: Any = None, progress: bool = True) -> pd.DataFrame:
+    """Run a :class:`SweepPlan` (see :func:`sweep`)."""
+    spec = plan.spec
+    folder = Path(out) if out is not None else plan.out
+    if folder is not None:
+        if folder.exists() and not folder.is_dir():
+            raise InputError("exists and is not a folder", str(folder))
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "sweep.json", lambda p: p.write_text(
+            json.dumps(plan.manifest(), indent=2, default=str) + "\n", encoding="utf-8"))
+    n_workers = workers if workers is not None else (spec.workers or os.cpu_count() or 1)
+    if n_workers < 1:
+        raise InputError(f"must be >= 1 (got {n_workers})", "--workers")
+    table = RunsTable(folder, spec.format)
+    table.order = {run.run_id: k for k, run in enumerate(plan.runs)}
+    lead = ["run_id", "point_id", *plan.parameters, "seed", "status", "error", "wall_s",
+            "finished_at"]
+
+    results: dict[str, dict[str, Any]] = {}
+    tasks: list[RunTask] = []
+    by_id = {run.run_id: run for run in plan.runs}
+    for run in plan.runs:
+        stored = table.ok(run.run_id)
+        if stored is not None:
+            results[run.run_id] = _row_of(run, plan.parameters, stored)
+            continue
+        save_dir = (str(folder / "runs" / run.run_id) if folder is not None and spec.save_runs
+                    else None)
+        tasks.append(RunTask(run.run_id, run.seed, run.point.scenario,
+                             str(plan.scenario_dir) if plan.scenario_dir else None,
+                             save_dir, spec.format))
+
+    bar = _progress_bar(len(plan.runs), len(results), progress)
+    errors = 0
+
+    def on_row(raw: dict[str, Any]) -> None:
+        nonlocal errors
+        row = _row_of(by_id[raw["run_id"]], plan.parameters, raw)
+        results[row["run_id"]] = row
+        table.record(row, lead)
+        if row["status"] != "ok":
+            errors += 1
+        if bar is not None:
+            bar.update(1)
+            if errors:
+                bar.set_postfix(errors=errors, refresh=False)
+
+    use_dask = dask is not None or spec.executor == "dask"
+    try:
+        if use_dask:
+            run_dask(tasks, dask if dask is not None else spec.dask_address, n_workers, on_row)
+        else:
+            run_local(tasks, n_workers, on_row)
+    finally:
+        if bar is not None:
+            bar.close()
+        table.flush()
+        frame = runs_frame((results[r.run_id] for r in plan.runs if r.run_id in results),
+                           plan.parameters)
+        if folder is not None:
+            summary = aggregate(frame)
+            atomic_write(folder / "aggregate.csv", lambda p: summary.to_csv(p, index=False))
+    return frame
+
+
+def sweep(spec_or_path: SweepSpec | Mapping[str, Any] | str | Path, *,
+          out: str | Path | None = None, workers: int | None = None, dask: Any = None,
+          progress: bool = True, format: str | None = None) -> pd.DataFrame:
+    """Run a sweep and return one row per run, in sweep order (points x seeds).
+
+    ``spec_or_path``: a sweep file, a mapping with the same fields, or a :class:`SweepSpec`.
+    ``out``: folder for ``runs.<format>``, ``aggregate.csv`` and ``sweep.json`` (default: the
+    sweep's ``out``; neither: nothing is written and nothing is resumed). ``workers``:
+    parallel local processes (default: the sweep's, else the CPU count). ``dask``: run on
+    dask.distributed instead: a scheduler address, a ``Client`` or a cluster object.
+    ``progress``: a progress bar on stderr when it is a terminal.
+
+    Columns: ``run_id``, ``point_id``, the varying parameters (by dotted path), ``seed``,
+    ``status`` (ok | error), ``error``, ``wall_s``, ``finished_at``, then every flat numeric
+    key of the run's summary. Raises :class:`InputError` for an invalid sweep, before
+    anything runs; a run that fails is a row with ``status == "error"``.
+    """
+    plan = plan_sweep(spec_or_path, format=format)
+    return run_plan(plan, out=out, workers=workers, dask=dask, progress=progress)
