@@ -29,7 +29,8 @@ METRIC_COLUMNS = (
 """Metrics every run has."""
 ENERGY_COLUMNS = ("energy_it_mwh", "energy_facility_mwh", "peak_facility_power_mw", "carbon_t",
                   "energy_cost_eur")
-"""Metrics of the energy model: shown when at least one run has them."""
+"""Metrics of the energy model: shown when at least one run has a value (carbon and cost
+need grid signals)."""
 TAIL_COLUMNS = ("wall_time_s", "events")
 
 
@@ -75,7 +76,8 @@ def compare(results: Sequence[Result] | Mapping[str, Result],
         runs = list(results)
     if labels is not None and len(labels) != len(runs):
         raise ValueError(f"{len(labels)} labels for {len(runs)} results")
-    energy = [key for key in ENERGY_COLUMNS if any(key in r.summary for r in runs)]
+    energy = [key for key in ENERGY_COLUMNS
+              if any(r.summary.get(key) is not None for r in runs)]
     columns = [*RUN_COLUMNS, *METRIC_COLUMNS, *energy, *TAIL_COLUMNS]
     rows = []
     for result in runs:

@@ -433,7 +433,9 @@ class Engine:
         shadow = math.inf
         for job in list(order):
             cls = int(jobs.job_class[job])
-            if cls in blocked and not policy.preemptive:
+            if cls in blocked:
+                # Capacity only shrinks within a cycle (until a preemption frees some), and a
+                # later job outranks no more running jobs than an earlier one of its class.
                 jobs.reason[job] = blocked[cls]
                 if blocking == "strict":
                     break

@@ -282,7 +282,8 @@ def plot_power(result: Result) -> Figure:
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.45 / height, top=1 - 0.75 / height,
                         hspace=0.62, wspace=0.22)
     axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, squeeze=False)).ravel()
-    total = sum(ts[power[n]].to_numpy(dtype=float) for n in names)
+    total = (ts["facility_power_mw"].to_numpy(dtype=float) if "facility_power_mw" in ts
+             else sum(ts[power[n]].to_numpy(dtype=float) for n in names))
     for ax, panel in zip(axes, panels, strict=False):
         if panel == "All sites":
             series = np.asarray(total)
@@ -330,11 +331,18 @@ def plot_carbon(result: Result) -> Figure:
     power = site_columns(ts, "facility_power_mw")
     times, unit, _ = _time_axis(result)
     names = [n for n in site_names(result) if n in intensity] or list(intensity)
-    colors = _colors(names)
     fig = _figure(11.0, 6.5 if power else 3.5)
     axes = fig.subplots(2 if power else 1, 1, sharex=True, squeeze=False).ravel()
+    # Sites on the same grid signal share one line (often all of them do).
+    groups: dict[bytes, list[str]] = {}
     for name in names:
-        axes[0].plot(times, ts[intensity[name]], label=name, color=colors[name], linewidth=1)
+        groups.setdefault(ts[intensity[name]].to_numpy(dtype=float).tobytes(), []).append(name)
+    line_colors = _colors([members[0] for members in groups.values()])
+    for members in groups.values():
+        label = ", ".join(members) if len(members) <= 3 else \
+            f"{len(members)} sites: {', '.join(members[:3])}, ..."
+        axes[0].plot(times, ts[intensity[members[0]]], label=label,
+                     color=line_colors[members[0]], linewidth=1.2)
     axes[0].set_ylabel("grid carbon intensity\n(g CO2e / kWh)")
     axes[0].set_ylim(bottom=0)
     axes[0].grid(alpha=0.3)
@@ -342,12 +350,31 @@ def plot_carbon(result: Result) -> Figure:
     if power:
         hours = _step_widths(result) / 3600.0
         emitting = [n for n in names if n in power]
-        # MWh x g/kWh = 1000 kWh x g/kWh = kg x 1000 ... : t = MWh x g/kWh / 1000.
-        cumulative = [np.cumsum(ts[power[n]].to_numpy(dtype=float) * hours
-                                * ts[intensity[n]].to_numpy(dtype=float) / 1000.0)
-                      for n in emitting]
-        axes[1].stackplot(times, cumulative, labels=emitting,
-                          colors=[colors[n] for n in emitting], alpha=0.85)
+        rates = site_columns(ts, "emissions_t_per_h")
+
+        def tonnes_per_hour(site: str) -> np.ndarray:
+            if site in rates:  # the energy model's own figure
+                return ts[rates[site]].to_numpy(dtype=float)
+            # MW x g/kWh = 1000 kW x g/kWh = kg/h; / 1000 = t/h.
+            return (ts[power[site]].to_numpy(dtype=float)
+                    * ts[intensity[site]].to_numpy(dtype=float) / 1000.0)
+
+        cumulative = {n: np.cumsum(np.nan_to_num(tonnes_per_hour(n)) * hours)
+                      for n in emitting}
+        # The largest emitters at the bottom, each with its own colour; the rest as one band.
+        ranked = sorted((n for n in emitting if cumulative[n][-1] > 0),
+                        key=lambda n: -cumulative[n][-1])
+        bands = {n: cumulative[n] for n in ranked[:8]}
+        if len(ranked) > 8:
+            bands[f"{len(ranked) - 8} other sites"] = sum(
+                (cumulative[n] for n in ranked[8:]), np.zeros(len(times)))
+        band_colors = _colors(list(bands))
+        if bands:
+            axes[1].stackplot(times, list(bands.values()), labels=list(bands),
+                              colors=[band_colors[n] for n in bands], alpha=0.85)
+            handles, labels = axes[1].get_legend_handles_labels()
+            axes[1].legend(handles[::-1], labels[::-1], fontsize=7, loc="upper left",
+                           bbox_to_anchor=(1.01, 1.0), frameon=False)
         total = result.summary.get("carbon_t")
         heading = "cumulative emissions (t CO2e)"
         if isinstance(total, int | float):

@@ -240,49 +240,64 @@ def _workload_section(result: Result, period: float, by: str) -> str:
     return _table(headers, rows, [False, False, *[True] * 10])
 
 
+SITE_COLUMNS = {
+    "gpus": "GPUs", "gpu_utilization": "GPU utilization", "jobs_started": "jobs started",
+    "peak_facility_power_mw": "peak power (MW)", "power_cap_mw": "power cap (MW)",
+    "time_at_cap_s": "time at cap", "time_over_cap_s": "time over cap",
+    "energy_facility_mwh": "facility energy (MWh)", "energy_it_mwh": "IT energy (MWh)",
+    "carbon_t": "carbon (t CO2e)", "energy_cost_eur": "energy cost (EUR)",
+}
+"""Per-site summary keys shown in the sites table, in order, with their headings."""
+
+
+def _site_value(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key == "gpu_utilization":
+        return _pct(value)
+    if key.endswith("_s"):
+        return human_duration(value)
+    if key.endswith(("_mwh", "_mw", "_t", "_eur")) and _finite(value):
+        number = float(value)
+        return _number(number, 1 if abs(number) >= 1 or number == 0 else None)
+    return _number(value)
+
+
 def _site_section(result: Result) -> str:
     from scheduler.plots import site_locations, site_names
 
     sites: dict[str, dict[str, Any]] = result.summary.get("sites") or {}
     if not sites:
         return '<p class="muted">No per-site metrics in this run.</p>'
-    order = [n for n in site_names(result) if n in sites] + [n for n in sites
-                                                             if n not in site_names(result)]
+    ordered = site_names(result)
+    order = [n for n in ordered if n in sites] + [n for n in sites if n not in ordered]
     locations = site_locations(result)
     scenario_sites = {s.get("name"): s for s in _scenario(result).get("sites") or []
                       if isinstance(s, dict)}
-    known = ["gpus", "gpu_utilization", "jobs_started", *[k for k in ENERGY_KEYS]]
-    extra = sorted({k for m in sites.values() for k in m if k not in known and
-                    all(_finite(m2.get(k)) or m2.get(k) is None for m2 in sites.values())})
-    keys = [k for k in known if any(k in m for m in sites.values())] + extra
-    labels = {"gpus": "GPUs", "gpu_utilization": "GPU utilization", "jobs_started": "jobs started",
-              "energy_facility_mwh": "facility energy (MWh)", "energy_it_mwh": "IT energy (MWh)",
-              "peak_facility_power_mw": "peak power (MW)", "carbon_t": "carbon (t CO2e)",
-              "energy_cost_eur": "energy cost (EUR)"}
-    headers = ["site", "location", "PUE", "power cap", *[labels.get(k, k) for k in keys]]
+
+    def shown(key: str) -> bool:  # a column with at least one value
+        return any(m.get(key) is not None for m in sites.values())
+
+    keys = [k for k in SITE_COLUMNS if shown(k)]
+    keys += sorted(k for k in {k for m in sites.values() for k in m} - set(SITE_COLUMNS)
+                   if shown(k) and all(_finite(m.get(k)) or m.get(k) is None
+                                       for m in sites.values()))
+    headers = ["site", "location", "PUE", *[SITE_COLUMNS.get(k, k) for k in keys]]
     rows = []
     for name in order:
-        metrics = sites[name]
         where = locations.get(name)
-        spec = scenario_sites.get(name, {})
-        cap = spec.get("power_cap")
-        row = [name, f"{where[0]:.2f}\N{DEGREE SIGN}N\N{NO-BREAK SPACE}{where[1]:.2f}\N{DEGREE SIGN}E"
-               if where else "-",
-               _number(spec.get("pue"), 2) if _finite(spec.get("pue")) else "-",
-               f"{_number(float(cap) / 1e6, 1)} MW" if _finite(cap) else "none"]
-        for key in keys:
-            value = metrics.get(key)
-            if key == "gpu_utilization":
-                row.append(_pct(value))
-            elif key in {"energy_facility_mwh", "energy_it_mwh", "carbon_t", "energy_cost_eur"}:
-                row.append(_number(float(value), 1) if _finite(value) else "-")
-            else:
-                row.append(_number(value))
-        rows.append(row)
-    text = _table(headers, rows, [False, False, True, True, *[True] * len(keys)])
-    if not any(k in keys for k in ENERGY_KEYS):
-        text += ('<p class="muted">Power, energy and carbon per site: not modelled in this run '
-                 "(no energy model).</p>")
+        pue = scenario_sites.get(name, {}).get("pue")
+        rows.append([name,
+                     f"{where[0]:.2f}\N{DEGREE SIGN}N\N{NO-BREAK SPACE}{where[1]:.2f}\N{DEGREE SIGN}E"
+                     if where else "-", _number(pue, 2) if _finite(pue) else "-",
+                     *[_site_value(k, sites[name].get(k)) for k in keys]])
+    text = _table(headers, rows, [False, False, True, *[True] * len(keys)])
+    missing = [label for key, label in (("peak_facility_power_mw", "power and energy"),
+                                        ("carbon_t", "carbon"), ("energy_cost_eur", "cost"))
+               if key not in keys]
+    if missing:
+        text += (f'<p class="muted">Not modelled in this run: {", ".join(missing)} '
+                 "(carbon and cost need <code>grid</code> signals on the sites).</p>")
     return text
 
 

@@ -25,6 +25,9 @@ COLUMNS_FILE = "columns.json"
 them from here (text columns keep their empty strings, integers stay integers)."""
 _TEXT_DTYPES = {"object", "str", "string"}
 _JOB_TEXT_COLUMNS = ("workload", "kind", "tenant", "status", "site", "reason")
+# pandas 3 parses floats exactly by default (and deprecates the option); pandas 2 needs asking.
+_ROUND_TRIP_FLOATS: dict[str, Any] = (
+    {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"})
 
 
 _UMASK = os.umask(0)
@@ -72,7 +75,7 @@ def _read_csv(path: Path, dtypes: dict[str, str] | None) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype={c: str for c in text if c in header},
                         keep_default_na=False,
                         na_values={c: [""] for c in header if c not in text},
-                        float_precision="round_trip")
+                        **_ROUND_TRIP_FLOATS)
     for column, dtype in (dtypes or {}).items():
         if column in frame.columns and str(frame[column].dtype) != dtype:
             frame[column] = frame[column].astype(dtype)
