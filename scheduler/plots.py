@@ -23,7 +23,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -138,7 +138,8 @@ def has_carbon(result: Result) -> bool:
 # --------------------------------------------------------------------------- figure helpers
 
 
-def _figure(width: float = 10.0, height: float = 5.0, layout: str | None = "constrained") -> Figure:
+def _figure(width: float = 10.0, height: float = 5.0,
+            layout: Literal["constrained"] | None = "constrained") -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout=layout)
@@ -180,7 +181,7 @@ def _mw(value: float) -> str:
 
 def _time_ticks(ax: Axes, low: float, high: float) -> None:
     """Log-scaled seconds with human tick labels (1m, 1h, 1d)."""
-    marks = [1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400]
+    marks = [1.0, 10.0, 60.0, 600.0, 3600.0, 6 * 3600.0, 86400.0, 7 * 86400.0, 30 * 86400.0]
     ticks = [m for m in marks if low <= m <= high] or [low, high]
     ax.set_xticks(ticks)
     ax.set_xticklabels([format_time(t) for t in ticks])

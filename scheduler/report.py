@@ -152,6 +152,18 @@ def _number(value: Any, decimals: int | None = None) -> str:
     return str(value)
 
 
+def _quantity(value: Any) -> str:
+    """An amount in its unit: 12,345 / 123.4 / 0.0612 (3 significant digits below 1)."""
+    if not _finite(value):
+        return "-"
+    number = float(value)
+    if abs(number) >= 1000:
+        return _number(number, 0)
+    if abs(number) >= 1 or number == 0:
+        return _number(number, 1)
+    return _number(number)
+
+
 def _pct(value: Any) -> str:
     return f"{float(value) * 100:.1f}%" if _finite(value) else "-"
 
@@ -172,7 +184,7 @@ def format_metric(key: str, value: Any) -> str:
              ("_hours_busy", "GPU-h"))
     for suffix, unit in units:
         if key.endswith(suffix):
-            return f"{_number(float(value), 1 if abs(float(value)) < 1000 else 0)} {unit}"
+            return f"{_quantity(value)} {unit}"
     return _number(value)
 
 
@@ -257,9 +269,8 @@ def _site_value(key: str, value: Any) -> str:
         return _pct(value)
     if key.endswith("_s"):
         return human_duration(value)
-    if key.endswith(("_mwh", "_mw", "_t", "_eur")) and _finite(value):
-        number = float(value)
-        return _number(number, 1 if abs(number) >= 1 or number == 0 else None)
+    if key.endswith(("_mwh", "_mw", "_t", "_eur")):
+        return _quantity(value)
     return _number(value)
 
 
@@ -411,7 +422,7 @@ def _headline(summary: dict[str, Any]) -> str:
     submitted = summary.get("jobs_submitted") or 0
 
     def share(key: str) -> str:
-        value = summary.get(key)
+        value: Any = summary.get(key)
         return f"{value / submitted:.1%} of submitted" if submitted and _finite(value) else ""
 
     cards = [
@@ -436,10 +447,9 @@ def _headline(summary: dict[str, Any]) -> str:
               ("Peak facility power", "peak_facility_power_mw", "MW"),
               ("Carbon", "carbon_t", "t CO2e"), ("Energy cost", "energy_cost_eur", "EUR")]
     for label, key, unit in energy:
-        value = summary.get(key)
+        value: Any = summary.get(key)
         if _finite(value):
-            digits = 0 if abs(float(value)) >= 1000 else 1
-            cards.append(_card(label, f"{_number(float(value), digits)} {unit}"))
+            cards.append(_card(label, f"{_quantity(value)} {unit}"))
         else:
             cards.append(_card(label, "not modelled", off=True))
     return f'<div class="cards">{"".join(cards)}</div>'
