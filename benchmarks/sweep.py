@@ -13,8 +13,10 @@ Run: ``python -m benchmarks.sweep [--duration 12h] [--seeds 8] [--workers 2]``.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--duration", default="12h", help="horizon of each run")
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best wall counts")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds; the best wall counts")
     args = parser.parse_args(argv)
     plan = plan_sweep(sweep_spec(args.duration, args.seeds))
     n = len(plan.runs)
@@ -73,12 +75,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for k in range(args.repeat):  # interleaved, best of each: the machine is shared
                 _, wall = timed(serial)
                 walls["serial"].append(wall)
-                local, wall = timed(lambda k=k: run_plan(  # type: ignore[misc]
-                    plan, out=Path(tmp) / f"local{k}", workers=args.workers, progress=False))
+                local, wall = timed(partial(run_plan, plan, out=Path(tmp) / f"local{k}",
+                                            workers=args.workers, progress=False))
                 walls["local"].append(wall)
-                remote, wall = timed(lambda k=k: run_plan(  # type: ignore[misc]
-                    plan, out=Path(tmp) / f"dask{k}", dask=cluster.scheduler_address,
-                    progress=False))
+                remote, wall = timed(partial(run_plan, plan, out=Path(tmp) / f"dask{k}",
+                                             dask=cluster.scheduler_address, progress=False))
                 walls["dask"].append(wall)
     serial_s, local_s, dask_s = (min(walls[key]) for key in ("serial", "local", "dask"))
 
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"variants x {args.seeds} seeds = {n} runs (mean run {mean_run_s:.2f}s in a worker; "
           f"dask cluster start {cluster_s:.1f}s, not counted; best of {args.repeat})")
     print(table(rows))
+    load = os.getloadavg()
+    print(f"{os.cpu_count()} CPUs; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+          "(1/5/15 min): other work on the machine slows every row")
     summary = aggregate(local)
     labels = {json_text: f"v{k}" for k, json_text in
               enumerate(summary["policy.placement.scores"])}
@@ -117,6 +121,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "dask_runs_per_min": _rate(n, dask_s), "serial_wall_s": serial_s,
         "local_wall_s": local_s, "dask_wall_s": dask_s, "dask_cluster_start_s": cluster_s,
         "mean_run_wall_s": mean_run_s, "peak_rss_mb": peak_rss_mb(), "repeat": args.repeat,
+        "cpus": os.cpu_count(), "load_average": load,
         "all_wall_s": walls,
         "aggregate": text.splitlines(), "variants": {v: k for k, v in labels.items()},
     }

@@ -249,3 +249,28 @@ def score_speedup(ctx: PlacementContext) -> Any:
         return xp.full(ctx.shape, 100, dtype=xp.int64)
     raw = astype(xp, xp.round(take(xp, speed, ctx.columns.gpu_type, axis=1) * 1000.0), xp.int64)
     return minmax_to_100(xp, raw, xp.ones(ctx.shape, dtype=bool_dtype(xp)))
+
+
+def _site_row_score(ctx: PlacementContext, name: str, higher_is_better: bool) -> Any:
+    """Rescale a per-job, per-site array (``jobs.extra[name]``, [J, S]) over columns."""
+    xp = ctx.xp
+    per_site = ctx.jobs.extra.get(name)
+    if per_site is None:
+        return xp.full(ctx.shape, 100, dtype=xp.int64)
+    raw = astype(xp, xp.round(take(xp, per_site, ctx.columns.site, axis=1) * 1e6), xp.int64)
+    return minmax_to_100(xp, raw, xp.ones(ctx.shape, dtype=bool_dtype(xp)), higher_is_better)
+
+
+@register_score("latency")
+def score_latency(ctx: PlacementContext) -> Any:
+    """Near the users: the lower the request-weighted round trip from the service's users to
+    the column's site (``jobs.extra['site_rtt_s']``, [J, S]), the higher. Neutral for jobs
+    without users (training)."""
+    return _site_row_score(ctx, "site_rtt_s", higher_is_better=False)
+
+
+@register_score("replica-spread")
+def score_replica_spread(ctx: PlacementContext) -> Any:
+    """Resilience: the fewer replicas of the same service a site already runs
+    (``jobs.extra['site_replicas']``, [J, S]), the higher."""
+    return _site_row_score(ctx, "site_replicas", higher_is_better=False)

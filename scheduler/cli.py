@@ -112,8 +112,14 @@ def _describe(scenario: Any) -> str:
         lines.append(f"  {site.name}: {int(cluster.site_gpus[s]):,} GPUs ({groups}), PUE {site.pue}")
     for workload in scenario.workloads:
         trace = getattr(workload, "trace", None)
-        what = (f"trace {trace.path} ({trace.format})" if trace is not None
-                else f"{workload.arrival.rate_per_hour:g} jobs/h")
+        requests = getattr(workload, "requests", None)
+        if trace is not None:
+            what = f"trace {trace.path} ({trace.format})"
+        elif requests is not None:
+            what = (f"{requests.rate_per_second:g} requests/s, replicas of "
+                    f"{workload.replica_gpus} GPUs")
+        else:
+            what = f"{workload.arrival.rate_per_hour:g} jobs/h"
         lines.append(f"  workload {workload.name!r} ({workload.kind}): {what}")
     placement = scenario.policy.placement
     lines.append(f"policy: queue {scenario.policy.queue}; filters {', '.join(placement.filters)}; "

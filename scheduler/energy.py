@@ -41,9 +41,11 @@ class SiteEnergy:
 
 @dataclass
 class EnergyAccount:
-    """Per-site accounting and per-segment figures (aligned with the segment log)."""
+    """Per-site accounting and per-row figures: the segment log's rows, then the power
+    corrections of inference replicas by load (``job`` says whose each row is)."""
 
     sites: list[SiteEnergy]
+    job: np.ndarray
     segment_energy_j: np.ndarray
     segment_carbon_g: np.ndarray
     segment_cost_eur: np.ndarray
@@ -61,13 +63,17 @@ def cap_steps(engine: Any, site: int, period: float) -> tuple[np.ndarray, np.nda
 def account(engine: Any, period: float) -> EnergyAccount:
     """Integrate power, carbon and cost per site and per segment over ``[0, period]``."""
     seg = engine.segments
-    start, end = seg.view("start_s"), np.minimum(seg.view("end_s"), period)
-    watts, site_of = seg.view("power_w"), seg.view("site")
+    adjustments = np.array(engine.services.adjustments, dtype=np.float64).reshape(-1, 5)
+    job = np.concatenate([seg.view("job"), adjustments[:, 0].astype(np.int64)])
+    site_of = np.concatenate([seg.view("site"), adjustments[:, 1].astype(np.int64)])
+    start = np.concatenate([seg.view("start_s"), adjustments[:, 2]])
+    end = np.minimum(np.concatenate([seg.view("end_s"), adjustments[:, 3]]), period)
+    watts = np.concatenate([seg.view("power_w"), adjustments[:, 4]])
     power = engine.power
     sites = []
     all_times, all_values = [], []
-    seg_carbon = np.zeros(seg.size)
-    seg_cost = np.zeros(seg.size)
+    seg_carbon = np.zeros(job.shape[0])
+    seg_cost = np.zeros(job.shape[0])
     for s in range(len(engine.cluster.site_names)):
         mask = site_of == s
         base_facility = float(power.base_it_w[s] * power.pue[s])
@@ -104,7 +110,7 @@ def account(engine: Any, period: float) -> EnergyAccount:
     last = np.append(times[order][1:] != times[order][:-1], True) if times.size else np.zeros(0, bool)
     peak = float(total[last].max()) if total.size else 0.0
     seg_energy = watts * np.clip(end - start, 0, None)
-    return EnergyAccount(sites, seg_energy, seg_carbon, seg_cost, peak)
+    return EnergyAccount(sites, job, seg_energy, seg_carbon, seg_cost, peak)
 
 
 def site_series(engine: Any, energy: EnergyAccount, grid: np.ndarray) -> dict[str, np.ndarray]:

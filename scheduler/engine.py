@@ -44,7 +44,8 @@ from scheduler.jobs import KIND_NAMES, SEGMENT_END, JobTable, SegmentLog, Status
 from scheduler.network import Network
 from scheduler.policies import QueuePolicy, make_queue_policy
 from scheduler.power import KIND_POWER_FACTOR, PowerModel
-from scheduler.scenario import Scenario
+from scheduler.scenario import InferenceWorkload, Scenario
+from scheduler.services import ServiceManager
 from scheduler.signals import Signal, build_grid
 from scheduler.sources import TenantNames, WorkloadSource, build_sources
 
@@ -59,8 +60,10 @@ REASONS = (
     "tenant quota",                                 # 4
     "deferred to a low-carbon or low-price window",  # 5
     "waiting for a backfill reservation",           # 6
+    "replica request cancelled by the autoscaler",  # 7
 )
-NEVER_FITS, WAITING, BEHIND, POWER_CAP, QUOTA, DEFERRED, BACKFILL = range(7)
+NEVER_FITS, WAITING, BEHIND, POWER_CAP, QUOTA, DEFERRED, BACKFILL, CANCELLED = range(8)
+INFERENCE = KIND_NAMES.index("inference")
 FIRST_FILTER_REASON = len(REASONS)
 COMPLETED, PREEMPTED, FAILED, HORIZON = (SEGMENT_END.index(n) for n in SEGMENT_END)
 
@@ -88,6 +91,7 @@ class JobClassInfo:
     gpus: int
     type_allowed: np.ndarray
     kind: int
+    workload: int
     speed_by_type: np.ndarray
     fits: bool
     shape: JobShape
@@ -170,12 +174,18 @@ class Engine:
         self._types_present = np.zeros(len(self.cluster.gpu_type_names), dtype=bool)
         self._types_present[self.cluster.group_type] = True
         self._node_jobs: dict[int, set[int]] | None = {} if scenario.failures else None
+        self._replicas_pending: list[int] = []
+        self._running_training = 0
+        """Running jobs that are not service replicas (draining waits for these only)."""
+        self.services = ServiceManager(self)
+        self._service_workload = np.array([w in self.services.by_workload
+                                           for w in range(len(scenario.workloads))], dtype=bool)
 
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
     def _plan(workload: Any) -> CheckpointPlan:
-        spec = workload.checkpoint
+        spec = getattr(workload, "checkpoint", None)
         if spec is None:
             return CheckpointPlan(None, 0.0, 0.0)
         return CheckpointPlan(spec.interval, spec.overhead, spec.restart)
@@ -243,7 +253,7 @@ class Engine:
                                * self.power.pue[cols.site])
                 self._class_of[signature] = cls
                 self._classes.append(JobClassInfo(
-                    gpus=size, type_allowed=allowed, kind=kind_code,
+                    gpus=size, type_allowed=allowed, kind=kind_code, workload=source.index,
                     speed_by_type=self._speed_table(source.index),
                     fits=self.cluster.can_ever_fit(size, allowed),
                     shape=JobShape.of(size, self._capacity, power_w)))
@@ -286,6 +296,10 @@ class Engine:
                 self.power.extra_w_per_gpu * KIND_POWER_FACTOR[KIND_NAMES[i.kind]] for i in info])),
             "speed_by_type": to(np.stack([i.speed_by_type for i in info])),
         }
+        if self.services.services:
+            extra["site_rtt_s"] = to(np.stack([self.services.site_rtt(i.workload) for i in info]))
+            extra["site_replicas"] = to(np.stack([self.services.site_replicas(i.workload)
+                                                  for i in info]))
         batch = JobBatch(gpus=to(np.array([i.gpus for i in info], dtype=np.int64)),
                          type_allowed=to(np.stack([i.type_allowed for i in info])), extra=extra)
         ctx = build_context(xp, batch, self._device_columns(), self._site_arrays(),
@@ -305,6 +319,74 @@ class Engine:
         self._pending_jobs.insert(index, job)
         self.jobs.status[job] = Status.PENDING
 
+    def _requeue(self, job: int) -> None:
+        """Back to waiting after a preemption or failure: replicas to the replica queue."""
+        if self._is_replica(job):
+            self.jobs.status[job] = Status.PENDING
+            self._replicas_pending.append(job)
+        else:
+            self._enqueue(job)
+
+    def _is_replica(self, job: int) -> bool:
+        """A replica of an inference service (not a trace's inference request job)."""
+        return bool(self._service_workload[self.jobs.workload[job]])
+
+    def request_replica(self, workload: int) -> int:
+        """A new replica of an inference service: a job placed before training jobs."""
+        source = self.sources[workload]
+        spec = self.scenario.workloads[workload]
+        assert isinstance(spec, InferenceWorkload)
+        gpus = np.array([spec.replica_gpus], dtype=np.int64)
+        cls = self._class_ids(source, gpus, np.zeros(1, dtype=np.int64),
+                              np.array([INFERENCE], dtype=np.int8))
+        job = int(self.jobs.extend(np.array([self.env.now]), gpus, np.array([math.inf]),
+                                   workload, cls, INFERENCE, self.tenants.index(spec.tenant),
+                                   spec.priority)[0])
+        if not self._classes[int(cls[0])].fits:
+            self.jobs.status[job] = Status.REJECTED
+            self.jobs.reason[job] = NEVER_FITS
+            return job
+        self._replicas_pending.append(job)
+        if not self._cycle_scheduled:
+            self._schedule_cycle()
+        return job
+
+    def cancel_replica(self, job: int) -> None:
+        """Withdraw a replica request that has not started."""
+        if job in self._replicas_pending:
+            self._replicas_pending.remove(job)
+        if self.jobs.status[job] == Status.PENDING:
+            self.jobs.status[job] = Status.REJECTED
+            self.jobs.reason[job] = CANCELLED
+            self.jobs.end_s[job] = self.env.now
+
+    def stop_replica(self, job: int) -> None:
+        """Scale-down: the replica ends normally."""
+        self._stop(job, COMPLETED)
+        self.jobs.status[job] = Status.COMPLETED
+        self.jobs.end_s[job] = self.env.now
+        self._class_keys.pop(int(self.jobs.job_class[job]), None)
+        if (self._pending_jobs or self._replicas_pending) and not self._cycle_scheduled:
+            self._schedule_cycle()
+
+    def _place_replicas(self) -> None:
+        """Place waiting replicas first, preempting training where the service allows."""
+        still: list[int] = []
+        for job in self._replicas_pending:
+            if self.jobs.status[job] != Status.PENDING:
+                continue
+            cls = int(self.jobs.job_class[job])
+            column, reason = self._pick(job, cls)
+            spec = self.scenario.workloads[int(self.jobs.workload[job])]
+            if column < 0 and getattr(spec, "preempt_training", False):
+                column = self._preempt_for(job, cls)
+            if column < 0:
+                self.jobs.reason[job] = reason
+                still.append(job)
+                continue
+            self._start(job, cls, column)
+        self._replicas_pending = still
+
     def _drop_started(self, started: set[int]) -> None:
         keep = [i for i, job in enumerate(self._pending_jobs) if job not in started]
         self._pending_keys = [self._pending_keys[i] for i in keep]
@@ -316,7 +398,7 @@ class Engine:
         env = self.env
         jobs = self.jobs
         workload = self.scenario.workloads[source.index]
-        deferrable = workload.deferrable
+        deferrable = getattr(workload, "deferrable", None)
         estimates = self.scenario.policy.estimates
         for chunk in source.chunks():
             classes = self._class_ids(source, chunk.gpus, chunk.type_key, chunk.kind)
@@ -421,6 +503,8 @@ class Engine:
         """Try pending jobs in policy order; start what fits (see :mod:`scheduler.policies`)."""
         self._cycle_scheduled = False
         self.cycles += 1
+        if self._replicas_pending:
+            self._place_replicas()
         policy = self.policy
         blocking = policy.blocking
         jobs = self.jobs
@@ -530,8 +614,14 @@ class Engine:
         """Stop outranked running jobs until ``job`` fits; -1 (nothing stopped) if even
         stopping all of them would not make room."""
         policy = self.policy
-        victims = sorted((j for j in self.running if policy.may_preempt(job, j)),
-                         key=policy.victim_order)
+        jobs = self.jobs
+        if self._is_replica(job):  # replicas displace training, lowest priority first
+            victims = sorted((j for j in self.running if not self._is_replica(j)),
+                             key=lambda j: (int(jobs.priority[j]), -float(jobs.start_s[j]), j))
+        else:  # the queue policy's own preemption never stops inference replicas
+            victims = sorted((j for j in self.running
+                              if not self._is_replica(j) and policy.may_preempt(job, j)),
+                             key=policy.victim_order)
         if not victims:
             return -1
         keys = self._class_keys[cls]
@@ -554,7 +644,7 @@ class Engine:
             return -1
         for victim in victims[:needed]:
             self._interrupt(victim, PREEMPTED)
-            self._enqueue(victim)
+            self._requeue(victim)
         return pick(keys, self._capacity, shape)
 
     # ------------------------------------------------------------------ start / stop
@@ -573,7 +663,7 @@ class Engine:
         remaining = float(jobs.remaining_s[job])
         end = segment_end(now, remaining, speed, plan, resumed)
         if resumed and jobs.site[job] >= 0 and jobs.site[job] != placement.site:
-            checkpoint = self.scenario.workloads[workload].checkpoint
+            checkpoint = getattr(self.scenario.workloads[workload], "checkpoint", None)
             size = (checkpoint.size_gb_per_gpu if checkpoint is not None else 0.0) * info.gpus
             end += self.network.transfer_s(int(jobs.site[job]), placement.site, size)
         if math.isnan(jobs.start_s[job]):
@@ -589,7 +679,9 @@ class Engine:
         tenant = int(jobs.tenant[job])
         self._tenant_busy[tenant] = self._tenant_busy.get(tenant, 0) + info.gpus
         self._token += 1
-        ratio = float(jobs.estimate_s[job] / jobs.duration_s[job]) if jobs.duration_s[job] else 1.0
+        duration = float(jobs.duration_s[job])
+        ratio = (float(jobs.estimate_s[job]) / duration
+                 if 0 < duration < math.inf else 1.0)
         run = Run(self._token, placement, now, end, remaining, speed, resumed, plan, power_w, ratio)
         self.running[job] = run
         if self._node_jobs is not None:
@@ -603,15 +695,22 @@ class Engine:
         if failure_at < end:
             event = env.timeout(failure_at - now, value=(job, run.token))
             event.callbacks.append(self._on_failure)
-        else:
+        elif end < math.inf:  # replicas run until scaled down
             event = env.timeout(end - now, value=(job, run.token))
             event.callbacks.append(self._on_finish)
-        self.policy.on_start(job)
+        if self._service_workload[workload]:
+            self.services.replica_started(workload, job, now)
+            self._class_keys.pop(cls, None)  # its replica-spread score changed
+        else:
+            self._running_training += 1
+            self.policy.on_start(job)
 
     def _stop(self, job: int, cause: int) -> Run:
         """End the running segment of ``job`` now: release, log, update accounting."""
         now = self.env.now
         run = self.running.pop(job)
+        if not self._is_replica(job):
+            self._running_training -= 1
         placement = run.placement
         self.cluster.release(placement)
         if self._node_jobs is not None:
@@ -645,6 +744,8 @@ class Engine:
         else:
             jobs.failures[job] += 1
         jobs.status[job] = Status.PENDING
+        if self._is_replica(job):
+            self.services.replica_stopped(int(jobs.workload[job]), job, now, requeued=True)
 
     def _on_finish(self, event: simpy.Event) -> None:
         job, token = event.value  # type: ignore[misc]
@@ -673,12 +774,12 @@ class Engine:
         victims = sorted(self._node_jobs.get(node, set()) | {job})
         for victim in victims:  # every job on the failed node stops
             self._interrupt(victim, FAILED)
-            retries = self.scenario.workloads[int(self.jobs.workload[victim])].max_retries
-            if self.jobs.failures[victim] > retries:
+            workload = self.scenario.workloads[int(self.jobs.workload[victim])]
+            if self.jobs.failures[victim] > getattr(workload, "max_retries", math.inf):
                 self.jobs.status[victim] = Status.FAILED
                 self.jobs.end_s[victim] = self.env.now
             else:
-                self._enqueue(victim)
+                self._requeue(victim)
         self.cluster.set_down(node)
         self.node_repairs += 1
         self.env.timeout(spec.repair, value=node).callbacks.append(self._on_repair)
@@ -718,7 +819,7 @@ class Engine:
             if self._budget[site] >= 0:
                 break
             self._interrupt(victim, PREEMPTED)
-            self._enqueue(victim)
+            self._requeue(victim)
 
     def _signal_steps(self) -> Generator[simpy.Event, None, None]:
         """Drop cached keys and run a cycle whenever a site's carbon or price changes."""
@@ -754,6 +855,7 @@ class Engine:
             self.env.process(self._signal_steps())
         if self.progress is not None:
             self.env.process(self._progress())
+        self.services.start()
         horizon = self.scenario.duration
         self.env.run(until=horizon)
         if self.scenario.drain:
@@ -771,7 +873,7 @@ class Engine:
         """After the horizon: run until every admitted job ends (progress and signal timers
         stop at the horizon; failures keep happening)."""
         env = self.env
-        while self.running or self._pending_jobs or self.deferred:
+        while self._running_training or self._pending_jobs or self.deferred:
             if env.peek() == math.inf:  # nothing scheduled: what waits can never start
                 break
             env.step()
@@ -786,11 +888,12 @@ class Engine:
             self.segments.add(job, run.placement.site, run.placement.group,
                               sum(run.placement.gpus), run.start, end, run.power_w, HORIZON)
             jobs.attained_gpu_s[job] += sum(run.placement.gpus) * (end - run.start)
-        for job in [*self._pending_jobs, *sorted(self.deferred)]:
+        for job in [*self._pending_jobs, *sorted(self.deferred), *self._replicas_pending]:
             jobs.status[job] = Status.UNFINISHED
             if jobs.reason[job] < 0:
                 jobs.reason[job] = BEHIND
         self._pending_jobs.clear()
         self._pending_keys.clear()
         self.deferred.clear()
+        self._replicas_pending.clear()
 

@@ -66,6 +66,18 @@ class SpeedupScore(_ScoreBase):
     type: Literal["speedup"]
 
 
+class LatencyScore(_ScoreBase):
+    """Inference replicas near their users (network round trip to the site)."""
+
+    type: Literal["latency"]
+
+
+class ReplicaSpreadScore(_ScoreBase):
+    """Spread a service's replicas over sites (resilience)."""
+
+    type: Literal["replica-spread"]
+
+
 class SiteScore(_ScoreBase):
     """Site preference: a ranking (first = 100, last = 0) or weights 0..100 per site name."""
 
@@ -85,7 +97,7 @@ class UserScore(_ScoreBase):
 
 
 BUILTIN_SCORES = {"packing", "spread", "locality", "fragmentation", "site", "carbon", "price",
-                  "speedup"}
+                  "speedup", "latency", "replica-spread"}
 
 
 def _score_kind(value: Any) -> str:
@@ -102,6 +114,8 @@ ScoreSpec = Annotated[
     | Annotated[CarbonScore, Tag("[carbon]")]
     | Annotated[PriceScore, Tag("[price]")]
     | Annotated[SpeedupScore, Tag("[speedup]")]
+    | Annotated[LatencyScore, Tag("[latency]")]
+    | Annotated[ReplicaSpreadScore, Tag("[replica-spread]")]
     | Annotated[UserScore, Tag("[user]")],
     Discriminator(_score_kind),
 ]

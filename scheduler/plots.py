@@ -340,8 +340,9 @@ def plot_carbon(result: Result) -> Figure:
         groups.setdefault(ts[intensity[name]].to_numpy(dtype=float).tobytes(), []).append(name)
     line_colors = _colors([members[0] for members in groups.values()])
     for members in groups.values():
-        label = ", ".join(members) if len(members) <= 3 else \
-            f"{len(members)} sites: {', '.join(members[:3])}, ..."
+        label = (", ".join(members) if len(members) <= 3 else
+                 f"all {len(members)} sites" if len(members) == len(names) else
+                 f"{len(members)} sites: {', '.join(members[:3])}, ...")
         axes[0].plot(times, ts[intensity[members[0]]], label=label,
                      color=line_colors[members[0]], linewidth=1.2)
     axes[0].set_ylabel("grid carbon intensity\n(g CO2e / kWh)")

@@ -201,10 +201,11 @@ def _function_policy(name: str, fn: OrderFunction, blocking: str) -> type[QueueP
                                                                np.arange(ids.shape[0])):
                 raise RuntimeError(f"queue order {name!r} must return a permutation of "
                                    f"0..{ids.shape[0] - 1}")
-            return ids[order].tolist()  # type: ignore[no-any-return]
+            chosen: list[int] = ids[order].tolist()
+            return chosen
 
-    FunctionPolicy.name = name  # type: ignore[misc]
-    FunctionPolicy.blocking = blocking  # type: ignore[misc]
+    FunctionPolicy.name = name
+    FunctionPolicy.blocking = blocking
     FunctionPolicy.__doc__ = fn.__doc__ or f"user queue order {name!r}"
     return FunctionPolicy
 
@@ -218,7 +219,7 @@ def register_queue_policy(name: str, replace: bool = False) -> Callable[[type[Qu
     def decorate(cls: type[QueuePolicy]) -> type[QueuePolicy]:
         if name in _POLICIES and not replace:
             raise ValueError(f"queue policy {name!r} is already registered")
-        cls.name = name  # type: ignore[misc]
+        cls.name = name
         _POLICIES[name] = cls
         return cls
     return decorate

@@ -10,7 +10,7 @@ from collections import Counter
 
 from scheduler.catalog import builtin_gpu_types
 from scheduler.errors import Problem
-from scheduler.scenario import Scenario, TraceWorkload
+from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
 
 MAX_EXPECTED_JOBS = 50_000_000
 MAX_TOTAL_NODES = 20_000_000
@@ -78,6 +78,9 @@ def check_references(scenario: Scenario) -> list[Problem]:
                                         "GPU sharing is not modelled yet; use 'round-up' "
                                         "(each fractional job takes one whole GPU)"))
             continue
+        if isinstance(workload, InferenceWorkload):
+            problems.extend(_check_service(workload, i, known))
+            continue
         expected = workload.arrival.rate_per_hour * horizon_h
         if workload.max_jobs is not None:
             expected = min(expected, workload.max_jobs)
@@ -86,4 +89,25 @@ def check_references(scenario: Scenario) -> list[Problem]:
                                     f"about {expected:,.0f} jobs over the horizon; the limit is "
                                     f"{MAX_EXPECTED_JOBS:,} (lower the rate, shorten duration or "
                                     "set max_jobs)"))
+    return problems
+
+
+def _check_service(workload: InferenceWorkload, i: int, known: set[str]) -> list[Problem]:
+    from scheduler.services import CITIES
+
+    problems = []
+    for city in workload.users or {}:
+        if city not in CITIES:
+            problems.append(Problem(f"workloads.{i}.users.{city}",
+                                    f"unknown city {city!r}; known: {', '.join(CITIES)}"))
+    if workload.users is not None and sum(workload.users.values()) <= 0:
+        problems.append(Problem(f"workloads.{i}.users", "shares must not all be 0"))
+    for gpu in workload.speedup or {}:
+        if gpu not in known:
+            problems.append(Problem(f"workloads.{i}.speedup.{gpu}", f"unknown GPU type {gpu!r}"))
+    scale = workload.autoscale
+    if scale.min_replicas > scale.max_replicas:
+        problems.append(Problem(f"workloads.{i}.autoscale.min_replicas",
+                                f"{scale.min_replicas} is above max_replicas "
+                                f"{scale.max_replicas}"))
     return problems

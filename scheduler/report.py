@@ -66,11 +66,14 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 .card .value { font-size: 25px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .card .note { color: var(--muted); font-size: 12.5px; }
 .card.off .value { font-size: 17px; color: var(--muted); font-weight: 500; }
-table { border-collapse: collapse; width: 100%; font-size: 13.5px; margin: 4px 0 10px; }
+.scroll { overflow-x: auto; margin: 4px 0 10px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { background: #eef1f5; font-weight: 600; }
 td:first-child { white-space: nowrap; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th { vertical-align: bottom; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 figure { margin: 16px 0 26px; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
@@ -198,7 +201,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
         cells = "".join(f'<td class="num">{_esc(c)}</td>' if n else f"<td>{_esc(c)}</td>"
                         for c, n in zip(row, numeric, strict=True))
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _card(label: str, value: str, note: str = "", off: bool = False) -> str:
@@ -238,18 +242,31 @@ def workload_table(jobs: pd.DataFrame, period_s: float, by: str = "workload") ->
     return pd.DataFrame(rows)
 
 
+_GROUP_DETAIL_KNOWN = {"gpu_hours", "jobs", "jobs_completed", "gpus_requested"}
+"""Keys of ``details["workloads"|"tenants"]`` that the job table already shows."""
+
+
 def _workload_section(result: Result, period: float, by: str) -> str:
     frame = workload_table(result.jobs, period, by)
     if frame.empty:
         return '<p class="muted">No jobs were submitted.</p>'
+    # Figures the run computed per group (slowdown, fairness...) join as extra columns.
+    computed = (result.details or {}).get(f"{by}s") or {}
+    extra = sorted({k for m in computed.values() if isinstance(m, dict) for k, v in m.items()
+                    if k not in _GROUP_DETAIL_KNOWN and (_finite(v) or v is None)})
     headers = [by, "kind", "jobs", "completed", "rejected", "unfinished", "GPU-hours",
-               "mean GPUs", "mean wait", "p95 wait", "mean JCT", "p95 JCT"]
-    rows = [[r[by], r["kind"], _number(r["jobs"]), _number(r["completed"]),
-             _number(r["rejected"]), _number(r["unfinished"]), _number(r["gpu_hours"], 0),
-             _number(r["mean_gpus"], 1), human_duration(r["mean_wait_s"]),
-             human_duration(r["p95_wait_s"]), human_duration(r["mean_jct_s"]),
-             human_duration(r["p95_jct_s"])] for r in frame.to_dict("records")]
-    return _table(headers, rows, [False, False, *[True] * 10])
+               "mean GPUs", "mean wait", "p95 wait", "mean JCT", "p95 JCT",
+               *[k.replace("_", " ") for k in extra]]
+    rows = []
+    for r in frame.to_dict("records"):
+        metrics = computed.get(str(r[by])) or {}
+        rows.append([r[by], r["kind"], _number(r["jobs"]), _number(r["completed"]),
+                     _number(r["rejected"]), _number(r["unfinished"]),
+                     _number(r["gpu_hours"], 0), _number(r["mean_gpus"], 1),
+                     human_duration(r["mean_wait_s"]), human_duration(r["p95_wait_s"]),
+                     human_duration(r["mean_jct_s"]), human_duration(r["p95_jct_s"]),
+                     *[format_metric(k, metrics.get(k)) for k in extra]])
+    return _table(headers, rows, [False, False, *[True] * (10 + len(extra))])
 
 
 SITE_COLUMNS = {
@@ -474,25 +491,33 @@ def render_report(result: Result) -> str:
         facts.append("drained after the horizon")
     warn = ('<p class="warn">This run was interrupted: the figures are partial.</p>'
             if summary.get("interrupted") else "")
-    tenants = result.jobs["tenant"].nunique() if "tenant" in result.jobs else 0
+    jobs = result.jobs
+    # A tenants table only when it says more than the workloads table (not one-to-one).
+    pairs = (len(jobs[["workload", "tenant"]].drop_duplicates())
+             if {"workload", "tenant"} <= set(jobs.columns) else 0)
+    tenants_differ = pairs > 0 and jobs["tenant"].nunique() > 1 and not (
+        pairs == jobs["workload"].nunique() == jobs["tenant"].nunique())
     sections = [
         ("headline", "Headline numbers", _headline(summary)),
         ("plots", "Figures", _plots_section(result)),
         ("sites", "Sites", _site_section(result)),
         ("workloads", "Workloads", _workload_section(result, period, "workload")),
     ]
-    if tenants > 1:
+    if tenants_differ:
         sections.append(("tenants", "Tenants", _workload_section(result, period, "tenant")))
     sections += [
         ("reasons", "Why jobs waited or were rejected", _reasons_section(result)),
         ("traces", "Trace read reports", _traces_section(result)),
         ("summary", "All summary metrics", _summary_section(summary)),
     ]
-    other = {k: v for k, v in (result.details or {}).items()
-             if k not in {"rejected_reasons", "traces"}}
+    shown = {"rejected_reasons", "traces", "trace_rows_read", "trace_rows_skipped",
+             "workloads", "tenants"}
+    other = {k: v for k, v in (result.details or {}).items() if k not in shown}
     if other:
         sections.append(("details", "Other details",
-                         f"<pre>{_esc(json.dumps(other, indent=2, default=str))}</pre>"))
+                         "<details><summary>details.json (other entries)</summary>"
+                         f"<pre>{_esc(json.dumps(other, indent=2, default=str))}</pre>"
+                         "</details>"))
     scenario_text = (json.dumps(scenario, indent=2) if scenario else result.scenario_text) or \
         "(the scenario was not recorded with this run)"
     sections.append(("scenario", "Scenario",

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -131,6 +132,10 @@ class Result:
         ``timeseries.<fmt>`` and ``columns.json`` (the tables' dtypes, for an exact reload)."""
         if format not in {"csv", "parquet"}:
             raise ValueError(f"format must be 'csv' or 'parquet' (got {format!r})")
+        if format == "parquet" and importlib.util.find_spec("pyarrow") is None:
+            from scheduler.errors import InputError
+
+            raise InputError("parquet needs pyarrow (pip install pyarrow), or use csv", "format")
         out = Path(directory)
         atomic_write(out / "summary.json",
                      lambda p: p.write_text(dump_summary(self.summary) + "\n", encoding="utf-8"))

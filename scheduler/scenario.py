@@ -355,17 +355,121 @@ class TraceWorkload(_JobTraits):
     """Tenant of rows whose trace gives none."""
 
 
+class TokenSpec(StrictModel):
+    """Lognormal token counts per request."""
+
+    median: float = Field(gt=0, le=1e7)
+    """Median tokens."""
+    sigma: float = Field(default=1.0, ge=0, le=5)
+    """Spread of log(tokens)."""
+
+
+class RequestSpec(StrictModel):
+    """The request stream of an inference service."""
+
+    rate_per_second: float = Field(gt=0, le=1e8)
+    """Mean requests per second over a week."""
+    profile: Literal["chat", "code", "flat"] | DailyWeeklyProfile = "flat"
+    """Daily and weekly shape: ``chat`` (smooth, ~2x peak/trough), ``code`` (working hours,
+    ~10x on weekdays), ``flat``, or explicit ``{daily: [24], weekly: [7]}`` multipliers."""
+
+
+class SloSpec(StrictModel):
+    """Latency objectives, met by a request when both hold."""
+
+    ttft: Seconds = Field(gt=0)
+    """Time to first token (queueing + prefill + network round trip)."""
+    tpot: Seconds = Field(gt=0)
+    """Time per output token."""
+    percentile: float = Field(default=0.9, gt=0, lt=1)
+    """The percentile the autoscaler in ``slo`` mode keeps TTFT under."""
+
+
+class AutoscaleSpec(StrictModel):
+    """How many replicas serve the service over time."""
+
+    mode: Literal["utilization", "slo", "fixed"] = "utilization"
+    """``utilization``: keep replicas at ``target_utilization``; ``slo``: the fewest replicas
+    whose TTFT percentile meets the SLO (queueing model); ``fixed``: ``min_replicas``."""
+    target_utilization: float = Field(default=0.7, gt=0, lt=1)
+    """Busy share of request slots aimed at (``utilization`` mode)."""
+    min_replicas: int = Field(default=1, ge=0, le=1_000_000)
+    """Never fewer replicas."""
+    max_replicas: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Never more replicas."""
+    interval: Seconds = Field(default=60.0, gt=0)
+    """How often the autoscaler looks (and the aggregate latency model's time step)."""
+    scale_up_delay: Seconds = 300.0
+    """Model load time: a new replica serves this long after its GPUs are allocated."""
+    cooldown: Seconds = 900.0
+    """No scale-down within this long of the last scale-up."""
+
+
+class InferenceWorkload(StrictModel):
+    """An inference service: replicas of a model on the shared fleet, scaled to its demand.
+
+    Replicas are jobs of ``replica_gpus`` GPUs that run until scaled down; they are placed
+    before training jobs and may preempt training (``preempt_training``). Latency comes from a
+    queueing model per time step (``aggregate``) or from simulated requests (``request``,
+    small cases). Defaults describe a 70 B-class chat model on H100-class GPUs.
+    """
+
+    name: str = Field(min_length=1)
+    """Unique workload (service) name."""
+    kind: Literal["inference"]
+    """Workload kind."""
+    replica_gpus: int = Field(default=8, ge=1, le=MAX_GPUS_PER_JOB)
+    """GPUs per replica."""
+    gpu_types: list[str] | None = Field(default=None, min_length=1)
+    """GPU types replicas may use (default: any)."""
+    speedup: dict[str, Annotated[float, Field(gt=0, le=1000)]] | None = None
+    """Relative speed of a replica per GPU type (default 1.0: the figures below)."""
+    slots: int = Field(default=32, ge=1, le=100_000)
+    """Requests one replica serves at once (continuous batching)."""
+    prefill_tokens_per_s: float = Field(default=5000.0, gt=0)
+    """Prompt tokens per second one request is prefilled at (speed 1)."""
+    decode_s_per_token: float = Field(default=0.03, gt=0)
+    """Seconds per output token of one request (speed 1): the TPOT."""
+    input_tokens: TokenSpec = Field(default_factory=lambda: TokenSpec(median=1020, sigma=1.0))
+    """Prompt lengths (Azure 2023 chat: median 1,020)."""
+    output_tokens: TokenSpec = Field(default_factory=lambda: TokenSpec(median=129, sigma=1.0))
+    """Output lengths (Azure 2023 chat: median 129)."""
+    requests: RequestSpec
+    """Request arrivals."""
+    slo: SloSpec = Field(default_factory=lambda: SloSpec(ttft=2.5, tpot=0.15))
+    """Latency objectives (DistServe chat: TTFT 2.5 s, TPOT 0.15 s)."""
+    autoscale: AutoscaleSpec = Field(default_factory=AutoscaleSpec)
+    """Replica count over time."""
+    users: dict[str, Annotated[float, Field(ge=0)]] | None = None
+    """Share of requests per city (Lille, Paris, Brussels, London built in; default 40/30/15/15):
+    network round trips to the serving sites add to TTFT."""
+    priority: int = Field(default=100, ge=-1000, le=1000)
+    """Priority of the replicas over training jobs."""
+    preempt_training: bool = True
+    """A replica that does not fit may preempt training jobs (lowest priority first)."""
+    fidelity: Literal["aggregate", "request"] = "aggregate"
+    """Latency model: per-step queueing approximation, or simulated requests."""
+    tenant: str = "inference"
+    """Tenant of the replicas."""
+
+
 def _workload_kind(value: Any) -> str:
     if isinstance(value, dict):
+        if value.get("kind") == "inference" and "trace" not in value:
+            return "[inference]"
         return "[trace]" if "trace" in value else "[generated]"
+    if isinstance(value, InferenceWorkload):
+        return "[inference]"
     return "[trace]" if isinstance(value, TraceWorkload) else "[generated]"
 
 
 Workload = Annotated[
-    Annotated[TrainingWorkload, Tag("[generated]")] | Annotated[TraceWorkload, Tag("[trace]")],
+    Annotated[TrainingWorkload, Tag("[generated]")] | Annotated[TraceWorkload, Tag("[trace]")]
+    | Annotated[InferenceWorkload, Tag("[inference]")],
     Discriminator(_workload_kind),
 ]
-"""A generated workload (``arrival``, ``gpus``, ``duration``) or a replayed ``trace``."""
+"""A generated training workload (``arrival``, ``gpus``, ``duration``), a replayed ``trace``,
+or an inference service (``kind: inference`` with ``requests``)."""
 
 
 # --------------------------------------------------------------------------- policy

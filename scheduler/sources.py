@@ -15,7 +15,7 @@ import numpy as np
 from scheduler.arrivals import arrival_times
 from scheduler.distributions import DurationSampler, sample_gpus
 from scheduler.jobs import KIND_NAMES
-from scheduler.scenario import Scenario, TraceWorkload, TrainingWorkload
+from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload, TrainingWorkload
 from scheduler.traces import TraceReport, read_trace
 
 
@@ -155,7 +155,10 @@ def build_sources(scenario: Scenario, type_index: dict[str, int], seed: int,
     seeds = np.random.SeedSequence(seed).spawn(len(scenario.workloads))
     sources = []
     for i, workload in enumerate(scenario.workloads):
-        if isinstance(workload, TraceWorkload):
+        if isinstance(workload, InferenceWorkload):  # replicas come from the autoscaler
+            sources.append(WorkloadSource(i, workload.name, lambda: iter(()),
+                                          [allowed_mask(type_index, workload.gpu_types)]))
+        elif isinstance(workload, TraceWorkload):
             sources.append(trace_source(scenario, type_index, i, tenants))
         else:
             sources.append(synthetic_source(scenario, type_index, i, seeds[i], tenants))

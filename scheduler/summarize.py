@@ -153,9 +153,10 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
         if key in details:
             summary[key] = details.pop(key)
 
-    job_energy = np.bincount(seg_job, weights=energy.segment_energy_j, minlength=n)
-    job_carbon = np.bincount(seg_job, weights=energy.segment_carbon_g, minlength=n)
-    job_cost = np.bincount(seg_job, weights=energy.segment_cost_eur, minlength=n)
+    job_energy = np.bincount(energy.job, weights=energy.segment_energy_j, minlength=n)
+    job_carbon = np.bincount(energy.job, weights=energy.segment_carbon_g, minlength=n)
+    job_cost = np.bincount(energy.job, weights=energy.segment_cost_eur, minlength=n)
+    _add_inference(engine, summary, details, job_energy, seg_job, seg_gpus * (seg_end - seg_start))
     reason_names = np.array([*engine.reasons, ""], dtype=object)
     reason_codes = jobs.view("reason")
     # Rejected jobs carry their reason; jobs that never started carry why they last waited.
@@ -192,6 +193,40 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
     summary["timeseries_step_s"] = step
     series = _timeseries(engine, energy, period, step)
     return Result(summary, job_frame, series, scenario_text, details)
+
+
+def _add_inference(engine: Any, summary: dict[str, Any], details: dict[str, Any],
+                   job_energy_j: np.ndarray, seg_job: np.ndarray, seg_gpu_s: np.ndarray) -> None:
+    """Inference vs training GPU-hours, and per-service SLO, latency, replicas, energy."""
+    kind = engine.jobs.view("kind")
+    inference = kind[seg_job] == KIND_NAMES.index("inference")
+    inference_h = float(seg_gpu_s[inference].sum() / 3600.0)
+    training_h = float(seg_gpu_s[~inference].sum() / 3600.0)
+    summary["training_gpu_hours"] = training_h
+    summary["inference_gpu_hours"] = inference_h
+    total = inference_h + training_h
+    summary["inference_gpu_share"] = inference_h / total if total else 0.0
+    flat, services = engine.services.summary()
+    summary.update(flat)
+    if not services:
+        return
+    workloads = engine.jobs.view("workload")
+    for service in engine.services.services:
+        entry = services[service.spec.name]
+        mine = workloads == service.index
+        energy_kwh = float(job_energy_j[mine].sum() / J_PER_KWH)
+        rows = workloads[seg_job] == service.index
+        entry["replica_hours"] = float((seg_gpu_s[rows]).sum() / 3600.0 / service.spec.replica_gpus)
+        entry["gpu_hours"] = float(seg_gpu_s[rows].sum() / 3600.0)
+        entry["energy_facility_kwh"] = energy_kwh
+        entry["energy_kwh_per_1k_requests"] = (1000 * energy_kwh / entry["requests"]
+                                               if entry["requests"] else None)
+        entry["energy_kwh_per_m_tokens"] = (1e6 * energy_kwh / entry["tokens"]
+                                            if entry["tokens"] else None)
+    requests = sum(e["requests"] for e in services.values())
+    energy_all = sum(e["energy_facility_kwh"] for e in services.values())
+    summary["inference_energy_kwh_per_1k_requests"] = 1000 * energy_all / requests if requests else None
+    details["services"] = services
 
 
 def _sum_or_none(values: list[float | None], scale: float) -> float | None:
@@ -316,7 +351,29 @@ def _timeseries(engine: Any, energy: EnergyAccount, period: float, step: float) 
         np.zeros(grid.shape[0] - 1))
     columns.update(per_site)
     columns.update(_pending_reason_columns(engine, grid))
+    columns.update(_service_columns(engine, grid))
     return pd.DataFrame(columns)
+
+
+def _service_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Per service: ready replicas, request rate and TTFT percentile, means over each step."""
+    out: dict[str, np.ndarray] = {}
+    for service in engine.services.services:
+        steps = service.steps
+        if not steps:
+            continue
+        times = np.array([r.start for r in steps])
+        name = service.spec.name
+        out[f"replicas[{name}]"] = step_function_means(
+            times, np.array([float(r.ready) for r in steps]), grid)
+        out[f"request_rate_rps[{name}]"] = step_function_means(
+            times, np.array([r.rate_rps for r in steps]), grid)
+        # A percentile does not average over time: take each step's value at its start.
+        ttft = np.array([r.ttft_p_s for r in steps])
+        at = np.searchsorted(times, grid[:-1], side="right") - 1
+        out[f"ttft_p_s[{name}]"] = np.where(at >= 0, np.where(np.isfinite(ttft[at]),
+                                                              ttft[at], np.nan), np.nan)
+    return out
 
 
 def _pending_reason_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarray]:

@@ -299,7 +299,7 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Any:
     except ImportError:
         return None
     return tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.5, monitor_interval=0)
+                dynamic_ncols=True, mininterval=0.5)
 
 
 def _row_of(run: PlannedRun, parameters: list[str], stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,437 @@
+"""Inference services on the shared fleet: replicas, autoscaling, latency and SLOs.
+
+Each ``kind: inference`` workload is a service. Its replicas are jobs of ``replica_gpus``
+GPUs that run until scaled down; the engine places them before training jobs (and may
+preempt training for them). Every ``autoscale.interval`` the service:
+
+1. accounts the step that ends: requests = mean rate x step; latency from the replicas that
+   were serving (ready) during it, with the aggregate queueing model (M/G/c, Allen-Cunneen)
+   or, with ``fidelity: request``, from simulated requests; SLO attainment; GPU power by load;
+2. decides the replica count for the next step (utilisation target, SLO, or fixed) and asks
+   the engine for more replicas or stops surplus ones (after the cooldown).
+
+Replica power: while serving, a GPU draws ``idle + (busy - idle) x (0.3 + 0.5 u)`` with ``u``
+the service's slot utilisation (about 0.5-0.7 x TDP at typical loads: POLCA). Placement
+reserves the full-load figure (``u = 1``) against power caps; the accounting then subtracts
+what the actual load did not draw, step by step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scheduler.inference.latency import InfeasibleError, aggregate_latency, replicas_needed
+from scheduler.inference.models import ReplicaModel, TokenLengths, demand_profile, rates_at
+from scheduler.network import great_circle_km
+from scheduler.scenario import DailyWeeklyProfile, InferenceWorkload
+
+if TYPE_CHECKING:
+    from scheduler.engine import Engine
+
+CITIES = {
+    "Lille": (50.629, 3.057),
+    "Paris": (48.857, 2.352),
+    "Brussels": (50.847, 4.357),
+    "London": (51.507, -0.128),
+}
+"""Built-in user locations (decimal degrees)."""
+DEFAULT_USERS = {"Lille": 0.4, "Paris": 0.3, "Brussels": 0.15, "London": 0.15}
+LOAD_POWER_IDLE_SHARE = 0.3
+LOAD_POWER_SLOPE = 0.5
+"""Replica GPU power = idle + (busy - idle) x (0.3 + 0.5 u): 0.47-0.82 x TDP for an H100."""
+RESERVED_POWER_SHARE = LOAD_POWER_IDLE_SHARE + LOAD_POWER_SLOPE
+QUADRATURE_POINTS = 64
+_NORMAL_POINTS = np.array([NormalDist().inv_cdf((k + 0.5) / QUADRATURE_POINTS)
+                           for k in range(QUADRATURE_POINTS)])
+
+
+def prefill_points(model: ReplicaModel, speed: float, rtt_s: float) -> np.ndarray:
+    """Equal-probability points of prefill time + round trip (prefill is lognormal: input
+    tokens / prefill speed), for integrating over requests' own prompt lengths."""
+    median = model.input.median / (model.prefill_tokens_per_s * speed)
+    return median * np.exp(model.input.sigma * _NORMAL_POINTS) + rtt_s
+
+
+def ttft_cdf(x: float | np.ndarray, wait_probability: float, tail_rate: float,
+             points: np.ndarray) -> np.ndarray:
+    """P(TTFT <= x) with TTFT = wait + prefill + RTT, the wait being 0 with probability
+    1 - C and exponential(tail_rate) otherwise, independent of the prompt."""
+    x = np.asarray(x, dtype=np.float64)[..., None]
+    slack = x - points
+    ok = slack >= 0
+    waited = wait_probability * np.exp(-tail_rate * np.where(ok, slack, 0.0))
+    return np.asarray(np.mean(np.where(ok, 1.0 - waited, 0.0), axis=-1))
+
+
+@dataclass
+class StepRecord:
+    """One accounted step of a service."""
+
+    start: float
+    end: float
+    rate_rps: float
+    ready: int
+    utilization: float
+    ttft_mean_s: float
+    ttft_p_s: float
+    tpot_s: float
+    attainment: float
+    wait_probability: float = 0.0
+    """P(wait > 0) of the step's queueing model (aggregate fidelity)."""
+    tail_rate: float = math.inf
+    """Decay rate of the wait's tail: P(wait > t) = wait_probability x exp(-tail_rate t)."""
+    fixed_s: float = 0.0
+    """TTFT without waiting: mean prefill + network round trip."""
+    prefill_points: np.ndarray | None = None
+    """Equal-probability points of the prefill time (+ round trip) distribution."""
+
+
+@dataclass
+class ServiceState:
+    """A service's replicas and history."""
+
+    index: int
+    spec: InferenceWorkload
+    model: ReplicaModel
+    daily: np.ndarray | None
+    weekly: np.ndarray | None
+    site_rtt_s: np.ndarray
+    """User-weighted round trip from the service's users to each site."""
+    pending: list[int] = field(default_factory=list)
+    serving: dict[int, float] = field(default_factory=dict)
+    """Running replica job -> time it is ready to serve (start + model load)."""
+    last_scale_up: float = -math.inf
+    scale_ups: int = 0
+    scale_downs: int = 0
+    steps: list[StepRecord] = field(default_factory=list)
+    requests: float = 0.0
+    tokens: float = 0.0
+    met: float = 0.0
+    samples_ttft: list[np.ndarray] = field(default_factory=list)
+
+
+def _profile(spec: InferenceWorkload) -> tuple[np.ndarray | None, np.ndarray | None]:
+    profile = spec.requests.profile
+    if isinstance(profile, DailyWeeklyProfile):
+        daily = np.asarray(profile.daily) if profile.daily is not None else None
+        weekly = np.asarray(profile.weekly) if profile.weekly is not None else None
+        return daily, weekly
+    if profile == "flat":
+        return None, None
+    daily, weekly = demand_profile(profile)
+    return daily, weekly
+
+
+def user_rtt_by_site(engine: Engine, users: dict[str, float]) -> np.ndarray:
+    """Request-weighted round trip (s) from the users' cities to each site (fibre model)."""
+    spec = engine.scenario.network
+    total = sum(users.values()) or 1.0
+    rtt = np.zeros(len(engine.scenario.sites))
+    for s, site in enumerate(engine.scenario.sites):
+        if site.location is None:
+            continue
+        for city, share in users.items():
+            lat, lon = CITIES[city]
+            km = great_circle_km(lat, lon, site.location.lat, site.location.lon)
+            rtt[s] += share / total * 2 * km * spec.route_factor * spec.fibre_us_per_km * 1e-6
+    return rtt
+
+
+class ServiceManager:
+    """All inference services of a run (none when the scenario has no such workload)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.services: list[ServiceState] = []
+        for index, workload in enumerate(engine.scenario.workloads):
+            if not isinstance(workload, InferenceWorkload):
+                continue
+            model = ReplicaModel(
+                prefill_tokens_per_s=workload.prefill_tokens_per_s,
+                decode_s_per_token=workload.decode_s_per_token, slots=workload.slots,
+                input=TokenLengths(workload.input_tokens.median, workload.input_tokens.sigma),
+                output=TokenLengths(workload.output_tokens.median, workload.output_tokens.sigma))
+            daily, weekly = _profile(workload)
+            users = workload.users if workload.users is not None else DEFAULT_USERS
+            self.services.append(ServiceState(index, workload, model, daily, weekly,
+                                              user_rtt_by_site(engine, users)))
+        self.by_workload = {s.index: s for s in self.services}
+        self.adjustments: list[tuple[int, int, float, float, float]] = []
+        """(job, site, start, end, facility watts) corrections of replica power by load."""
+        self._rng = np.random.default_rng(np.random.SeedSequence([engine.seed, 0x1F]))
+
+    # ------------------------------------------------------------------ processes
+
+    def start(self) -> None:
+        for service in self.services:
+            self.engine.env.process(self._autoscaler(service))
+
+    def _autoscaler(self, service: ServiceState) -> Any:
+        env = self.engine.env
+        interval = service.spec.autoscale.interval
+        horizon = self.engine.scenario.duration
+        self._scale(service, env.now, interval)
+        while env.now < horizon:
+            step = min(interval, horizon - env.now)
+            yield env.timeout(step)
+            self.engine.events += 1
+            self._account(service, env.now - step, env.now)
+            if env.now < horizon:
+                self._scale(service, env.now, min(interval, horizon - env.now))
+
+    def mean_rate(self, service: ServiceState, t0: float, t1: float) -> float:
+        """Mean request rate over [t0, t1) (hourly profile steps integrated exactly)."""
+        base = service.spec.requests.rate_per_second
+        if service.daily is None and service.weekly is None:
+            return base
+        edges = np.unique(np.concatenate([[t0, t1], np.arange(math.ceil(t0 / 3600) * 3600.0,
+                                                              t1, 3600.0)]))
+        rates = rates_at(edges[:-1], base, service.daily, service.weekly)
+        return float(np.dot(rates, np.diff(edges)) / (t1 - t0))
+
+    # ------------------------------------------------------------------ scaling
+
+    def _speed_and_rtt(self, service: ServiceState, replicas: list[int]) -> tuple[float, float]:
+        """Mean speed and user round trip over the given replicas (capacity-weighted)."""
+        if not replicas:
+            return 1.0, 0.0
+        engine = self.engine
+        speeds, rtts = [], []
+        for job in replicas:
+            run = engine.running[job]
+            speeds.append(run.speed)
+            rtts.append(service.site_rtt_s[run.placement.site])
+        return float(np.mean(speeds)), float(np.average(rtts, weights=speeds))
+
+    def _desired(self, service: ServiceState, rate: float) -> int:
+        spec = service.spec.autoscale
+        if spec.mode == "fixed":
+            return spec.min_replicas
+        serving = list(service.serving)
+        speed, rtt = self._speed_and_rtt(service, serving)
+        slo = service.spec.slo
+        try:
+            if spec.mode == "utilization":
+                wanted = replicas_needed(rate, service.model, speed,
+                                         target_utilization=spec.target_utilization,
+                                         max_replicas=spec.max_replicas, min_replicas=0)
+            else:
+                wanted = replicas_needed(rate, service.model, speed, ttft_slo_s=slo.ttft,
+                                         percentile=slo.percentile, network_rtt_s=rtt,
+                                         max_replicas=spec.max_replicas, min_replicas=0)
+        except InfeasibleError:
+            wanted = spec.max_replicas
+        return max(spec.min_replicas, min(spec.max_replicas, wanted))
+
+    def _scale(self, service: ServiceState, now: float, step: float) -> None:
+        rate = self.mean_rate(service, now, now + step)
+        desired = self._desired(service, rate)
+        active = len(service.pending) + len(service.serving)
+        engine = self.engine
+        if desired > active:
+            service.scale_ups += 1
+            service.last_scale_up = now
+            for _ in range(desired - active):
+                job = engine.request_replica(service.index)
+                service.pending.append(job)
+        elif desired < active and now - service.last_scale_up >= service.spec.autoscale.cooldown:
+            service.scale_downs += 1
+            surplus = active - desired
+            while surplus and service.pending:  # cancel requests not yet placed first
+                engine.cancel_replica(service.pending.pop())
+                surplus -= 1
+            for job in sorted(service.serving, key=lambda j: -service.serving[j])[:surplus]:
+                self._release(service, job, now)
+                engine.stop_replica(job)
+
+    # ------------------------------------------------------------------ placement inputs
+
+    def site_rtt(self, workload: int) -> np.ndarray:
+        """User round trip per site for a service's replicas (zeros for other workloads)."""
+        service = self.by_workload.get(workload)
+        n_sites = len(self.engine.scenario.sites)
+        return service.site_rtt_s if service is not None else np.zeros(n_sites)
+
+    def site_replicas(self, workload: int) -> np.ndarray:
+        """Replicas of a service running per site now (zeros for other workloads)."""
+        counts = np.zeros(len(self.engine.scenario.sites))
+        service = self.by_workload.get(workload)
+        if service is not None:
+            for job in service.serving:
+                run = self.engine.running.get(job)
+                if run is not None:
+                    counts[run.placement.site] += 1
+        return counts
+
+    # ------------------------------------------------------------------ engine callbacks
+
+    def replica_started(self, workload: int, job: int, now: float) -> None:
+        service = self.by_workload[workload]
+        if job in service.pending:
+            service.pending.remove(job)
+        service.serving[job] = now + service.spec.autoscale.scale_up_delay
+
+    def replica_stopped(self, workload: int, job: int, now: float, requeued: bool) -> None:
+        """A replica was preempted or failed: it stops serving (and waits again if requeued)."""
+        service = self.by_workload[workload]
+        self._release(service, job, now)
+        if requeued:
+            service.pending.append(job)
+
+    def _release(self, service: ServiceState, job: int, now: float) -> None:
+        service.serving.pop(job, None)
+
+    # ------------------------------------------------------------------ accounting
+
+    def _account(self, service: ServiceState, t0: float, t1: float) -> None:
+        engine = self.engine
+        rate = self.mean_rate(service, t0, t1)
+        ready = [j for j, at in service.serving.items() if at <= t0 and j in engine.running]
+        speed, rtt = self._speed_and_rtt(service, ready)
+        slo = service.spec.slo
+        requests = rate * (t1 - t0)
+        if service.spec.fidelity == "request":
+            record = self._simulate_step(service, t0, t1, rate, len(ready), speed, rtt)
+        else:
+            est = aggregate_latency(rate, len(ready), service.model, speed, slo.percentile,
+                                    slo.ttft, rtt)
+            tpot_ok = 1.0 if est.tpot_s <= slo.tpot else 0.0
+            mean_s, scv = service.model.service_time_s(speed)
+            gap = len(ready) * service.model.slots / mean_s - rate
+            tail_rate = gap / ((1 + scv) / 2) if est.stable else 0.0
+            points = prefill_points(service.model, speed, rtt)
+            # Attainment over the requests' own prompt lengths (not only the mean prefill).
+            met = (float(ttft_cdf(slo.ttft, est.wait_probability, tail_rate, points))
+                   if est.stable and len(ready) else 0.0)
+            record = StepRecord(t0, t1, rate, len(ready), est.utilization, est.ttft_mean_s,
+                                est.ttft_p_s, est.tpot_s, met * tpot_ok,
+                                est.wait_probability if est.stable else 1.0, tail_rate,
+                                service.model.prefill_s(speed) + rtt, points)
+        service.steps.append(record)
+        service.requests += requests
+        service.tokens += requests * (service.model.input.mean + service.model.output.mean)
+        service.met += requests * record.attainment
+        self._power_by_load(service, t0, t1, min(1.0, record.utilization))
+
+    def _simulate_step(self, service: ServiceState, t0: float, t1: float, rate: float,
+                       replicas: int, speed: float, rtt: float) -> StepRecord:
+        from scheduler.inference.requests import fcfs_queue
+
+        rng = self._rng
+        n = int(rng.poisson(rate * (t1 - t0)))
+        arrivals = np.sort(rng.uniform(0.0, t1 - t0, size=n))
+        inputs = service.model.input.sample(rng, n)
+        outputs = service.model.output.sample(rng, n)
+        prefill, hold = service.model.service_times(inputs, outputs, speed)
+        slo = service.spec.slo
+        tpot = service.model.tpot_s(speed)
+        if replicas == 0 or n == 0:
+            return StepRecord(t0, t1, rate, replicas, 0.0 if n == 0 else math.inf,
+                              math.inf if n else 0.0, math.inf if n else 0.0, tpot,
+                              0.0 if n else 1.0)
+        wait = fcfs_queue(arrivals, hold, replicas * service.model.slots)
+        ttft = wait + prefill + rtt
+        service.samples_ttft.append(ttft)
+        met = float(np.mean(ttft <= slo.ttft)) * (1.0 if tpot <= slo.tpot else 0.0)
+        utilization = float(hold.sum() / (replicas * service.model.slots * (t1 - t0)))
+        return StepRecord(t0, t1, rate, replicas, utilization, float(ttft.mean()),
+                          float(np.quantile(ttft, slo.percentile)), tpot, met)
+
+    def _power_by_load(self, service: ServiceState, t0: float, t1: float, load: float) -> None:
+        """Subtract, for each replica running during the step, the power its load did not
+        draw: (reserved share - actual share) of its GPUs' (busy - idle) watts, x PUE."""
+        engine = self.engine
+        share = LOAD_POWER_IDLE_SHARE + LOAD_POWER_SLOPE * load
+        for job, ready_at in service.serving.items():
+            run = engine.running.get(job)
+            if run is None:
+                continue
+            start = max(t0, run.start)
+            if start >= t1:
+                continue
+            # Loading the model (before ready_at) draws the idle-share figure.
+            for a, b, s in ((start, min(t1, ready_at), LOAD_POWER_IDLE_SHARE),
+                            (max(start, ready_at), t1, share)):
+                if b > a:
+                    delta = -run.power_w * (1 - s / RESERVED_POWER_SHARE)
+                    self.adjustments.append((job, run.placement.site, a, b, delta))
+
+    # ------------------------------------------------------------------ results
+
+    def summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(flat summary keys, per-service details)."""
+        flat: dict[str, Any] = {}
+        details: dict[str, Any] = {}
+        if not self.services:
+            return flat, details
+        engine = self.engine
+        total_requests = sum(s.requests for s in self.services)
+        total_met = sum(s.met for s in self.services)
+        flat["inference_requests"] = total_requests
+        flat["inference_slo_attainment"] = total_met / total_requests if total_requests else None
+        flat["inference_scale_events"] = sum(s.scale_ups + s.scale_downs for s in self.services)
+        for service in self.services:
+            details[service.spec.name] = self._details(service, engine)
+        return flat, details
+
+    def _details(self, service: ServiceState, engine: Engine) -> dict[str, Any]:
+        steps = service.steps
+        weights = np.array([r.rate_rps * (r.end - r.start) for r in steps])
+        quantiles: list[float | None]
+        if service.samples_ttft:
+            samples = np.concatenate(service.samples_ttft)
+            quantiles = [float(np.quantile(samples, q)) for q in (0.5, 0.9, 0.99)]
+        else:
+            quantiles = [mixture_quantile(steps, weights, q) for q in (0.5, 0.9, 0.99)]
+        p50, p90, p99 = quantiles
+        return {
+            "requests": service.requests,
+            "tokens": service.tokens,
+            "slo_attainment": service.met / service.requests if service.requests else None,
+            "ttft_p50_s": p50,
+            "ttft_p90_s": p90,
+            "ttft_p99_s": p99,
+            "ttft_mean_s": _weighted_mean(np.array([r.ttft_mean_s for r in steps]), weights),
+            "tpot_s": steps[-1].tpot_s if steps else None,
+            "mean_ready_replicas": _weighted_mean(np.array([float(r.ready) for r in steps]),
+                                                  np.array([r.end - r.start for r in steps])),
+            "scale_ups": service.scale_ups,
+            "scale_downs": service.scale_downs,
+        }
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
+    finite = np.isfinite(values) & (weights > 0)
+    if not finite.any():
+        return None
+    return float(np.average(values[finite], weights=weights[finite]))
+
+
+def mixture_quantile(steps: list[StepRecord], weights: np.ndarray, q: float) -> float | None:
+    """TTFT quantile over the run: the request-weighted mixture of the steps' distributions
+    (:func:`ttft_cdf`), solved by bisection. None when too many requests met an unstable
+    (unbounded) queue."""
+    if not steps or weights.sum() <= 0:
+        return None
+    w = weights / weights.sum()
+    usable = [k for k, s in enumerate(steps) if s.tail_rate > 0 and s.prefill_points is not None]
+
+    def cdf(x: float) -> float:
+        return float(sum(w[k] * ttft_cdf(x, steps[k].wait_probability, steps[k].tail_rate,
+                                          steps[k].prefill_points)  # type: ignore[arg-type]
+                         for k in usable))
+
+    if cdf(1e9) < q:
+        return None
+    lo, hi = 0.0, 1.0
+    while cdf(hi) < q:
+        hi *= 2
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
+    return hi

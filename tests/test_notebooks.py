@@ -1,0 +1,35 @@
+"""The example notebooks run top to bottom (nbclient, a fresh kernel, from the repository root),
+their figures display, and they are stored with their outputs cleared."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+
+def test_there_are_notebooks():
+    assert [p.name for p in NOTEBOOKS] == ["01-quickstart.ipynb", "02-tune-a-policy.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_stored_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path):
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(ROOT)}})
+    client.execute()  # raises CellExecutionError, with the cell and traceback, on failure
+    images = [output for cell in notebook.cells if cell.cell_type == "code"
+              for output in cell.outputs if "image/png" in output.get("data", {})]
+    assert images, f"{path.name}: no figure was displayed"

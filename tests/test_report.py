@@ -1,0 +1,129 @@
+"""``clustersim report``: one self-contained HTML page, checked in headless Chromium (the
+screenshot is not blank, the DOM shows the headline numbers); bad directories exit 2.
+
+The browser test runs wherever Chromium is installed; without it, it is skipped locally and
+fails under CI (``CI`` set), where .ci/run installs the Debian package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from test_plots import located_scenario
+
+from scheduler import Result, simulate
+from scheduler.report import render_report
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _chromium() -> str:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("CI is set but Chromium is not installed (.ci/run installs the Debian "
+                    "package `chromium`)")
+    pytest.skip("Chromium is not installed (apt-get install chromium); CI runs this test")
+
+
+def _headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+               "--window-size=1280,2000", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HOME": str(profile)})
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    result = simulate(located_scenario(), seed=11)
+    return result.save(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="module")
+def report(run_dir) -> Path:
+    code, out, err = run_cli("report", str(run_dir))
+    assert code == 0, err
+    assert "report written to" in out
+    return run_dir / "report.html"
+
+
+def test_report_is_self_contained(report):
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert not re.search(r"<script|<link|src=\"(?!data:)|url\(", text, re.IGNORECASE)
+    assert text.count('src="data:image/png;base64,') == 6  # every figure, embedded
+    for section in ("Headline numbers", "Sites", "Workloads", "Why jobs waited",
+                    "Trace read reports", "All summary metrics", "scenario.json"):
+        assert section in text
+
+
+def test_report_in_headless_chromium(report, run_dir, tmp_path):
+    import matplotlib.image
+
+    browser = _chromium()
+    url = report.resolve().as_uri()
+    shot = tmp_path / "report.png"
+    proc = _headless(browser, tmp_path / "profile", f"--screenshot={shot}", url)
+    assert shot.exists(), proc.stderr[-2000:]
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2000, 1280)
+    # Not blank: plenty of non-white pixels and real contrast.
+    assert pixels.std() > 0.05
+    assert (pixels.mean(axis=2) < 0.9).mean() > 0.03
+
+    dom = _headless(browser, tmp_path / "profile", "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    html = dom.stdout
+    assert f"{summary['jobs_submitted']:,}" in html
+    assert f"{summary['gpu_utilization'] * 100:.1f}%" in html
+    assert "Headline numbers" in html and html.count("<img") == 6
+
+
+def test_report_numbers_are_readable(run_dir):
+    result = Result.load(run_dir)
+    result.summary["jobs_submitted"] = 1_234_567
+    text = render_report(result)
+    assert "1,234,567" in text  # thousands separators
+    assert "t CO2e" in text and "MWh" in text  # units with the numbers
+
+
+def test_report_without_energy_says_not_modelled(tmp_path):
+    from conftest import tiny_scenario
+
+    result = simulate(tiny_scenario(duration="6h"), seed=2)
+    text = render_report(result)
+    assert "not modelled" in text
+    assert text.count('src="data:image/png;base64,') == 4  # no carbon figure, no map
+
+
+@pytest.mark.parametrize("setup, message", [
+    ("missing", "no such directory"),
+    ("empty", "no summary.json"),
+    ("corrupt", "cannot read"),
+    ("file", "not a directory"),
+])
+def test_report_bad_directory_exits_2(tmp_path, setup, message):
+    target = tmp_path / "run"
+    if setup == "empty":
+        target.mkdir()
+    elif setup == "corrupt":
+        target.mkdir()
+        (target / "summary.json").write_text("{not json")
+    elif setup == "file":
+        target.write_text("x")
+    code, out, err = run_cli("report", str(target))
+    assert code == 2 and out == ""
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
