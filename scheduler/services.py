@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scheduler.inference.latency import InfeasibleError, aggregate_latency, replicas_needed
-from scheduler.inference.models import ReplicaModel, TokenLengths, demand_profile, rates_at
+from scheduler.inference.models import ReplicaModel, TokenLengths, demand_profile, hourly_rates
 from scheduler.network import great_circle_km
 from scheduler.scenario import DailyWeeklyProfile, InferenceWorkload
 
@@ -45,6 +45,7 @@ LOAD_POWER_IDLE_SHARE = 0.3
 LOAD_POWER_SLOPE = 0.5
 """Replica GPU power = idle + (busy - idle) x (0.3 + 0.5 u): 0.47-0.82 x TDP for an H100."""
 RESERVED_POWER_SHARE = LOAD_POWER_IDLE_SHARE + LOAD_POWER_SLOPE
+WEEK_S = 7 * 86400.0
 QUADRATURE_POINTS = 64
 _NORMAL_POINTS = np.array([NormalDist().inv_cdf((k + 0.5) / QUADRATURE_POINTS)
                            for k in range(QUADRATURE_POINTS)])
@@ -113,6 +114,16 @@ class ServiceState:
     tokens: float = 0.0
     met: float = 0.0
     samples_ttft: list[np.ndarray] = field(default_factory=list)
+    hourly: np.ndarray | None = None
+    """Request rate in each of the 168 hours of a week (None: flat)."""
+    cumulative: np.ndarray | None = None
+    """Expected requests at each hour boundary of a week (169 values)."""
+
+    def __post_init__(self) -> None:
+        if self.daily is not None or self.weekly is not None:
+            self.hourly = hourly_rates(self.spec.requests.rate_per_second, self.daily,
+                                       self.weekly)
+            self.cumulative = np.concatenate([[0.0], np.cumsum(self.hourly * 3600.0)])
 
 
 def _profile(spec: InferenceWorkload) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -185,14 +196,19 @@ class ServiceManager:
                 self._scale(service, env.now, min(interval, horizon - env.now))
 
     def mean_rate(self, service: ServiceState, t0: float, t1: float) -> float:
-        """Mean request rate over [t0, t1) (hourly profile steps integrated exactly)."""
-        base = service.spec.requests.rate_per_second
-        if service.daily is None and service.weekly is None:
-            return base
-        edges = np.unique(np.concatenate([[t0, t1], np.arange(math.ceil(t0 / 3600) * 3600.0,
-                                                              t1, 3600.0)]))
-        rates = rates_at(edges[:-1], base, service.daily, service.weekly)
-        return float(np.dot(rates, np.diff(edges)) / (t1 - t0))
+        """Mean request rate over [t0, t1): the weekly hourly profile integrated exactly."""
+        if service.hourly is None:
+            return service.spec.requests.rate_per_second
+        return (self._requests_until(service, t1) - self._requests_until(service, t0)) / (t1 - t0)
+
+    @staticmethod
+    def _requests_until(service: ServiceState, t: float) -> float:
+        """Expected requests from time 0 to ``t`` (piecewise-linear in t)."""
+        assert service.hourly is not None and service.cumulative is not None
+        weeks, within = divmod(t, WEEK_S)
+        hour = min(int(within // 3600.0), 167)
+        return float(weeks * service.cumulative[-1] + service.cumulative[hour]
+                     + service.hourly[hour] * (within - hour * 3600.0))
 
     # ------------------------------------------------------------------ scaling
 
@@ -420,18 +436,26 @@ def mixture_quantile(steps: list[StepRecord], weights: np.ndarray, q: float) -> 
         return None
     w = weights / weights.sum()
     usable = [k for k, s in enumerate(steps) if s.tail_rate > 0 and s.prefill_points is not None]
+    if not usable:
+        return None
+    w_k = w[usable]
+    c_k = np.array([steps[k].wait_probability for k in usable])[:, None]
+    theta_k = np.array([steps[k].tail_rate for k in usable])[:, None]
+    points = np.stack([steps[k].prefill_points for k in usable])  # type: ignore[misc]
 
     def cdf(x: float) -> float:
-        return float(sum(w[k] * ttft_cdf(x, steps[k].wait_probability, steps[k].tail_rate,
-                                          steps[k].prefill_points)  # type: ignore[arg-type]
-                         for k in usable))
+        slack = x - points
+        ok = slack >= 0
+        per_step = np.mean(np.where(ok, 1.0 - c_k * np.exp(-theta_k * np.where(ok, slack, 0.0)),
+                                    0.0), axis=1)
+        return float(np.dot(w_k, per_step))
 
     if cdf(1e9) < q:
         return None
     lo, hi = 0.0, 1.0
     while cdf(hi) < q:
         hi *= 2
-    for _ in range(100):
+    for _ in range(60):  # 2^-60 of the bracket: far below any reported precision
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
     return hi
