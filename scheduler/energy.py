@@ -42,10 +42,12 @@ class SiteEnergy:
 @dataclass
 class EnergyAccount:
     """Per-site accounting and per-row figures: the segment log's rows, then the power
-    corrections of inference replicas by load (``job`` says whose each row is)."""
+    corrections of inference replicas by load (``job`` says whose each row is: -1 for the
+    corrections, which belong to a service, ``workload``)."""
 
     sites: list[SiteEnergy]
     job: np.ndarray
+    workload: np.ndarray
     segment_energy_j: np.ndarray
     segment_carbon_g: np.ndarray
     segment_cost_eur: np.ndarray
@@ -64,7 +66,10 @@ def account(engine: Any, period: float) -> EnergyAccount:
     """Integrate power, carbon and cost per site and per segment over ``[0, period]``."""
     seg = engine.segments
     adjustments = np.array(engine.services.adjustments, dtype=np.float64).reshape(-1, 5)
-    job = np.concatenate([seg.view("job"), adjustments[:, 0].astype(np.int64)])
+    seg_job = seg.view("job")
+    job = np.concatenate([seg_job, np.full(adjustments.shape[0], -1, dtype=np.int64)])
+    workload = np.concatenate([engine.jobs.view("workload")[seg_job],
+                               adjustments[:, 0].astype(np.int64)])
     site_of = np.concatenate([seg.view("site"), adjustments[:, 1].astype(np.int64)])
     start = np.concatenate([seg.view("start_s"), adjustments[:, 2]])
     end = np.minimum(np.concatenate([seg.view("end_s"), adjustments[:, 3]]), period)
@@ -110,7 +115,7 @@ def account(engine: Any, period: float) -> EnergyAccount:
     last = np.append(times[order][1:] != times[order][:-1], True) if times.size else np.zeros(0, bool)
     peak = float(total[last].max()) if total.size else 0.0
     seg_energy = watts * np.clip(end - start, 0, None)
-    return EnergyAccount(sites, job, seg_energy, seg_carbon, seg_cost, peak)
+    return EnergyAccount(sites, job, workload, seg_energy, seg_carbon, seg_cost, peak)
 
 
 def site_series(engine: Any, energy: EnergyAccount, grid: np.ndarray) -> dict[str, np.ndarray]:

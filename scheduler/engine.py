@@ -64,6 +64,9 @@ REASONS = (
 )
 NEVER_FITS, WAITING, BEHIND, POWER_CAP, QUOTA, DEFERRED, BACKFILL, CANCELLED = range(8)
 INFERENCE = KIND_NAMES.index("inference")
+DYNAMIC_SCORES = frozenset({"replica-spread"})
+"""Scores computed at each pick rather than once per job class (they depend on what the
+previous placements of the cycle did)."""
 FIRST_FILTER_REASON = len(REASONS)
 COMPLETED, PREEMPTED, FAILED, HORIZON = (SEGMENT_END.index(n) for n in SEGMENT_END)
 
@@ -169,6 +172,11 @@ class Engine:
             self.price.append(price)
         score_names = {c.plugin.name for c in scores}
         self._signal_scores = bool(score_names & {"carbon", "price"})
+        # Scores that change with every replica placed are added per pick on the host (one
+        # row, B columns), so the bulk keys of a class stay valid while replicas start.
+        self._dynamic_scores = [c for c in scores if c.plugin.name in DYNAMIC_SCORES]
+        self._static_scores = [c for c in scores if c.plugin.name not in DYNAMIC_SCORES]
+        self._site_arrays_cache: tuple[float, dict[str, Any]] | None = None
 
         self._workload_plans = [self._plan(w) for w in scenario.workloads]
         self._types_present = np.zeros(len(self.cluster.gpu_type_names), dtype=bool)
@@ -275,12 +283,15 @@ class Engine:
 
     def _site_arrays(self) -> dict[str, Any]:
         now = self.env.now
+        if self._site_arrays_cache is not None and self._site_arrays_cache[0] == now:
+            return self._site_arrays_cache[1]
         to = self.backend.asarray
         arrays: dict[str, Any] = {"pue": to(self.power.pue)}
         for name, signals in (("carbon_g_per_kwh", self.carbon), ("price_eur_per_mwh", self.price)):
             if any(s is not None for s in signals):
                 arrays[name] = to(np.array([s.value_at(now) if s is not None else 0.0
                                             for s in signals]))
+        self._site_arrays_cache = (now, arrays)
         return arrays
 
     def _keys_for(self, classes: list[int]) -> None:
@@ -298,13 +309,11 @@ class Engine:
         }
         if self.services.services:
             extra["site_rtt_s"] = to(np.stack([self.services.site_rtt(i.workload) for i in info]))
-            extra["site_replicas"] = to(np.stack([self.services.site_replicas(i.workload)
-                                                  for i in info]))
         batch = JobBatch(gpus=to(np.array([i.gpus for i in info], dtype=np.int64)),
                          type_allowed=to(np.stack([i.type_allowed for i in info])), extra=extra)
         ctx = build_context(xp, batch, self._device_columns(), self._site_arrays(),
                             now=self.env.now)
-        result = evaluate(self.backend, ctx, self.filters, self.scores)
+        result = evaluate(self.backend, ctx, self.filters, self._static_scores)
         for row, cls in enumerate(missing):
             self._class_keys[cls] = result.keys[row]
             first = int(result.reason[row])
@@ -365,7 +374,6 @@ class Engine:
         self._stop(job, COMPLETED)
         self.jobs.status[job] = Status.COMPLETED
         self.jobs.end_s[job] = self.env.now
-        self._class_keys.pop(int(self.jobs.job_class[job]), None)
         if (self._pending_jobs or self._replicas_pending) and not self._cycle_scheduled:
             self._schedule_cycle()
 
@@ -482,6 +490,8 @@ class Engine:
             self._keys_for([cls, *(int(self.jobs.job_class[j]) for j in self._pending_jobs[:256])])
             keys = self._class_keys[cls]
         shape = self._classes[cls].shape
+        if self._dynamic_scores and self._is_replica(job):
+            keys = self._with_dynamic_scores(keys, cls)
         column = pick(keys, self._capacity, shape)
         if column >= 0:
             return column, -1
@@ -491,6 +501,22 @@ class Engine:
                                                              ignore_power=True) >= 0:
             return -1, POWER_CAP
         return -1, WAITING
+
+    def _with_dynamic_scores(self, keys: np.ndarray, cls: int) -> np.ndarray:
+        """Add the per-pick scores to a class's keys: key = total x B + tie-break, so the
+        total is recovered exactly, increased, and the key rebuilt (host NumPy, one row)."""
+        info = self._classes[cls]
+        n_columns = keys.shape[0]
+        batch = JobBatch(gpus=np.array([info.gpus], dtype=np.int64),
+                         type_allowed=info.type_allowed[None, :],
+                         extra={"site_replicas": self.services.site_replicas(info.workload)[None, :]})
+        ctx = build_context(np, batch, self.cluster.columns)
+        extra = np.zeros(n_columns, dtype=np.int64)
+        for call in self._dynamic_scores:
+            score = np.asarray(call.plugin.fn(ctx, **call.args)).reshape(-1).astype(np.int64)
+            extra += score * call.weight_milli
+        tie = keys % n_columns
+        return np.where(keys >= 0, (keys // n_columns + extra) * n_columns + tie, -1)
 
     def _over_quota(self, job: int) -> bool:
         if not self._quota:
@@ -700,7 +726,6 @@ class Engine:
             event.callbacks.append(self._on_finish)
         if self._service_workload[workload]:
             self.services.replica_started(workload, job, now)
-            self._class_keys.pop(cls, None)  # its replica-spread score changed
         else:
             self._running_training += 1
             self.policy.on_start(job)
@@ -732,8 +757,10 @@ class Engine:
     def _interrupt(self, job: int, cause: int) -> None:
         """Preemption or failure: keep the work of completed checkpoints only."""
         now = self.env.now
-        run = self._stop(job, cause)
         jobs = self.jobs
+        if self._is_replica(job):  # before _stop: the service reads the run it forgets
+            self.services.replica_stopped(int(jobs.workload[job]), job, now, requeued=True)
+        run = self._stop(job, cause)
         kept = work_kept(run.start, now, run.speed, run.plan, run.resumed)
         done = work_done(run.start, now, run.speed, run.plan, run.resumed)
         kept = min(kept, run.remaining_at_start)
@@ -744,8 +771,6 @@ class Engine:
         else:
             jobs.failures[job] += 1
         jobs.status[job] = Status.PENDING
-        if self._is_replica(job):
-            self.services.replica_stopped(int(jobs.workload[job]), job, now, requeued=True)
 
     def _on_finish(self, event: simpy.Event) -> None:
         job, token = event.value  # type: ignore[misc]

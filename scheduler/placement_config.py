@@ -28,60 +28,70 @@ class PackingScore(_ScoreBase):
     """Most allocated: fill nodes so whole nodes stay free for big jobs."""
 
     type: Literal["packing"]
+    """Score plugin name: ``packing``."""
 
 
 class SpreadScore(_ScoreBase):
     """Least allocated: spread load over nodes."""
 
     type: Literal["spread"]
+    """Score plugin name: ``spread``."""
 
 
 class LocalityScore(_ScoreBase):
     """Fewest nodes for gang jobs."""
 
     type: Literal["locality"]
+    """Score plugin name: ``locality``."""
 
 
 class FragmentationScore(_ScoreBase):
     """Leave as few free GPUs unusable for the job sizes seen so far as possible (FGD)."""
 
     type: Literal["fragmentation"]
+    """Score plugin name: ``fragmentation``."""
 
 
 class CarbonScore(_ScoreBase):
     """Lowest marginal carbon: job power x PUE x the site's carbon intensity now."""
 
     type: Literal["carbon"]
+    """Score plugin name: ``carbon``."""
 
 
 class PriceScore(_ScoreBase):
     """Lowest marginal energy cost: job power x PUE x the site's electricity price now."""
 
     type: Literal["price"]
+    """Score plugin name: ``price``."""
 
 
 class SpeedupScore(_ScoreBase):
     """Run each job on the GPU types it is fastest on (workload ``speedup`` tables)."""
 
     type: Literal["speedup"]
+    """Score plugin name: ``speedup``."""
 
 
 class LatencyScore(_ScoreBase):
     """Inference replicas near their users (network round trip to the site)."""
 
     type: Literal["latency"]
+    """Score plugin name: ``latency``."""
 
 
 class ReplicaSpreadScore(_ScoreBase):
     """Spread a service's replicas over sites (resilience)."""
 
     type: Literal["replica-spread"]
+    """Score plugin name: ``replica-spread``."""
 
 
 class SiteScore(_ScoreBase):
     """Site preference: a ranking (first = 100, last = 0) or weights 0..100 per site name."""
 
     type: Literal["site"]
+    """Score plugin name: ``site``."""
     ranking: list[str] | None = None
     """Site names, most preferred first; sites not listed score 0."""
     weights: dict[str, Annotated[int, Field(ge=0, le=100)]] | None = None
@@ -92,6 +102,7 @@ class UserScore(_ScoreBase):
     """A score plugin registered in Python (``gpu.register_score``)."""
 
     type: str
+    """Name the plugin was registered under with ``gpu.register_score``."""
     args: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments passed to the plugin."""
 

@@ -143,6 +143,7 @@ class PoissonArrival(StrictModel):
     """Poisson arrivals, optionally non-homogeneous through daily and weekly profiles."""
 
     process: Literal["poisson"]
+    """Arrival process: ``poisson`` (exponential gaps at ``rate_per_hour``)."""
     rate_per_hour: float = Field(gt=0, le=1e9)
     """Mean arrivals per hour (over a week, when profiles are given)."""
     profile: DailyWeeklyProfile | None = None
@@ -208,6 +209,7 @@ class ExponentialDuration(_Capped):
     """Exponential durations."""
 
     distribution: Literal["exponential"]
+    """Selects this distribution: ``exponential``."""
     mean: Seconds = Field(gt=0)
     """Mean duration."""
 
@@ -216,6 +218,7 @@ class LognormalDuration(_Capped):
     """Lognormal durations by median and shape: heavy tails as in every public GPU trace."""
 
     distribution: Literal["lognormal"]
+    """Selects this distribution: ``lognormal``."""
     median: Seconds = Field(gt=0)
     """Median duration (exp of the log-mean)."""
     sigma: float = Field(gt=0, le=10)
@@ -227,6 +230,7 @@ class EmpiricalDuration(_Capped):
     """Durations resampled from observed values: a list, or a one-column CSV file."""
 
     distribution: Literal["empirical"]
+    """Selects this distribution: ``empirical``."""
     values: list[Seconds] | None = None
     """Observed durations."""
     file: str | None = None

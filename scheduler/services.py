@@ -106,6 +106,16 @@ class ServiceState:
     pending: list[int] = field(default_factory=list)
     serving: dict[int, float] = field(default_factory=dict)
     """Running replica job -> time it is ready to serve (start + model load)."""
+    loading: dict[int, float] = field(default_factory=dict)
+    """The serving replicas still loading their model (ready time in the future)."""
+    site_count: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Running replicas per site."""
+    site_power_w: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Facility watts reserved by running replicas per site (full-load figure)."""
+    sum_speed: float = 0.0
+    sum_speed_rtt: float = 0.0
+    started_in_step: list[int] = field(default_factory=list)
+    """Replicas started since the last accounted step."""
     last_scale_up: float = -math.inf
     scale_ups: int = 0
     scale_downs: int = 0
@@ -169,11 +179,14 @@ class ServiceManager:
                 output=TokenLengths(workload.output_tokens.median, workload.output_tokens.sigma))
             daily, weekly = _profile(workload)
             users = workload.users if workload.users is not None else DEFAULT_USERS
-            self.services.append(ServiceState(index, workload, model, daily, weekly,
-                                              user_rtt_by_site(engine, users)))
+            n_sites = len(engine.scenario.sites)
+            self.services.append(ServiceState(
+                index, workload, model, daily, weekly, user_rtt_by_site(engine, users),
+                site_count=np.zeros(n_sites), site_power_w=np.zeros(n_sites)))
         self.by_workload = {s.index: s for s in self.services}
         self.adjustments: list[tuple[int, int, float, float, float]] = []
-        """(job, site, start, end, facility watts) corrections of replica power by load."""
+        """(workload, site, start, end, facility watts): corrections of replica power by load,
+        per service and site (negative: the load drew less than the reservation)."""
         self._rng = np.random.default_rng(np.random.SeedSequence([engine.seed, 0x1F]))
 
     # ------------------------------------------------------------------ processes
@@ -212,24 +225,26 @@ class ServiceManager:
 
     # ------------------------------------------------------------------ scaling
 
-    def _speed_and_rtt(self, service: ServiceState, replicas: list[int]) -> tuple[float, float]:
-        """Mean speed and user round trip over the given replicas (capacity-weighted)."""
-        if not replicas:
+    def _speed_and_rtt(self, service: ServiceState,
+                       exclude: dict[int, float] | None = None) -> tuple[float, float]:
+        """Mean speed and capacity-weighted user round trip of the running replicas (kept as
+        running sums), leaving out ``exclude`` (e.g. those still loading)."""
+        count = len(service.serving)
+        speed_sum, rtt_sum = service.sum_speed, service.sum_speed_rtt
+        for job in exclude or ():
+            run = self.engine.running[job]
+            count -= 1
+            speed_sum -= run.speed
+            rtt_sum -= run.speed * service.site_rtt_s[run.placement.site]
+        if count <= 0 or speed_sum <= 0:
             return 1.0, 0.0
-        engine = self.engine
-        speeds, rtts = [], []
-        for job in replicas:
-            run = engine.running[job]
-            speeds.append(run.speed)
-            rtts.append(service.site_rtt_s[run.placement.site])
-        return float(np.mean(speeds)), float(np.average(rtts, weights=speeds))
+        return speed_sum / count, rtt_sum / speed_sum
 
     def _desired(self, service: ServiceState, rate: float) -> int:
         spec = service.spec.autoscale
         if spec.mode == "fixed":
             return spec.min_replicas
-        serving = list(service.serving)
-        speed, rtt = self._speed_and_rtt(service, serving)
+        speed, rtt = self._speed_and_rtt(service)
         slo = service.spec.slo
         try:
             if spec.mode == "utilization":
@@ -275,14 +290,10 @@ class ServiceManager:
 
     def site_replicas(self, workload: int) -> np.ndarray:
         """Replicas of a service running per site now (zeros for other workloads)."""
-        counts = np.zeros(len(self.engine.scenario.sites))
         service = self.by_workload.get(workload)
-        if service is not None:
-            for job in service.serving:
-                run = self.engine.running.get(job)
-                if run is not None:
-                    counts[run.placement.site] += 1
-        return counts
+        if service is None:
+            return np.zeros(len(self.engine.scenario.sites))
+        return service.site_count.copy()
 
     # ------------------------------------------------------------------ engine callbacks
 
@@ -290,7 +301,17 @@ class ServiceManager:
         service = self.by_workload[workload]
         if job in service.pending:
             service.pending.remove(job)
-        service.serving[job] = now + service.spec.autoscale.scale_up_delay
+        ready_at = now + service.spec.autoscale.scale_up_delay
+        service.serving[job] = ready_at
+        service.started_in_step.append(job)
+        if ready_at > now:
+            service.loading[job] = ready_at
+        run = self.engine.running[job]
+        site = run.placement.site
+        service.site_count[site] += 1
+        service.site_power_w[site] += run.power_w
+        service.sum_speed += run.speed
+        service.sum_speed_rtt += run.speed * service.site_rtt_s[site]
 
     def replica_stopped(self, workload: int, job: int, now: float, requeued: bool) -> None:
         """A replica was preempted or failed: it stops serving (and waits again if requeued)."""
@@ -300,31 +321,42 @@ class ServiceManager:
             service.pending.append(job)
 
     def _release(self, service: ServiceState, job: int, now: float) -> None:
-        service.serving.pop(job, None)
+        """Forget a replica that stops serving (call while it is still in engine.running)."""
+        if service.serving.pop(job, None) is None:
+            return
+        service.loading.pop(job, None)
+        run = self.engine.running[job]
+        site = run.placement.site
+        service.site_count[site] -= 1
+        service.site_power_w[site] -= run.power_w
+        service.sum_speed -= run.speed
+        service.sum_speed_rtt -= run.speed * service.site_rtt_s[site]
 
     # ------------------------------------------------------------------ accounting
 
     def _account(self, service: ServiceState, t0: float, t1: float) -> None:
-        engine = self.engine
         rate = self.mean_rate(service, t0, t1)
-        ready = [j for j, at in service.serving.items() if at <= t0 and j in engine.running]
-        speed, rtt = self._speed_and_rtt(service, ready)
+        for job, at in list(service.loading.items()):
+            if at <= t0:
+                del service.loading[job]
+        ready = len(service.serving) - len(service.loading)
+        speed, rtt = self._speed_and_rtt(service, exclude=service.loading)
         slo = service.spec.slo
         requests = rate * (t1 - t0)
         if service.spec.fidelity == "request":
-            record = self._simulate_step(service, t0, t1, rate, len(ready), speed, rtt)
+            record = self._simulate_step(service, t0, t1, rate, ready, speed, rtt)
         else:
-            est = aggregate_latency(rate, len(ready), service.model, speed, slo.percentile,
+            est = aggregate_latency(rate, ready, service.model, speed, slo.percentile,
                                     slo.ttft, rtt)
             tpot_ok = 1.0 if est.tpot_s <= slo.tpot else 0.0
             mean_s, scv = service.model.service_time_s(speed)
-            gap = len(ready) * service.model.slots / mean_s - rate
+            gap = ready * service.model.slots / mean_s - rate
             tail_rate = gap / ((1 + scv) / 2) if est.stable else 0.0
             points = prefill_points(service.model, speed, rtt)
             # Attainment over the requests' own prompt lengths (not only the mean prefill).
             met = (float(ttft_cdf(slo.ttft, est.wait_probability, tail_rate, points))
-                   if est.stable and len(ready) else 0.0)
-            record = StepRecord(t0, t1, rate, len(ready), est.utilization, est.ttft_mean_s,
+                   if est.stable and ready else 0.0)
+            record = StepRecord(t0, t1, rate, ready, est.utilization, est.ttft_mean_s,
                                 est.ttft_p_s, est.tpot_s, met * tpot_ok,
                                 est.wait_probability if est.stable else 1.0, tail_rate,
                                 service.model.prefill_s(speed) + rtt, points)
@@ -359,23 +391,28 @@ class ServiceManager:
                           float(np.quantile(ttft, slo.percentile)), tpot, met)
 
     def _power_by_load(self, service: ServiceState, t0: float, t1: float, load: float) -> None:
-        """Subtract, for each replica running during the step, the power its load did not
-        draw: (reserved share - actual share) of its GPUs' (busy - idle) watts, x PUE."""
-        engine = self.engine
+        """Subtract, per site, the power the step's load did not draw: (reserved share -
+        actual share) of the replicas' (busy - idle) watts, x PUE. Replicas still loading
+        their model draw the idle-share figure until they are ready."""
         share = LOAD_POWER_IDLE_SHARE + LOAD_POWER_SLOPE * load
-        for job, ready_at in service.serving.items():
+        serving_cut = 1 - share / RESERVED_POWER_SHARE
+        loading_cut = 1 - LOAD_POWER_IDLE_SHARE / RESERVED_POWER_SHARE
+        for site in np.flatnonzero(service.site_power_w > 0).tolist():
+            watts = float(service.site_power_w[site])
+            self.adjustments.append((service.index, site, t0, t1, -watts * serving_cut))
+        engine = self.engine
+        for job, ready_at in service.loading.items():  # few: only replicas just started
+            run = engine.running[job]
+            a, b = max(t0, run.start), min(t1, ready_at)
+            if b > a:  # while loading: the idle share instead of the load's share
+                self.adjustments.append((service.index, run.placement.site, a, b,
+                                         -run.power_w * (loading_cut - serving_cut)))
+        for job in service.started_in_step:
             run = engine.running.get(job)
-            if run is None:
-                continue
-            start = max(t0, run.start)
-            if start >= t1:
-                continue
-            # Loading the model (before ready_at) draws the idle-share figure.
-            for a, b, s in ((start, min(t1, ready_at), LOAD_POWER_IDLE_SHARE),
-                            (max(start, ready_at), t1, share)):
-                if b > a:
-                    delta = -run.power_w * (1 - s / RESERVED_POWER_SHARE)
-                    self.adjustments.append((job, run.placement.site, a, b, delta))
+            if run is not None and run.start > t0:  # no reservation to correct before it ran
+                self.adjustments.append((service.index, run.placement.site, t0, run.start,
+                                         run.power_w * serving_cut))
+        service.started_in_step.clear()
 
     # ------------------------------------------------------------------ results
 

@@ -153,10 +153,13 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
         if key in details:
             summary[key] = details.pop(key)
 
-    job_energy = np.bincount(energy.job, weights=energy.segment_energy_j, minlength=n)
-    job_carbon = np.bincount(energy.job, weights=energy.segment_carbon_g, minlength=n)
-    job_cost = np.bincount(energy.job, weights=energy.segment_cost_eur, minlength=n)
-    _add_inference(engine, summary, details, job_energy, seg_job, seg_gpus * (seg_end - seg_start))
+    # Per job: its segments (replicas at their full-load reservation); services below add
+    # the corrections by load.
+    own = energy.job >= 0
+    job_energy = np.bincount(energy.job[own], weights=energy.segment_energy_j[own], minlength=n)
+    job_carbon = np.bincount(energy.job[own], weights=energy.segment_carbon_g[own], minlength=n)
+    job_cost = np.bincount(energy.job[own], weights=energy.segment_cost_eur[own], minlength=n)
+    _add_inference(engine, summary, details, energy, seg_job, seg_gpus * (seg_end - seg_start))
     reason_names = np.array([*engine.reasons, ""], dtype=object)
     reason_codes = jobs.view("reason")
     # Rejected jobs carry their reason; jobs that never started carry why they last waited.
@@ -196,7 +199,7 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
 
 
 def _add_inference(engine: Any, summary: dict[str, Any], details: dict[str, Any],
-                   job_energy_j: np.ndarray, seg_job: np.ndarray, seg_gpu_s: np.ndarray) -> None:
+                   energy: EnergyAccount, seg_job: np.ndarray, seg_gpu_s: np.ndarray) -> None:
     """Inference vs training GPU-hours, and per-service SLO, latency, replicas, energy."""
     kind = engine.jobs.view("kind")
     inference = kind[seg_job] == KIND_NAMES.index("inference")
@@ -213,8 +216,8 @@ def _add_inference(engine: Any, summary: dict[str, Any], details: dict[str, Any]
     workloads = engine.jobs.view("workload")
     for service in engine.services.services:
         entry = services[service.spec.name]
-        mine = workloads == service.index
-        energy_kwh = float(job_energy_j[mine].sum() / J_PER_KWH)
+        energy_kwh = float(energy.segment_energy_j[energy.workload == service.index].sum()
+                           / J_PER_KWH)
         rows = workloads[seg_job] == service.index
         entry["replica_hours"] = float((seg_gpu_s[rows]).sum() / 3600.0 / service.spec.replica_gpus)
         entry["gpu_hours"] = float(seg_gpu_s[rows].sum() / 3600.0)
