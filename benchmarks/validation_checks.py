@@ -160,7 +160,7 @@ def _after_warmup(frame: Any, column: str) -> np.ndarray:
 
 
 def run_erlang_engine(quick: bool) -> list[Check]:
-    configs = ([(4, 0.7, 12_000), (16, 0.85, 20_000)] if quick else
+    configs = ([(4, 0.7, 10_000), (16, 0.85, 16_000)] if quick else
                [(1, 0.5, 20_000), (4, 0.7, 30_000), (16, 0.5, 30_000), (16, 0.85, 60_000),
                 (64, 0.9, 80_000)])
     checks = []
@@ -205,7 +205,7 @@ so 4 of those plus 0.01 for the empty start.
 
 
 def run_single_server(quick: bool) -> list[Check]:
-    jobs = 15_000 if quick else 60_000
+    jobs = 12_000 if quick else 60_000
     checks = []
     rho = 0.7
     for fixed in (False, True):
@@ -357,10 +357,10 @@ rounding remains. The time series check uses 1e-9 (sums of step means over 500 s
 # --------------------------------------------------------------------------- 5. policies
 
 
-def heavy_tailed(queue: str, seed: int, **policy: Any) -> dict[str, Any]:
+def heavy_tailed(queue: str, seed: int, duration: str = "15d", **policy: Any) -> dict[str, Any]:
     """One site of 4 x 8 GPUs at ~80 % offered load, lognormal durations (sigma 2)."""
     return {
-        "name": f"tails-{queue}", "seed": seed, "duration": "15d", "drain": True,
+        "name": f"tails-{queue}", "seed": seed, "duration": duration, "drain": True,
         "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": 4}]}],
         "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 10.0},
                        "gpus": {"choice": [1, 2, 4], "weights": [0.5, 0.25, 0.25]},
@@ -397,10 +397,12 @@ def _busy_gpu_s_before(result: Any, horizon: float) -> float:
 def run_policies(quick: bool) -> list[Check]:
     rule = "ordering, no tolerance"
     checks = []
+    horizon = "8d" if quick else "15d"
     for seed in ((5,) if quick else (5, 6, 7)):
-        fifo = simulate(heavy_tailed("fifo", seed)).summary["mean_jct_s"]
-        sjf = simulate(heavy_tailed("sjf", seed)).summary["mean_jct_s"]
-        las = simulate(heavy_tailed("las", seed, las={"thresholds_gpu_hours": [0.5, 5]}))
+        fifo = simulate(heavy_tailed("fifo", seed, horizon)).summary["mean_jct_s"]
+        sjf = simulate(heavy_tailed("sjf", seed, horizon)).summary["mean_jct_s"]
+        las = simulate(heavy_tailed("las", seed, horizon,
+                                    las={"thresholds_gpu_hours": [0.5, 5]}))
         checks.append(below(f"heavy tails, seed {seed}: mean JCT SJF / FIFO", sjf / fifo, 1.0,
                             rule))
         checks.append(below(f"heavy tails, seed {seed}: mean JCT LAS / FIFO",
@@ -408,8 +410,8 @@ def run_policies(quick: bool) -> list[Check]:
     for seed in ((3,) if quick else (3, 4, 5)):
         fifo_run = simulate(gang_mix("fifo", seed))
         easy_run = simulate(gang_mix("easy-backfill", seed))
-        horizon = 10 * 86400.0
-        ratio = _busy_gpu_s_before(easy_run, horizon) / _busy_gpu_s_before(fifo_run, horizon)
+        window = 10 * 86400.0
+        ratio = _busy_gpu_s_before(easy_run, window) / _busy_gpu_s_before(fifo_run, window)
         checks.append(above(f"gang mix, seed {seed}: busy GPU-h EASY / FIFO", ratio, 1.0, rule))
         reserved = easy_run.jobs.dropna(subset=["reservation_s"])
         late = float((reserved["start_s"] - reserved["reservation_s"]).max())
@@ -435,7 +437,8 @@ Orderings that scheduling theory predicts, reproduced on seeded runs.
   with exact estimates, **never starts a head later than the reservation it was promised**.
 
 *Tolerance.* None: the observed ratio must be on the predicted side of 1 for every seed
-(the full run uses three seeds per scenario). The expected gaps are large (SJF and LAS at
+(the full run uses three seeds per scenario and 15 days; `--quick` one seed, and 8 days of
+heavy-tailed arrivals, where the gap is smaller: 0.83). The expected gaps are large (SJF and LAS at
 0.1-0.7 of FIFO's mean JCT across seeds), so these are orderings, not estimates.
 """
 

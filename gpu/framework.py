@@ -159,6 +159,19 @@ class JobShape:
     need_here: np.ndarray
     full_of_column: np.ndarray
     power_w: np.ndarray | None = None
+    fits_node: np.ndarray | None = None
+    """bool [B]: the column's nodes have room for the remainder (static)."""
+    _lists: tuple[Any, ...] | None = None
+
+    def lists(self) -> tuple[Any, ...]:
+        """The per-column arrays as Python lists (cheap scalar reads in host loops)."""
+        if self._lists is None:
+            power = self.power_w.tolist() if self.power_w is not None else None
+            fits = self.fits_node.tolist() if self.fits_node is not None else [True] * len(
+                self.nodes)
+            self._lists = (self.need_here.tolist(), self.full_of_column.tolist(),
+                           self.nodes.tolist(), fits, power)
+        return self._lists
 
     @classmethod
     def of(cls, gpus: int, state: CapacityState, power_w: np.ndarray | None = None) -> JobShape:
@@ -168,7 +181,8 @@ class JobShape:
         full_of_column = state.full_column[state.group]
         is_full = full_of_column == np.arange(size.shape[0])
         need_here = 1 + np.where(is_full, nodes - 1, 0)
-        return cls(gpus, nodes, remainder, need_here, full_of_column, power_w)
+        return cls(gpus, nodes, remainder, need_here, full_of_column, power_w,
+                   state.free >= remainder)
 
 
 def valid_columns(state: CapacityState, shape: JobShape, ignore_power: bool = False) -> np.ndarray:
@@ -201,6 +215,32 @@ def pick(keys_row: np.ndarray, state: CapacityState, shape: JobShape,
     masked = np.where(valid_columns(state, shape, ignore_power), keys_row, -1)
     best = int(np.argmax(masked))
     return best if masked[best] >= 0 else -1
+
+
+def ranked_columns(keys_row: np.ndarray) -> list[int]:
+    """Columns a job may use (key >= 0), best key first: the order :func:`pick` ranks by."""
+    admissible = np.flatnonzero(keys_row >= 0)
+    return admissible[np.argsort(-keys_row[admissible], kind="stable")].tolist()
+
+
+def pick_ranked(ranked: list[int], keys_row: np.ndarray, state: CapacityState, shape: JobShape,
+                probe: int = 8) -> int:
+    """:func:`pick` with a fast path: walk the best ``probe`` columns of ``ranked`` in Python
+    (the first that fits is the answer, since keys are distinct), else the vectorised pick.
+    Same result as :func:`pick`, cheaper when a good column has room, as it usually has."""
+    count = state.count
+    budget = state.site_budget_w
+    lists = shape.lists()
+    need, full, nodes, free_ok, power = lists
+    site = state.site
+    for column in ranked[:probe]:
+        if (count[column] >= need[column] and free_ok[column]
+                and (nodes[column] == 1 or count[full[column]] >= nodes[column] - 1)
+                and (budget is None or power is None or power[column] <= budget[site[column]])):
+            return column
+    if len(ranked) <= probe:
+        return -1
+    return pick(keys_row, state, shape)
 
 
 def assign(keys: np.ndarray, job_class: np.ndarray, shapes: list[JobShape],

@@ -37,7 +37,7 @@ from gpu import (
     build_context,
     evaluate,
 )
-from gpu.framework import pick
+from gpu.framework import pick, pick_ranked, ranked_columns
 from scheduler.checkpoint import CheckpointPlan, segment_end, work_done, work_kept
 from scheduler.cluster import Cluster, Placement, ReleaseSimulator
 from scheduler.jobs import KIND_NAMES, SEGMENT_END, JobTable, SegmentLog, Status
@@ -71,7 +71,7 @@ FIRST_FILTER_REASON = len(REASONS)
 COMPLETED, PREEMPTED, FAILED, HORIZON = (SEGMENT_END.index(n) for n in SEGMENT_END)
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """A job's current run segment."""
 
@@ -98,6 +98,10 @@ class JobClassInfo:
     speed_by_type: np.ndarray
     fits: bool
     shape: JobShape
+    speed_by_column: list[float]
+    """Speed on each column's GPU type (Python list: read once per start)."""
+    power_by_column: list[float]
+    """Facility watts the job adds on each column (GPUs' extra draw x kind factor x PUE)."""
 
 
 class Engine:
@@ -124,6 +128,11 @@ class Engine:
         rng_root = np.random.SeedSequence([seed, 0x5EED])
         failure_seed, estimate_seed, forecast_seed = rng_root.spawn(3)
         self._failure_rng = np.random.default_rng(failure_seed)
+        self._exp_block: list[float] = []
+        self._exp_index = 0
+        failures = scenario.failures
+        self._failure_rate_per_gpu_s = (failures.rate_per_gpu_hour / 3600.0
+                                        if failures is not None else 0.0)
         self._estimate_rng = np.random.default_rng(estimate_seed)
         self._forecast_rng = np.random.default_rng(forecast_seed)
         self.reasons: list[str] = [*REASONS, *(c.plugin.reason for c in filters)]
@@ -131,6 +140,8 @@ class Engine:
 
         self._pending_keys: list[tuple[float, ...]] = []
         self._pending_jobs: list[int] = []
+        self._pending_class_count: dict[int, int] = {}
+        """Pending jobs per job class (a cycle stops once every such class is blocked)."""
         self.deferred: set[int] = set()
         self.running: dict[int, Run] = {}
         self._token = 0
@@ -145,6 +156,8 @@ class Engine:
         self._class_of: dict[tuple[int, int, int, int], int] = {}
         self._classes: list[JobClassInfo] = []
         self._class_keys: dict[int, np.ndarray] = {}
+        self._class_ranked: dict[int, list[int]] = {}
+        """Per class, the columns it may use, best key first (fast path of picks)."""
         self._class_reason: dict[int, int] = {}
         self._columns_on_device: Columns | None = None
         self._cycle_scheduled = False
@@ -253,18 +266,19 @@ class Engine:
             if cls is None:
                 cls = len(self._classes)
                 allowed = source.type_masks[key]
-                power_w = None
-                if self.power.enforced:
-                    cols = self.cluster.columns
-                    factor = KIND_POWER_FACTOR[KIND_NAMES[kind_code]]
-                    power_w = (size * self.power.extra_w_per_gpu[cols.gpu_type] * factor
-                               * self.power.pue[cols.site])
+                cols = self.cluster.columns
+                facility_w = (size * self.power.extra_w_per_gpu[cols.gpu_type]
+                              * KIND_POWER_FACTOR[KIND_NAMES[kind_code]]
+                              * self.power.pue[cols.site])
+                speed = self._speed_table(source.index)
                 self._class_of[signature] = cls
                 self._classes.append(JobClassInfo(
                     gpus=size, type_allowed=allowed, kind=kind_code, workload=source.index,
-                    speed_by_type=self._speed_table(source.index),
-                    fits=self.cluster.can_ever_fit(size, allowed),
-                    shape=JobShape.of(size, self._capacity, power_w)))
+                    speed_by_type=speed, fits=self.cluster.can_ever_fit(size, allowed),
+                    shape=JobShape.of(size, self._capacity,
+                                      facility_w if self.power.enforced else None),
+                    speed_by_column=speed[cols.gpu_type].tolist(),
+                    power_by_column=facility_w.tolist()))
             ids[inverse == row] = cls
         return ids
 
@@ -316,6 +330,7 @@ class Engine:
         result = evaluate(self.backend, ctx, self.filters, self._static_scores)
         for row, cls in enumerate(missing):
             self._class_keys[cls] = result.keys[row]
+            self._class_ranked[cls] = ranked_columns(result.keys[row])
             first = int(result.reason[row])
             self._class_reason[cls] = WAITING if first < 0 else FIRST_FILTER_REASON + first
 
@@ -323,10 +338,23 @@ class Engine:
 
     def _enqueue(self, job: int) -> None:
         key = self.policy.order_key(job)
-        index = bisect.bisect_right(self._pending_keys, key)
-        self._pending_keys.insert(index, key)
-        self._pending_jobs.insert(index, job)
+        if not self._pending_keys or key >= self._pending_keys[-1]:
+            self._pending_keys.append(key)  # the usual case: later arrivals sort last
+            self._pending_jobs.append(job)
+        else:
+            index = bisect.bisect_right(self._pending_keys, key)
+            self._pending_keys.insert(index, key)
+            self._pending_jobs.insert(index, job)
         self.jobs.status[job] = Status.PENDING
+        cls = int(self.jobs.job_class[job])
+        self._pending_class_count[cls] = self._pending_class_count.get(cls, 0) + 1
+
+    def _forget_class(self, cls: int) -> None:
+        left = self._pending_class_count[cls] - 1
+        if left:
+            self._pending_class_count[cls] = left
+        else:
+            del self._pending_class_count[cls]
 
     def _requeue(self, job: int) -> None:
         """Back to waiting after a preemption or failure: replicas to the replica queue."""
@@ -397,6 +425,8 @@ class Engine:
 
     def _drop_started(self, started: set[int]) -> None:
         keep = [i for i, job in enumerate(self._pending_jobs) if job not in started]
+        for job in started:
+            self._forget_class(int(self.jobs.job_class[job]))
         self._pending_keys = [self._pending_keys[i] for i in keep]
         self._pending_jobs = [self._pending_jobs[i] for i in keep]
 
@@ -492,7 +522,9 @@ class Engine:
         shape = self._classes[cls].shape
         if self._dynamic_scores and self._is_replica(job):
             keys = self._with_dynamic_scores(keys, cls)
-        column = pick(keys, self._capacity, shape)
+            column = pick(keys, self._capacity, shape)
+        else:
+            column = pick_ranked(self._class_ranked[cls], keys, self._capacity, shape)
         if column >= 0:
             return column, -1
         if self._class_reason[cls] != WAITING:
@@ -535,13 +567,21 @@ class Engine:
         blocking = policy.blocking
         jobs = self.jobs
         now = self.env.now
+        if blocking == "strict" and not policy.preemptive and not policy.needs_order_each_cycle:
+            self._strict_cycle(now)
+            return
         order = self._pending_jobs
         if policy.needs_order_each_cycle and order:
             order = policy.order_pending(list(order))
+        elif policy.preemptive:
+            order = list(order)  # preempted jobs re-enter the queue while we walk it
         started: set[int] = set()
         blocked: dict[int, int] = {}  # class -> reason (capacity only shrinks without preemption)
+        pending_classes = len(self._pending_class_count)
         shadow = math.inf
-        for job in list(order):
+        for job in order:
+            if len(blocked) == pending_classes and not policy.preemptive:
+                break  # every class waiting has failed: nothing behind can start
             cls = int(jobs.job_class[job])
             if cls in blocked:
                 # Capacity only shrinks within a cycle (until a preemption frees some), and a
@@ -578,6 +618,30 @@ class Engine:
         if started:
             self._drop_started(started)
         self._log_pending(now, blocking == "strict")
+
+    def _strict_cycle(self, now: float) -> None:
+        """Strict head of line without preemption: start jobs from the front until one does
+        not fit; what started is a prefix of the queue."""
+        pending = self._pending_jobs
+        jobs = self.jobs
+        started = 0
+        for job in pending:
+            cls = int(jobs.job_class[job])
+            if self._over_quota(job):
+                jobs.reason[job] = QUOTA
+                break
+            column, reason = self._pick(job, cls)
+            if column < 0:
+                jobs.reason[job] = reason
+                break
+            self._start(job, cls, column)
+            started += 1
+        if started:
+            for job in pending[:started]:
+                self._forget_class(int(jobs.job_class[job]))
+            del pending[:started]
+            del self._pending_keys[:started]
+        self._log_pending(now, True)
 
     def _log_pending(self, now: float, strict: bool) -> None:
         """Record why jobs wait from now until the next cycle. Strict FIFO evaluates only the
@@ -681,8 +745,7 @@ class Engine:
         now = env.now
         info = self._classes[cls]
         placement = self.cluster.place(column, info.gpus)
-        gpu_type = int(self.cluster.columns.gpu_type[column])
-        speed = float(info.speed_by_type[gpu_type])
+        speed = info.speed_by_column[column]
         workload = int(jobs.workload[job])
         plan = self._workload_plans[workload]
         resumed = bool(jobs.preemptions[job] + jobs.failures[job])
@@ -697,8 +760,7 @@ class Engine:
         jobs.status[job] = Status.RUNNING
         jobs.site[job] = placement.site
         jobs.reason[job] = -1
-        power_w = self.power.job_facility_w(KIND_NAMES[info.kind], info.gpus, gpu_type,
-                                            placement.site)
+        power_w = info.power_by_column[column]
         self._site_extra_it_w[placement.site] += power_w / self.power.pue[placement.site]
         if self.power.enforced:
             self._refresh_budget(placement.site)
@@ -714,10 +776,8 @@ class Engine:
             for node in placement.nodes:
                 self._node_jobs.setdefault(node, set()).add(job)
         failure_at = math.inf
-        failures = self.scenario.failures
-        if failures is not None and failures.rate_per_gpu_hour > 0:
-            failure_at = now + self._failure_rng.exponential(
-                3600.0 / (failures.rate_per_gpu_hour * info.gpus))
+        if self._failure_rate_per_gpu_s > 0:
+            failure_at = now + self._next_exponential() / (self._failure_rate_per_gpu_s * info.gpus)
         if failure_at < end:
             event = env.timeout(failure_at - now, value=(job, run.token))
             event.callbacks.append(self._on_failure)
@@ -729,6 +789,16 @@ class Engine:
         else:
             self._running_training += 1
             self.policy.on_start(job)
+
+    def _next_exponential(self) -> float:
+        """A unit exponential from the failure stream, drawn in blocks (one RNG call per
+        65,536 starts instead of one per start)."""
+        if self._exp_index >= len(self._exp_block):
+            self._exp_block = self._failure_rng.exponential(1.0, 65536).tolist()
+            self._exp_index = 0
+        value = self._exp_block[self._exp_index]
+        self._exp_index += 1
+        return float(value)
 
     def _stop(self, job: int, cause: int) -> Run:
         """End the running segment of ``job`` now: release, log, update accounting."""
@@ -858,6 +928,7 @@ class Engine:
             yield self.env.timeout(step - now)
             self.events += 1
             self._class_keys.clear()
+            self._class_ranked.clear()
             if self._pending_jobs and not self._cycle_scheduled:
                 self._schedule_cycle()
 
@@ -919,6 +990,7 @@ class Engine:
                 jobs.reason[job] = BEHIND
         self._pending_jobs.clear()
         self._pending_keys.clear()
+        self._pending_class_count.clear()
         self.deferred.clear()
         self._replicas_pending.clear()
 

@@ -218,10 +218,14 @@ def _slug(heading: str) -> str:
 
 
 def _reference_module() -> Any:
+    name = "make_scenario_reference"
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(
-        "make_scenario_reference", ROOT / "scripts" / "make_scenario_reference.py")
+        name, ROOT / "scripts" / "make_scenario_reference.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 
