@@ -27,6 +27,28 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message, self.prog)
 
 
+def _duration_arg(text: str) -> float:
+    from scheduler.units import parse_time
+
+    try:
+        value = parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 (got {text!r})")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number (got {text!r})") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 (got {text!r})")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clustersim", description="Simulate AI workloads on the "
                      "Hauts-de-France regional GPU cluster.")
@@ -43,6 +65,10 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="PATH=VALUE", help="override a scenario field by dotted path")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    run.add_argument("--max-wall-time", type=_duration_arg, metavar="TIME",
+                     help='stop cleanly after this much real time ("10m"), partial results')
+    run.add_argument("--max-events", type=_positive_int, metavar="N",
+                     help="stop cleanly after this many events, partial results")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     validate = sub.add_parser("validate", help="check a scenario and describe it")
@@ -136,8 +162,13 @@ def _run(args: argparse.Namespace) -> int:
         from scheduler.progress import Progress
 
         progress = Progress(scenario.duration, enabled=True)
+    from scheduler.interrupt import SIGNAL_EXIT_CODES, StopControl, stop_on_signals
+
+    stop = StopControl(args.max_wall_time, args.max_events)
     try:
-        result = simulate(scenario, seed=args.seed, backend=args.backend, progress=progress)
+        with stop_on_signals(stop):
+            result = simulate(scenario, seed=args.seed, backend=args.backend,
+                              progress=progress, stop=stop)
     finally:
         if progress is not None:
             progress.close()
@@ -151,6 +182,13 @@ def _run(args: argparse.Namespace) -> int:
         print(summary_table(result.summary))
         if args.out:
             print(f"results written to {args.out}")
+    if stop.reason in SIGNAL_EXIT_CODES:
+        print(f"interrupted by {stop.reason} at simulated time "
+              f"{format_time(result.summary['simulated_time_s'])}; partial results"
+              + (f" written to {args.out}" if args.out else ""), file=sys.stderr)
+        return SIGNAL_EXIT_CODES[stop.reason]
+    if stop.reason is not None and not args.quiet:
+        print(f"stopped early ({stop.reason}); partial results", file=sys.stderr)
     return EXIT_OK
 
 

@@ -40,6 +40,7 @@ from gpu import (
 from gpu.framework import pick, pick_ranked, ranked_columns
 from scheduler.checkpoint import CheckpointPlan, segment_end, work_done, work_kept
 from scheduler.cluster import Cluster, Placement, ReleaseSimulator
+from scheduler.interrupt import StopControl
 from scheduler.jobs import KIND_NAMES, SEGMENT_END, JobTable, SegmentLog, Status
 from scheduler.network import Network
 from scheduler.policies import QueuePolicy, make_queue_policy
@@ -109,13 +110,15 @@ class Engine:
 
     def __init__(self, scenario: Scenario, backend: Backend, seed: int,
                  filters: list[PluginCall], scores: list[PluginCall],
-                 sources: list[WorkloadSource] | None = None, progress: Any = None) -> None:
+                 sources: list[WorkloadSource] | None = None, progress: Any = None,
+                 stop: StopControl | None = None) -> None:
         self.scenario = scenario
         self.backend = backend
         self.seed = seed
         self.filters = filters
         self.scores = scores
         self.progress = progress
+        self.stop = stop if stop is not None else StopControl()
         self.env = simpy.Environment()
         self.cluster = Cluster(scenario)
         self.power = PowerModel(scenario, self.cluster)
@@ -148,6 +151,8 @@ class Engine:
         self.events = 0
         self.cycles = 0
         self.end_time = 0.0
+        self._unarrived: dict[int, tuple[int, int]] = {}
+        """Per source, the job ids of its current chunk that have not arrived yet [a, b)."""
         self.pending_log: list[tuple[float, dict[int, int]]] = []
         """(time, {reason code: pending jobs}) after each cycle."""
         self.node_repairs = 0
@@ -447,12 +452,14 @@ class Engine:
             ids = jobs.extend(chunk.arrival_s, chunk.gpus, chunk.duration_s, source.index,
                               classes, chunk.kind, chunk.tenant, workload.priority, estimate)
             info = self._classes
+            self._unarrived[source.index] = (int(ids[0]), int(ids[-1]) + 1) if len(ids) else (0, 0)
             for job, at, cls in zip(ids.tolist(), chunk.arrival_s.tolist(), classes.tolist(),
                                     strict=True):
                 delay = at - env.now
                 if delay > 0:
                     yield env.timeout(delay)
                 self.events += 1
+                self._unarrived[source.index] = (job + 1, self._unarrived[source.index][1])
                 if not info[cls].fits:
                     jobs.status[job] = Status.REJECTED
                     jobs.reason[job] = NEVER_FITS
@@ -953,26 +960,56 @@ class Engine:
             self.env.process(self._progress())
         self.services.start()
         horizon = self.scenario.duration
-        self.env.run(until=horizon)
-        if self.scenario.drain:
+        self.stop.start()
+        finished = self._run_until(horizon)
+        if finished and self.scenario.drain:
             self._run_drain()
             self.end_time = max(horizon, self.env.now)
         else:
-            self.end_time = horizon
+            self.end_time = horizon if finished else self.env.now
         self._close()
         if self.progress is not None:
             self.progress.update(self.end_time, self.events)
             self.progress.close()
         return time.perf_counter() - started
 
+    def _run_until(self, until: float) -> bool:
+        """Process events before ``until`` (then move the clock there); False when the stop
+        control ended the run early. Same order as ``env.run(until)``: events at ``until``
+        itself are left for later, as SimPy does."""
+        env = self.env
+        stop = self.stop
+        every = stop.CHECK_EVERY
+        max_events = stop.max_events if stop.max_events is not None else math.inf
+        steps = 0
+        while env.peek() < until:
+            env.step()
+            steps += 1
+            if (stop.reason is not None or self.events >= max_events
+                    or (steps % every == 0 and stop.check(self.events))):
+                stop.check(self.events)
+                return False
+        if stop.check(self.events):
+            return False
+        env.run(until=until)
+        return True
+
     def _run_drain(self) -> None:
         """After the horizon: run until every admitted job ends (progress and signal timers
         stop at the horizon; failures keep happening)."""
         env = self.env
+        stop = self.stop
+        max_events = stop.max_events if stop.max_events is not None else math.inf
+        steps = 0
         while self._running_training or self._pending_jobs or self.deferred:
             if env.peek() == math.inf:  # nothing scheduled: what waits can never start
                 break
             env.step()
+            steps += 1
+            if (stop.reason is not None or self.events >= max_events
+                    or (steps % stop.CHECK_EVERY == 0 and stop.check(self.events))):
+                stop.check(self.events)
+                break
 
     def _close(self) -> None:
         """Mark what is still pending or running as unfinished at the end time."""
@@ -992,5 +1029,18 @@ class Engine:
         self._pending_keys.clear()
         self._pending_class_count.clear()
         self.deferred.clear()
+        self._drop_unarrived()
+
+    def _drop_unarrived(self) -> None:
+        """Jobs of a source's current chunk are in the table before they arrive; a run stopped
+        early leaves some that never arrived: they were never submitted, so drop them."""
+        keep = np.ones(self.jobs.size, dtype=bool)
+        for first, end in self._unarrived.values():
+            keep[first:end] = False
+        if keep.all():
+            return
+        new_index = self.jobs.keep_rows(keep)
+        segment_jobs = self.segments.view("job")
+        segment_jobs[:] = new_index[segment_jobs]
         self._replicas_pending.clear()
 

@@ -56,6 +56,18 @@ class GrowableTable:
             setattr(self, name, new)
         self._capacity = capacity
 
+    def keep_rows(self, keep: np.ndarray) -> np.ndarray:
+        """Drop the rows where ``keep`` is False (renumbering the rest in order); returns the
+        new index of every old row (-1 for dropped rows)."""
+        new_index = np.full(self.size, -1, dtype=np.int64)
+        kept = np.flatnonzero(keep[: self.size])
+        new_index[kept] = np.arange(kept.shape[0])
+        for name in self.columns:
+            column = getattr(self, name)
+            column[: kept.shape[0]] = column[kept]
+        self.size = int(kept.shape[0])
+        return new_index
+
     def view(self, name: str) -> np.ndarray:
         """The valid rows of one column (a view, not a copy)."""
         column: np.ndarray = getattr(self, name)

@@ -408,10 +408,10 @@ class ServiceManager:
                 self.adjustments.append((service.index, run.placement.site, a, b,
                                          -run.power_w * (loading_cut - serving_cut)))
         for job in service.started_in_step:
-            run = engine.running.get(job)
-            if run is not None and run.start > t0:  # no reservation to correct before it ran
-                self.adjustments.append((service.index, run.placement.site, t0, run.start,
-                                         run.power_w * serving_cut))
+            started = engine.running.get(job)
+            if started is not None and started.start > t0:  # nothing ran before its start
+                self.adjustments.append((service.index, started.placement.site, t0,
+                                         started.start, started.power_w * serving_cut))
         service.started_in_step.clear()
 
     # ------------------------------------------------------------------ results

@@ -11,6 +11,7 @@ import numpy as np
 from gpu import BackendUnavailableError, PluginCall, get_backend
 from scheduler.engine import Engine
 from scheduler.errors import InputError
+from scheduler.interrupt import StopControl
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
 from scheduler.placement_config import build_plugin_calls
 from scheduler.results import Result
@@ -49,13 +50,16 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
              backend: str | None = None, overrides: Iterable[str] = (),
              filters: list[PluginCall] | None = None,
              scores: list[PluginCall] | None = None,
-             progress: Progress | None = None) -> Result:
+             progress: Progress | None = None, stop: StopControl | None = None,
+             max_wall_time_s: float | None = None, max_events: int | None = None) -> Result:
     """Run one simulation and return its :class:`Result`.
 
     ``seed`` and ``backend`` override the scenario's; ``filters``/``scores`` replace the
     plugins named in ``policy.placement`` (e.g. with a plugin defined in a notebook).
     ``progress`` (a :class:`scheduler.progress.Progress`) is updated with the simulated
-    time and event count while the run goes on.
+    time and event count while the run goes on. ``max_wall_time_s`` / ``max_events`` (or a
+    shared ``stop`` control, e.g. set by a signal handler) end the run early with partial
+    results marked ``interrupted``.
     Raises :class:`InputError` for any invalid input.
     """
     model = resolve_scenario(scenario, overrides)
@@ -68,9 +72,14 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     default_filters, default_scores = build_plugin_calls(model.policy.placement, site_names)
     # Passed only when given, so an Engine without the keyword still runs.
     extra: dict[str, Any] = {} if progress is None else {"progress": progress}
+    if stop is None:
+        stop = StopControl(max_wall_time_s, max_events)
+    else:
+        stop.max_wall_time_s = stop.max_wall_time_s or max_wall_time_s
+        stop.max_events = stop.max_events or max_events
     engine = Engine(model, chosen, run_seed,
                     filters if filters is not None else default_filters,
-                    scores if scores is not None else default_scores, **extra)
+                    scores if scores is not None else default_scores, stop=stop, **extra)
     wall = engine.run()
     scenario_text = model.model_dump_json(indent=2)
     return build_result(engine, wall, model.name, scenario_text)
