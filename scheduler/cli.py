@@ -49,6 +49,52 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number (got {text!r})") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1 (got {text!r})")
+    return value
+
+
+def _check_out_dir(out: str) -> None:
+    """Refuse an ``--out`` that cannot become a folder before the run, not after it."""
+    from pathlib import Path
+
+    path = Path(out)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise InputError(f"{folder} exists and is not a directory", "--out")
+            return
+
+
+def _check_like_run(scenario: Any) -> None:
+    """What ``run`` refuses before simulating beyond the schema: plugin and queue policy
+    names, site names in scores, power caps below the idle power."""
+    from scheduler.cluster import Cluster
+    from scheduler.errors import Problem
+    from scheduler.placement_config import build_plugin_calls
+    from scheduler.policies import queue_policy_names
+    from scheduler.power import PowerModel
+
+    problems: list[Problem] = []
+    if scenario.policy.queue not in queue_policy_names():
+        problems.append(Problem("policy.queue", f"unknown queue policy {scenario.policy.queue!r}"
+                                f"; known: {', '.join(queue_policy_names())}"))
+    for check in (lambda: build_plugin_calls(scenario.policy.placement,
+                                             [site.name for site in scenario.sites]),
+                  lambda: PowerModel(scenario, Cluster(scenario))):
+        try:
+            check()
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clustersim", description="Simulate AI workloads on the "
                      "Hauts-de-France regional GPU cluster.")
@@ -59,7 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write summary.json, jobs.csv, timeseries.csv here")
     run.add_argument("--format", choices=["csv", "parquet"], default="csv",
                      help="table format under --out (default csv)")
-    run.add_argument("--seed", type=int, help="seed (overrides the scenario's)")
+    run.add_argument("--seed", type=_seed_arg, help="seed (overrides the scenario's)")
     run.add_argument("--backend", choices=["auto", "numpy", "cupy"],
                      help="array backend (overrides the scenario's)")
     run.add_argument("--set", dest="overrides", action="append", default=[],
@@ -157,6 +203,8 @@ def _run(args: argparse.Namespace) -> int:
     from scheduler.simulation import resolve_scenario, simulate
 
     scenario = resolve_scenario(args.scenario, args.overrides)
+    if args.out:
+        _check_out_dir(args.out)
     progress = None
     if sys.stderr.isatty() and not args.quiet:
         from scheduler.progress import Progress
@@ -196,6 +244,7 @@ def _validate(args: argparse.Namespace) -> int:
     from scheduler.loading import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
+    _check_like_run(scenario)
     print(_describe(scenario))
     print("valid")
     return EXIT_OK

@@ -190,6 +190,11 @@ class Engine:
             self.price.append(price)
         score_names = {c.plugin.name for c in scores}
         self._signal_scores = bool(score_names & {"carbon", "price"})
+        self._fragmentation = "fragmentation" in score_names
+        self._sizes_seen = np.zeros(int(self.cluster.group_size.max(initial=1)) + 2)
+        """Jobs seen per GPU count (the last bucket: larger than any node), for the
+        fragmentation score; keys are refreshed each time the count of arrivals doubles."""
+        self._sizes_refresh_at = 16
         # Scores that change with every replica placed are added per pick on the host (one
         # row, B columns), so the bulk keys of a class stay valid while replicas start.
         self._dynamic_scores = [c for c in scores if c.plugin.name in DYNAMIC_SCORES]
@@ -306,6 +311,8 @@ class Engine:
             return self._site_arrays_cache[1]
         to = self.backend.asarray
         arrays: dict[str, Any] = {"pue": to(self.power.pue)}
+        if self._fragmentation and self._sizes_seen.any():
+            arrays["size_share"] = to(self._sizes_seen / self._sizes_seen.sum())
         for name, signals in (("carbon_g_per_kwh", self.carbon), ("price_eur_per_mwh", self.price)):
             if any(s is not None for s in signals):
                 arrays[name] = to(np.array([s.value_at(now) if s is not None else 0.0
@@ -451,6 +458,7 @@ class Engine:
                 estimate = chunk.duration_s * np.exp(estimates.sigma * noise)
             ids = jobs.extend(chunk.arrival_s, chunk.gpus, chunk.duration_s, source.index,
                               classes, chunk.kind, chunk.tenant, workload.priority, estimate)
+            last_bucket = self._sizes_seen.shape[0] - 1
             info = self._classes
             self._unarrived[source.index] = (int(ids[0]), int(ids[-1]) + 1) if len(ids) else (0, 0)
             for job, at, cls in zip(ids.tolist(), chunk.arrival_s.tolist(), classes.tolist(),
@@ -460,6 +468,8 @@ class Engine:
                     yield env.timeout(delay)
                 self.events += 1
                 self._unarrived[source.index] = (job + 1, self._unarrived[source.index][1])
+                if self._fragmentation:
+                    self._see_size(min(int(info[cls].gpus), last_bucket))
                 if not info[cls].fits:
                     jobs.status[job] = Status.REJECTED
                     jobs.reason[job] = NEVER_FITS
@@ -474,6 +484,16 @@ class Engine:
                 self._enqueue(job)
                 if not self._cycle_scheduled:
                     self._schedule_cycle()
+
+    def _see_size(self, bucket: int) -> None:
+        """Count an arrival's size; refresh the placement keys when arrivals double, so the
+        fragmentation score follows the sizes seen so far without re-scoring every time."""
+        self._sizes_seen[bucket] += 1
+        if self._sizes_seen.sum() >= self._sizes_refresh_at:
+            self._sizes_refresh_at *= 2
+            self._site_arrays_cache = None
+            self._class_keys.clear()
+            self._class_ranked.clear()
 
     def _release_time(self, job: int, spec: Any) -> float:
         """Start of the window in [now, now + max_delay] with the lowest forecast mean signal

@@ -56,13 +56,13 @@ class StopControl:
 def stop_on_signals(control: StopControl) -> Iterator[None]:
     """While active, SIGINT and SIGTERM ask ``control`` to stop the run; a second signal
     falls back to the default behaviour (so a stuck run can still be killed)."""
-    previous = {}
+    previous: dict[signal.Signals, object] = {}
 
     def handler(number: int, _frame: FrameType | None) -> None:
         name = signal.Signals(number).name
         control.request(name)
         for sig, old in previous.items():  # the next one is not caught
-            signal.signal(sig, old)
+            signal.signal(sig, old)  # type: ignore[arg-type]
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.getsignal(sig)
@@ -71,4 +71,4 @@ def stop_on_signals(control: StopControl) -> Iterator[None]:
         yield
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            signal.signal(sig, old)  # type: ignore[arg-type]

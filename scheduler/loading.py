@@ -8,6 +8,7 @@ bombs) or nest too deeply are refused before anything is built from them.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,8 +21,12 @@ from scheduler.errors import InputError, Problem
 from scheduler.references import check_references
 from scheduler.scenario import Scenario
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_EXPANDED_NODES = 2_000_000
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""Scenario and sweep files are hand-sized (the examples are < 10 kB): the pure-Python YAML
+parser reads ~1 MB/s and builds ~500 bytes per node, so bigger files would take minutes and
+gigabytes before any limit below could refuse them (long series belong in CSV files)."""
+MAX_EXPANDED_NODES = 200_000
+"""Nodes a document may hold, once every alias is expanded (~300 in a real scenario)."""
 MAX_DEPTH = 64
 
 LineMap = dict[tuple[str, ...], int]
@@ -30,9 +35,71 @@ LineMap = dict[tuple[str, ...], int]
 # --------------------------------------------------------------------------- YAML with lines
 
 
+class _GuardedLoader(yaml.SafeLoader):
+    """The safe loader, refusing too many nodes or too deep nesting *while composing*, before
+    Python's recursion limit (the composer recurses) or the memory is reached."""
+
+    def __init__(self, stream: str, source: str) -> None:
+        super().__init__(stream)
+        self.source = source
+        self.composed = 0
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        self.composed += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                line = self.peek_event().start_mark.line + 1
+                raise InputError(f"nested deeper than {MAX_DEPTH} levels", f"{self.source}:{line}")
+            if self.composed > MAX_EXPANDED_NODES:
+                raise InputError(f"document has more than {MAX_EXPANDED_NODES:,} nodes; "
+                                 "refusing to load it", self.source)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse alias bombs and self-referencing aliases from the composed graph, counting each
+    distinct node once (the walk below would expand every alias)."""
+    size: dict[int, int] = {}
+    in_progress: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            in_progress.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in _children(node))
+            if size[key] > MAX_EXPANDED_NODES:
+                raise InputError(
+                    f"document expands to more than {MAX_EXPANDED_NODES:,} nodes "
+                    "(YAML aliases repeated?); refusing to load it", source)
+            continue
+        if key in size:
+            continue
+        if key in in_progress:
+            raise InputError("a YAML alias refers to a node that contains it (an endless "
+                             "structure)", f"{source}:{node.start_mark.line + 1}")
+        in_progress.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+
+
 def _walk_nodes(root: yaml.Node, source: str) -> LineMap:
-    """Map field paths to 1-based lines, refusing alias bombs and deep nesting."""
+    """Map field paths to 1-based lines, refusing alias bombs, deep nesting and duplicate keys."""
+    _check_expansion(root, source)
     lines: LineMap = {}
+    duplicates: list[tuple[int, Problem]] = []
     expanded = 0
     stack: list[tuple[yaml.Node, tuple[str, ...], int]] = [(root, (), 0)]
     while stack:
@@ -49,36 +116,75 @@ def _walk_nodes(root: yaml.Node, source: str) -> LineMap:
             raise InputError(f"nested deeper than {MAX_DEPTH} levels", f"{source}:{line}")
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
             for key, value in node.value:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
-                lines.setdefault((*path, name), key.start_mark.line + 1)
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, name) in seen:
+                        duplicates.append((line, Problem(
+                            f"{source}:{line}: {'.'.join((*path, name))}",
+                            f"duplicate key (first at line {seen[key.tag, name]}); "
+                            "a key may appear only once")))
+                    else:
+                        seen[key.tag, name] = line
+                lines.setdefault((*path, name), line)
                 stack.append((value, (*path, name), depth + 1))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 stack.append((item, (*path, str(index)), depth + 1))
+    if duplicates:
+        raise InputError([problem for _, problem in sorted(set(duplicates), key=lambda d: d[0])])
     return lines
+
+
+def _compose(text: str, source: str) -> tuple[Any, LineMap]:
+    """Data and line map of one YAML document; raises :class:`yaml.YAMLError` for syntax and
+    constructor errors and :class:`InputError` for documents over the limits."""
+    loader = _GuardedLoader(text, source)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, {}
+        lines = _walk_nodes(root, source)
+        try:
+            data = loader.construct_document(root)
+        except (ValueError, OverflowError) as exc:  # an int over Python's digit limit...
+            raise InputError(f"cannot read value: {exc}", source) from None
+        return data, lines
+    finally:
+        loader.dispose()
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def parse_document(text: str, source: str) -> tuple[Any, LineMap]:
     """Parse YAML (a superset of JSON) safely; return the data and a path -> line map."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            data, lines = _compose(text, source)
+        except yaml.YAMLError:
+            # JSON indented with tabs is valid JSON but not YAML: tabs are only whitespace
+            # there (JSON strings cannot hold a raw tab), so read it with spaces instead.
+            if "\t" not in text or not _is_json(text):
+                raise
+            data, lines = _compose(text.replace("\t", " "), source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source
+        if isinstance(exc, yaml.constructor.ConstructorError):
+            raise InputError(f"cannot read value: {exc.problem or exc.context}", where) from None
         raise InputError(f"YAML syntax error: {exc.problem or exc.context}", where) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", source) from None
-    if root is None:
+    if data is None and not lines:
         raise InputError("the file is empty", source)
-    lines = _walk_nodes(root, source)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:  # constructor errors (bad tags, unhashable keys)
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"cannot read value: {problem}", where) from None
     return data, lines
 
 
@@ -115,8 +221,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     path = path.strip()
     if not path:
         raise InputError(f"--set has an empty path in {text!r}", "--set")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+    try:  # the file's limits apply (an alias to itself, deep nesting...)
+        value = _compose(raw, f"--set {path}")[0] if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return path, value

@@ -21,9 +21,11 @@ from scheduler.cluster import Cluster
 from scheduler.errors import InputError, Problem
 from scheduler.scenario import Scenario
 
-KIND_POWER_FACTOR = {"training": 1.0, "inference": 0.6}
-"""Share of (busy - idle) power a GPU draws per job kind. Inference runs GPUs below busy
-power (0.5-0.7 x TDP, POLCA): 0.6 of the idle-to-busy range by default."""
+KIND_POWER_FACTOR = {"training": 1.0, "inference": 0.8}
+"""Share of (busy - idle) power a GPU is reserved at per job kind. Inference runs GPUs below
+busy power (0.5-0.7 x TDP, POLCA): a replica reserves its full-load figure, 0.3 + 0.5 = 0.8
+of the idle-to-busy range, and the service accounting then charges what its load drew
+(scheduler.services); a trace's inference job is charged the reservation."""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,14 @@ def check_references(scenario: Scenario) -> list[Problem]:
         problems.append(Problem("sites", f"{total_nodes:,} nodes in all; the limit is "
                                          f"{MAX_TOTAL_NODES:,}"))
 
+    site_names = {site.name for site in scenario.sites}
+    for k, link in enumerate(scenario.network.links):
+        for end in ("a", "b"):
+            if getattr(link, end) not in site_names:
+                problems.append(Problem(f"network.links.{k}.{end}",
+                                        f"unknown site {getattr(link, end)!r}; sites: "
+                                        f"{', '.join(s.name for s in scenario.sites)}"))
+
     for name, count in Counter(w.name for w in scenario.workloads).items():
         if count > 1:
             problems.append(Problem("workloads", f"workload name {name!r} is used {count} times"))
@@ -72,6 +80,11 @@ def check_references(scenario: Scenario) -> list[Problem]:
                 problems.append(Problem(f"workloads.{i}.gpu_types.{k}",
                                         f"no site has {gpu} nodes (present: "
                                         f"{', '.join(sorted(present))})"))
+        if not isinstance(workload, InferenceWorkload):  # services check theirs below
+            for gpu in workload.speedup or {}:
+                if gpu not in known:
+                    problems.append(Problem(f"workloads.{i}.speedup.{gpu}",
+                                            f"unknown GPU type {gpu!r}"))
         if isinstance(workload, TraceWorkload):
             if workload.trace.fractional_gpus == "share":
                 problems.append(Problem(f"workloads.{i}.trace.fractional_gpus",

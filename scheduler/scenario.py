@@ -31,6 +31,8 @@ __all__ = ["Seconds", "StrictModel", "Watts"]
 MAX_NODES_PER_GROUP = 10_000_000
 MAX_GPUS_PER_NODE = 1024
 MAX_GPUS_PER_JOB = 1_000_000
+MAX_DEFERRAL_S = 366 * 86400.0
+"""Longest deferral: the engine scans candidate starts every half hour over the window."""
 
 
 # --------------------------------------------------------------------------- catalog, sites
@@ -134,8 +136,8 @@ class DailyWeeklyProfile(StrictModel):
         if value is not None:
             if any(not (v >= 0 and v < float("inf")) for v in value):
                 raise ValueError("multipliers must be finite and >= 0")
-            if sum(value) <= 0:
-                raise ValueError("at least one multiplier must be > 0")
+            if not 0 < sum(value) < float("inf"):
+                raise ValueError("at least one multiplier must be > 0 (and their sum finite)")
         return value
 
 
@@ -167,8 +169,9 @@ class GpuChoice(StrictModel):
                 raise ValueError(
                     f"weights has {len(self.weights)} entries but choice has {len(self.choice)}"
                 )
-            if any(not (w >= 0 and w < float("inf")) for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights must be finite, >= 0, and not all 0")
+            if any(not (w >= 0 and w < float("inf")) for w in self.weights) \
+                    or not 0 < sum(self.weights) < float("inf"):
+                raise ValueError("weights must be finite, >= 0, not all 0, with a finite sum")
         return self
 
 
@@ -299,8 +302,9 @@ class DeferrableSpec(StrictModel):
     """Temporal shifting: the job may start up to ``max_delay`` late to run in a cleaner or
     cheaper window (in the spirit of "Let's Wait Awhile", Middleware'21)."""
 
-    max_delay: Seconds = Field(gt=0)
-    """Longest deferral after arrival; the job is released to the queue by then."""
+    max_delay: Seconds = Field(gt=0, le=MAX_DEFERRAL_S)
+    """Longest deferral after arrival (at most a year); the job is released to the queue by
+    then."""
     signal: Literal["carbon", "price"] = "carbon"
     """Which grid signal to minimise over the job's expected run."""
     forecast_error: float = Field(default=0.0, ge=0, le=2)
@@ -430,9 +434,9 @@ class InferenceWorkload(StrictModel):
     """Relative speed of a replica per GPU type (default 1.0: the figures below)."""
     slots: int = Field(default=32, ge=1, le=100_000)
     """Requests one replica serves at once (continuous batching)."""
-    prefill_tokens_per_s: float = Field(default=5000.0, gt=0)
+    prefill_tokens_per_s: float = Field(default=5000.0, ge=1e-3, le=1e9)
     """Prompt tokens per second one request is prefilled at (speed 1)."""
-    decode_s_per_token: float = Field(default=0.03, gt=0)
+    decode_s_per_token: float = Field(default=0.03, gt=0, le=3600)
     """Seconds per output token of one request (speed 1): the TPOT."""
     input_tokens: TokenSpec = Field(default_factory=lambda: TokenSpec(median=1020, sigma=1.0))
     """Prompt lengths (Azure 2023 chat: median 1,020)."""

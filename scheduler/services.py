@@ -126,6 +126,9 @@ class ServiceState:
     samples_ttft: list[np.ndarray] = field(default_factory=list)
     hourly: np.ndarray | None = None
     """Request rate in each of the 168 hours of a week (None: flat)."""
+    fit_limit: int = 1_000_000
+    """Most replicas the cluster could ever hold (GPUs of the allowed types / replica GPUs):
+    requests beyond it could never start, so the autoscaler never makes them."""
     cumulative: np.ndarray | None = None
     """Expected requests at each hour boundary of a week (169 values)."""
 
@@ -146,6 +149,15 @@ def _profile(spec: InferenceWorkload) -> tuple[np.ndarray | None, np.ndarray | N
         return None, None
     daily, weekly = demand_profile(profile)
     return daily, weekly
+
+
+def _fit_limit(engine: Engine, spec: InferenceWorkload) -> int:
+    cluster = engine.cluster
+    allowed = set(spec.gpu_types) if spec.gpu_types else None
+    gpus = sum(int(size) * int(count) for kind, size, count in
+               zip(cluster.group_type, cluster.group_size, cluster.group_count, strict=True)
+               if allowed is None or cluster.gpu_type_names[kind] in allowed)
+    return max(1, gpus // spec.replica_gpus)
 
 
 def user_rtt_by_site(engine: Engine, users: dict[str, float]) -> np.ndarray:
@@ -182,7 +194,8 @@ class ServiceManager:
             n_sites = len(engine.scenario.sites)
             self.services.append(ServiceState(
                 index, workload, model, daily, weekly, user_rtt_by_site(engine, users),
-                site_count=np.zeros(n_sites), site_power_w=np.zeros(n_sites)))
+                site_count=np.zeros(n_sites), site_power_w=np.zeros(n_sites),
+                fit_limit=_fit_limit(engine, workload)))
         self.by_workload = {s.index: s for s in self.services}
         self.adjustments: list[tuple[int, int, float, float, float]] = []
         """(workload, site, start, end, facility watts): corrections of replica power by load,
@@ -261,7 +274,7 @@ class ServiceManager:
 
     def _scale(self, service: ServiceState, now: float, step: float) -> None:
         rate = self.mean_rate(service, now, now + step)
-        desired = self._desired(service, rate)
+        desired = min(self._desired(service, rate), service.fit_limit)
         active = len(service.pending) + len(service.serving)
         engine = self.engine
         if desired > active:

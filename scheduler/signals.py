@@ -55,6 +55,11 @@ GAP_FACTOR = 3.0
 """A step longer than this many times the median step is a gap in the data."""
 MAX_PROBLEMS = 20
 """Problems listed for one file; the rest are counted in a last line."""
+MAX_VALUE = 1e6
+"""Largest carbon intensity (g/kWh) or price magnitude (EUR/MWh) accepted: real ones stay
+below 2,000 and 5,000; beyond, energy x value products could overflow to infinity."""
+MAX_TIME_S = 1e12
+"""Largest time magnitude in a series file (31,700 years)."""
 
 
 # --------------------------------------------------------------------------- Signal
@@ -318,7 +323,7 @@ FR_2020_FIRST = datetime(2019, 12, 20)
 """Timestamp of the first row of the packaged 2020 series (time 0 of the profile)."""
 FR_2020_FILE = "fr_carbon_intensity_2020.csv.gz"
 
-_FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+_FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_VALUE, le=MAX_VALUE)]
 
 
 def _date_text(value: Any) -> Any:
@@ -417,7 +422,7 @@ _SIGNAL_ERROR = (
 
 
 CarbonSignalSpec = Annotated[
-    Annotated[float, Field(ge=0, allow_inf_nan=False), Tag("[constant]")]
+    Annotated[float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False), Tag("[constant]")]
     | Annotated[ProfileName, AfterValidator(_profile_from_name), Tag("[name]")]
     | Annotated[FileSignal, Tag("[file]")]
     | Annotated[ProfileSignal, Tag("[profile]")],
@@ -427,7 +432,8 @@ CarbonSignalSpec = Annotated[
 """Carbon intensity in gCO2/kWh: a constant >= 0, a profile name, ``{file: ...}`` or
 ``{profile: ...}``; a bare name validates to a :class:`ProfileSignal`."""
 PriceSignalSpec = Annotated[
-    Annotated[float, Field(allow_inf_nan=False), Tag("[constant]")]
+    Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False),
+              Tag("[constant]")]
     | Annotated[ProfileName, AfterValidator(_profile_from_name), Tag("[name]")]
     | Annotated[FileSignal, Tag("[file]")]
     | Annotated[ProfileSignal, Tag("[profile]")],
@@ -515,9 +521,9 @@ def build_signal(
     if isinstance(spec, ProfileSignal):
         return _profile_signal(spec, what, kind)
     value = float(spec)
-    if not math.isfinite(value) or (kind == "carbon" and value < 0):
-        raise InputError(f"must be finite{' and >= 0' if kind == 'carbon' else ''} "
-                         f"(got {value})", what)
+    if not abs(value) <= MAX_VALUE or (kind == "carbon" and value < 0):
+        raise InputError(f"must be finite{' and >= 0' if kind == 'carbon' else ''} and at "
+                         f"most {MAX_VALUE:g} in magnitude (got {value})", what)
     return Signal.constant(value, what)
 
 
@@ -772,8 +778,10 @@ def _file_signal(spec: FileSignal, base_dir: Path | None, what: str, kind: str |
                 mode or "", "a number or an ISO timestamp")
             problems.add(line, f"column {time_name!r}: cannot read {cell!r} as {expected}")
             continue
-        if not math.isfinite(seconds):
-            problems.add(line, f"column {time_name!r}: time {cell!r} is not finite")
+        if not math.isfinite(seconds) or abs(seconds) > MAX_TIME_S:
+            problems.add(line, f"column {time_name!r}: time {cell!r} is not finite"
+                         if not math.isfinite(seconds) else
+                         f"column {time_name!r}: time {cell!r} is beyond {MAX_TIME_S:g} s")
             continue
         raw_value = row[value_index].strip()
         try:
@@ -784,6 +792,9 @@ def _file_signal(spec: FileSignal, base_dir: Path | None, what: str, kind: str |
         else:
             if not math.isfinite(value):
                 problems.add(line, f"column {value_name!r}: value {raw_value!r} is not finite")
+            elif abs(value) > MAX_VALUE:
+                problems.add(line, f"column {value_name!r}: value {raw_value!r} is beyond "
+                                   f"+-{MAX_VALUE:g}")
             elif kind == "carbon" and value < 0:
                 problems.add(line, f"column {value_name!r}: carbon intensity must be >= 0 "
                                    f"(got {raw_value})")

@@ -344,3 +344,15 @@ def test_site_score_ranking_steers_jobs():
         {"type": "site", "ranking": ["B", "A"], "weight": 10}, {"type": "packing"}]}}
     jobs = simulate(data, seed=2).jobs
     assert (jobs["site"] == "B").mean() > 0.5
+
+
+def test_fragmentation_score_from_a_scenario_uses_sizes_seen():
+    # Without a size distribution the score would be 100 everywhere and change nothing.
+    plain = tiny_scenario()
+    plain["policy"] = {"queue": "fifo", "placement": {"scores": [{"type": "spread"}]}}
+    frag = tiny_scenario()
+    frag["policy"] = {"queue": "fifo", "placement": {"scores": [
+        {"type": "spread"}, {"type": "fragmentation", "weight": 3}]}}
+    a = simulate(plain, seed=3).jobs
+    b = simulate(frag, seed=3).jobs
+    assert (a["site"] != b["site"]).any() or (a["start_s"] != b["start_s"]).any()

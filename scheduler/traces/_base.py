@@ -116,14 +116,22 @@ def time_point(text: str, column: str) -> float:
     return value
 
 
-def integer(text: str, column: str, minimum: int | None = None) -> int:
-    """A whole number (``3`` or ``3.0``) at least ``minimum``, or :class:`BadValue`."""
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
+def integer(text: str, column: str, minimum: int | None = None,
+            maximum: int = INT64_MAX) -> int:
+    """A whole number (``3`` or ``3.0``) from ``minimum`` to ``maximum`` (default: what an
+    int64 column holds), or :class:`BadValue`."""
     value = number(text, column)
     if not value.is_integer():
         raise BadValue(column, text, "must be a whole number")
     result = int(value)
     if minimum is not None and result < minimum:
         raise BadValue(column, text, f"must be >= {minimum}")
+    if result > maximum:
+        raise BadValue(column, text, f"must be <= {maximum:,}")
     return result
 
 

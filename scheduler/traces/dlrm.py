@@ -24,6 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from scheduler.traces._base import (
+    INT32_MAX,
     BadValue,
     FormatInfo,
     ParseContext,
@@ -113,7 +114,8 @@ def parse(ctx: ParseContext) -> Iterator[Row]:
             duration = ctx.duration(end - began, column, end - began)
             per_node = col.get("max_instance_per_node")
             limit = -1 if per_node is None or is_missing(f[per_node]) \
-                else integer(f[per_node], "max_instance_per_node", minimum=-1)
+                else integer(f[per_node], "max_instance_per_node", minimum=-1,
+                                maximum=INT32_MAX)
             return ctx.row(line, arrival, gpus, fraction, duration, "", f[i_app].strip(),
                            "inference", f[i_id].strip(),
                            f[i_role].strip() if i_role is not None else "",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from scheduler.traces._base import BadValue, FormatInfo, ParseContext, Row
+from scheduler.traces._base import INT64_MAX, BadValue, FormatInfo, ParseContext, Row
 
 
 def _whole(record: dict[str, Any], key: str) -> int:
@@ -25,7 +25,8 @@ def _whole(record: dict[str, Any], key: str) -> int:
         raise BadValue(key, None, "is missing")
     value = record[key]
     if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value) or value != int(value) or value < 0:
+            or (isinstance(value, float) and not math.isfinite(value)) \
+            or value != int(value) or not 0 <= value <= INT64_MAX:
         raise BadValue(key, value, "must be a whole number >= 0")
     return int(value)
 
@@ -40,15 +41,16 @@ def parse(ctx: ParseContext) -> Iterator[Row]:
     def convert(line: int, text: str) -> Row:
         try:
             record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadValue("json", text.strip()[:60], f"is not valid JSON ({exc.msg})",
+        except (ValueError, RecursionError) as exc:  # also ints over the digit limit, nesting
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
+            raise BadValue("json", text.strip()[:60], f"is not valid JSON ({message})",
                            reason="invalid JSON") from None
         if not isinstance(record, dict):
             raise BadValue("json", text.strip()[:60], "must be a JSON object",
                            reason="invalid JSON")
         stamp = record.get("timestamp")
         if isinstance(stamp, bool) or not isinstance(stamp, int | float) \
-                or not math.isfinite(stamp) or stamp < 0:
+                or not 0 <= stamp <= 1e300:  # exact for ints: no overflow, NaN fails
             raise BadValue("timestamp", stamp, "must be a number of milliseconds >= 0")
         input_tokens = _whole(record, "input_length")
         output_tokens = _whole(record, "output_length")

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from scheduler.traces._base import (
+    INT32_MAX,
     BadValue,
     FormatInfo,
     ParseContext,
@@ -70,7 +71,7 @@ def parse(ctx: ParseContext) -> Iterator[Row]:
                 yield line, fields
 
     def convert(line: int, f: list[str]) -> Row:
-        status = integer(f[10], _name(10), minimum=-1)
+        status = integer(f[10], _name(10), minimum=-1, maximum=2**15 - 1)
         if status in (2, 3, 4):
             raise RowSkipped("SWF partial-execution record (the job's summary line is used)")
         submit = time_point(f[1], _name(1))
@@ -98,12 +99,12 @@ def parse(ctx: ParseContext) -> Iterator[Row]:
                                "is unknown and so is the requested processors (field 8)")
         gpus, fraction = ctx.gpus(procs * ratio, procs_name, procs_raw)
         user = integer(f[11], _name(11), minimum=-1)
-        group = integer(f[12], _name(12), minimum=-1)
+        group = integer(f[12], _name(12), minimum=-1, maximum=INT32_MAX)
         return ctx.row(line, submit, gpus, fraction, duration, "",
                        "" if user == -1 else str(user), "training",
                        integer(f[0], _name(0)), status, number(f[2], _name(2)),
-                       requested_time, integer(f[14], _name(14), minimum=-1),
-                       integer(f[15], _name(15), minimum=-1), group)
+                       requested_time, integer(f[14], _name(14), minimum=-1, maximum=INT32_MAX),
+                       integer(f[15], _name(15), minimum=-1, maximum=INT32_MAX), group)
 
     yield from ctx.rows(records(), convert)
 
