@@ -52,6 +52,47 @@ def parity() -> list[dict]:
     return rows
 
 
+def fused_parity(backend_cupy: object, jobs: int = 2000) -> dict:
+    """The fused CUDA kernel against the NumPy fused path and the generic xp path (a subset),
+    on the 1:1 hdf-2030 cluster with one column per node."""
+    from gpu import evaluate, get_backend
+    from gpu.fused import FusedWeights, best_keys_cupy, best_keys_numpy
+    from scheduler.cluster import Cluster
+    from scheduler.loading import load_scenario
+
+    rng = np.random.default_rng(7)
+    cluster = Cluster(load_scenario(ROOT / "scenarios" / "hdf-2030.yaml"))
+    kernel.occupy(cluster, rng)
+    gpus, allowed = kernel.make_jobs(cluster, jobs, rng)
+    cols = kernel.node_columns(cluster)
+    weights = FusedWeights(packing=1000, locality=1000)
+    args = (gpus, allowed, cols.gpu_type, cols.gpus_per_node, cols.free, cols.up, cols.group,
+            cols.group_nodes)
+    start = time.perf_counter()
+    reference = best_keys_numpy(*args, weights)
+    numpy_s = time.perf_counter() - start
+    cp = backend_cupy.xp  # type: ignore[attr-defined]
+    device = [cp.asarray(a) for a in args]
+    best_keys_cupy(backend_cupy, *device, weights)  # compile and warm up
+    cp.cuda.Stream.null.synchronize()
+    start = time.perf_counter()
+    on_gpu = best_keys_cupy(backend_cupy, *device, weights).get()
+    cupy_s = time.perf_counter() - start
+    subset = 100
+    filters, scores = kernel.plugin_calls()
+    from gpu import JobBatch, build_context
+
+    batch = JobBatch(gpus=gpus[:subset], type_allowed=allowed[:subset])
+    generic = evaluate(get_backend("numpy"), build_context(np, batch, cols), filters, scores)
+    cells = jobs * cluster.n_nodes
+    return {"jobs": jobs, "nodes": cluster.n_nodes,
+            "fused_cupy_equals_numpy": bool(np.array_equal(on_gpu, reference)),
+            "fused_equals_generic": bool(np.array_equal(reference[:subset],
+                                                        generic.keys.max(axis=1))),
+            "numpy_cells_per_s": cells / numpy_s, "cupy_cells_per_s": cells / cupy_s,
+            "speedup": numpy_s / cupy_s}
+
+
 def main() -> int:
     try:
         get_backend("cupy")
@@ -62,6 +103,9 @@ def main() -> int:
     print(table(rows))
     ok = all(r["same_summary"] and r["same_jobs"] for r in rows)
     print("parity:", "OK" if ok else "MISMATCH")
+    fused = fused_parity(get_backend("cupy"))
+    print("\nfused kernel:", table([fused]))
+    ok = ok and fused["fused_cupy_equals_numpy"] and fused["fused_equals_generic"]
     speed = {}
     for backend in ("numpy", "cupy"):
         print(f"\nkernel benchmark, {backend}:")
@@ -73,7 +117,7 @@ def main() -> int:
     print(f"\nper-node kernel cells/s: cupy / numpy = {node_rate['cupy'] / node_rate['numpy']:.1f}x;"
           f" per-column kernel: {col_rate['cupy'] / col_rate['numpy']:.1f}x")
     write_json("gpu_check", {"parity": rows, "parity_ok": ok, "node_rate": node_rate,
-                             "column_rate": col_rate, "numpy": np.__version__})
+                             "column_rate": col_rate, "fused": fused, "numpy": np.__version__})
     return 0 if ok else 1
 
 

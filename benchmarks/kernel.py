@@ -132,6 +132,29 @@ def run_nodes(backend: Backend, cluster: Cluster, gpus: np.ndarray, allowed: np.
             "cells_per_s": cells / elapsed, "job_nodes_per_s": cells / elapsed, "placed": -1}
 
 
+def run_fused(backend: Backend, cluster: Cluster, gpus: np.ndarray,
+              allowed: np.ndarray) -> dict[str, Any]:
+    """The fused kernel (gpu.fused): one column per node, no [J, N] intermediates on the GPU;
+    chunks of jobs on NumPy."""
+    from gpu.fused import FusedWeights, best_keys_cupy, best_keys_numpy
+
+    cols = node_columns(cluster)
+    weights = FusedWeights(packing=1000, locality=1000)
+    args = (gpus, allowed, cols.gpu_type, cols.gpus_per_node, cols.free, cols.up, cols.group,
+            cols.group_nodes)
+    start = time.perf_counter()
+    if backend.name == "cupy":
+        device_args = [backend.asarray(a) for a in args]
+        best_keys_cupy(backend, *device_args, weights).get()
+    else:
+        best_keys_numpy(*args, weights)
+    elapsed = time.perf_counter() - start
+    cells = gpus.shape[0] * cluster.n_nodes
+    return {"path": f"fused nodes ({backend.name})", "jobs": int(gpus.shape[0]),
+            "columns": cluster.n_nodes, "score_s": elapsed, "assign_s": 0.0,
+            "cells_per_s": cells / elapsed, "job_nodes_per_s": cells / elapsed, "placed": -1}
+
+
 def run_cycle(backend: Backend, cluster: Cluster, gpus: np.ndarray, allowed: np.ndarray,
               filters: list[PluginCall], scores: list[PluginCall]) -> dict[str, Any]:
     """The engine's cycle: dedupe jobs into classes, keys per class, sequential assignment."""
@@ -204,10 +227,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     occupy(cluster, rng)
     gpus, allowed = make_jobs(cluster, args.jobs, rng)
     filters, scores = plugin_calls()
+    fused_jobs = args.jobs if backend.name == "cupy" else args.node_jobs
     rows = [run_cycle(backend, cluster, gpus, allowed, filters, scores),
             run_columns(backend, cluster, gpus, allowed, filters, scores),
             run_nodes(backend, cluster, gpus[: args.node_jobs], allowed[: args.node_jobs],
                       filters, scores, args.chunk),
+            run_fused(backend, cluster, gpus[:fused_jobs], allowed[:fused_jobs]),
             run_python(cluster, gpus[: args.python_jobs], allowed[: args.python_jobs], False),
             run_python(cluster, gpus[: args.python_node_jobs], allowed[: args.python_node_jobs],
                        True)]
@@ -215,12 +240,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{cluster.columns.size} columns; {cluster.busy_gpus / cluster.total_gpus:.0%} busy")
     print(table(rows))
     cycle_s = rows[0]["score_s"]
-    python_node_s = args.jobs / rows[4]["jobs"] * rows[4]["score_s"]  # extrapolated to J
+    python_node_s = args.jobs / rows[5]["jobs"] * rows[5]["score_s"]  # extrapolated to J
     ratios = {
         "cycle_vs_python_nodes": python_node_s / cycle_s,
-        "cycle_vs_python_columns": args.jobs / rows[3]["jobs"] * rows[3]["score_s"] / cycle_s,
-        "kernel_columns_vs_python_columns": rows[1]["cells_per_s"] / rows[3]["cells_per_s"],
-        "kernel_nodes_vs_python_nodes": rows[2]["cells_per_s"] / rows[4]["cells_per_s"],
+        "cycle_vs_python_columns": args.jobs / rows[4]["jobs"] * rows[4]["score_s"] / cycle_s,
+        "kernel_columns_vs_python_columns": rows[1]["cells_per_s"] / rows[4]["cells_per_s"],
+        "kernel_nodes_vs_python_nodes": rows[2]["cells_per_s"] / rows[5]["cells_per_s"],
+        "fused_nodes_vs_python_nodes": rows[3]["cells_per_s"] / rows[5]["cells_per_s"],
     }
     print(f"cycle of {args.jobs:,} jobs: {cycle_s:.3f}s vs {python_node_s:.0f}s for a "
           f"straightforward python loop over nodes (extrapolated): "

@@ -35,8 +35,8 @@ class ReleaseSimulator:
         group = placement.group
         down = int(cluster.down_column[group])
         for node, gpus in zip(placement.nodes, placement.gpus, strict=True):
-            free = self._free.get(node, int(cluster.node_free[node]))
-            if int(cluster.node_column[node]) != down:
+            free = self._free.get(node, cluster.free_of(node))
+            if cluster.column_of_node(node) != down:
                 self.count[cluster.column_of[group, free]] -= 1
                 self.count[cluster.column_of[group, free + gpus]] += 1
             self._free[node] = free + gpus
@@ -137,9 +137,12 @@ class Cluster:
 
         # Nodes: ids grouped by node group, all up and free at time 0.
         self.node_group = np.repeat(np.arange(n_groups, dtype=np.int64), self.group_count)
-        self.node_free = self.group_size[self.node_group].copy()
-        self.node_column = np.empty(self.node_group.shape[0], dtype=np.int64)
-        self.node_position = np.empty(self.node_group.shape[0], dtype=np.int64)
+        # Per-node state is read and written one node at a time on the hot path: Python lists
+        # are several times faster than NumPy arrays for that (``node_free`` gives an array).
+        n_nodes = int(self.node_group.shape[0])
+        self._free: list[int] = self.group_size[self.node_group].tolist()
+        self._column: list[int] = [0] * n_nodes
+        self._position: list[int] = [0] * n_nodes
         self._stacks: list[list[int]] = [[] for _ in col_group]
         start = 0
         for g in range(n_groups):
@@ -147,10 +150,19 @@ class Cluster:
             full = int(self.columns.full_column[g])
             ids = list(range(stop - 1, start - 1, -1))  # lowest id on top of the stack
             self._stacks[full] = ids
-            self.node_column[start:stop] = full
-            self.node_position[np.array(ids, dtype=np.int64)] = np.arange(len(ids))
+            self._column[start:stop] = [full] * (stop - start)
+            for position, node in enumerate(ids):
+                self._position[node] = position
             self.columns.count[full] = len(ids)
             start = stop
+
+        # Scalar lookups of the hot path, as Python lists.
+        self._col_group: list[int] = self.columns.group.tolist()
+        self._col_free: list[int] = self.columns.free.tolist()
+        self._group_size: list[int] = self.group_size.tolist()
+        self._group_site: list[int] = self.group_site.tolist()
+        self._column_of: list[list[int]] = self.column_of.tolist()
+        self._down: list[int] = self.down_column.tolist()
 
         self.site_gpus = np.bincount(self.group_site, weights=self.group_size * self.group_count,
                                      minlength=len(self.site_names)).astype(np.int64)
@@ -159,6 +171,22 @@ class Cluster:
         self.busy_gpus = 0
 
     # ------------------------------------------------------------------ queries
+
+    @property
+    def node_free(self) -> np.ndarray:
+        """Free GPUs per node (a copy, for vectorised reads)."""
+        return np.array(self._free, dtype=np.int64)
+
+    @property
+    def node_column(self) -> np.ndarray:
+        """Column of each node now (a copy)."""
+        return np.array(self._column, dtype=np.int64)
+
+    def free_of(self, node: int) -> int:
+        return self._free[node]
+
+    def column_of_node(self, node: int) -> int:
+        return self._column[node]
 
     @property
     def n_nodes(self) -> int:
@@ -179,44 +207,46 @@ class Cluster:
     # ------------------------------------------------------------------ updates
 
     def _move(self, node: int, column: int) -> None:
-        old = int(self.node_column[node])
+        old = self._column[node]
         stack = self._stacks[old]
-        position = int(self.node_position[node])
+        position = self._position[node]
         last = stack.pop()
         if last != node:
             stack[position] = last
-            self.node_position[last] = position
-        self.columns.count[old] -= 1
+            self._position[last] = position
+        count = self.columns.count
+        count[old] -= 1
         target = self._stacks[column]
-        self.node_position[node] = len(target)
+        self._position[node] = len(target)
         target.append(node)
-        self.node_column[node] = column
-        self.columns.count[column] += 1
+        self._column[node] = column
+        count[column] += 1
 
     def place(self, column: int, gpus: int) -> Placement:
         """Take ``gpus`` GPUs: the remainder on a node of ``column``, whole nodes of its group
         for the rest (the choice the assignment made). Raises if capacity is missing."""
-        group = int(self.columns.group[column])
-        size = int(self.group_size[group])
+        group = self._col_group[column]
+        size = self._group_size[group]
         nodes_needed = -(-gpus // size)
         remainder = gpus - (nodes_needed - 1) * size
-        free_here = int(self.columns.free[column])
+        free_here = self._col_free[column]
         if free_here < remainder or not self._stacks[column]:
             raise RuntimeError(f"placement on column {column} without capacity")
+        column_of = self._column_of[group]
         nodes = [self._stacks[column][-1]]
         taken = [remainder]
-        self._move(nodes[0], int(self.column_of[group, free_here - remainder]))
-        self.node_free[nodes[0]] = free_here - remainder
+        self._move(nodes[0], column_of[free_here - remainder])
+        self._free[nodes[0]] = free_here - remainder
         if nodes_needed > 1:
-            full = int(self.columns.full_column[group])
-            empty = int(self.column_of[group, 0])
+            full = column_of[size]
+            empty = column_of[0]
             for _ in range(nodes_needed - 1):
                 node = self._stacks[full][-1]
                 self._move(node, empty)
-                self.node_free[node] = 0
+                self._free[node] = 0
                 nodes.append(node)
                 taken.append(size)
-        site = int(self.group_site[group])
+        site = self._group_site[group]
         self.site_busy_gpus[site] += gpus
         self.busy_gpus += gpus
         return Placement(tuple(nodes), tuple(taken), site, group)
@@ -224,42 +254,45 @@ class Cluster:
     def release(self, placement: Placement) -> None:
         """Give back what :meth:`place` took."""
         group = placement.group
+        down = self._down[group]
+        column_of = self._column_of[group]
         for node, gpus in zip(placement.nodes, placement.gpus, strict=True):
-            free = int(self.node_free[node]) + gpus
-            self.node_free[node] = free
-            if self.node_column[node] != self.down_column[group]:
-                self._move(node, int(self.column_of[group, free]))
+            free = self._free[node] + gpus
+            self._free[node] = free
+            if self._column[node] != down:
+                self._move(node, column_of[free])
         total = sum(placement.gpus)
         self.site_busy_gpus[placement.site] -= total
         self.busy_gpus -= total
 
     def set_down(self, node: int) -> None:
         """Take an idle node out of service (failure, repair pending)."""
-        if self.node_free[node] != self.group_size[self.node_group[node]]:
+        if self._free[node] != self.group_size[self.node_group[node]]:
             raise RuntimeError(f"node {node} still runs jobs; stop them before taking it down")
         self._move(node, int(self.down_column[self.node_group[node]]))
 
     def set_up(self, node: int) -> None:
         """Return a repaired node to service."""
         group = int(self.node_group[node])
-        if self.node_column[node] == self.down_column[group]:
-            self._move(node, int(self.column_of[group, int(self.node_free[node])]))
+        if self._column[node] == self.down_column[group]:
+            self._move(node, int(self.column_of[group, self._free[node]]))
 
     def is_up(self, node: int) -> bool:
-        return bool(self.node_column[node] != self.down_column[self.node_group[node]])
+        return bool(self._column[node] != self.down_column[self.node_group[node]])
 
     # ------------------------------------------------------------------ checks
 
     def check_invariants(self) -> None:
         """Raise AssertionError when the arrays and stacks disagree (tests call this)."""
         size = self.group_size[self.node_group]
-        assert (self.node_free >= 0).all() and (self.node_free <= size).all(), "node capacity"
+        node_free = self.node_free
+        assert (node_free >= 0).all() and (node_free <= size).all(), "node capacity"
         for column, stack in enumerate(self._stacks):
             assert self.columns.count[column] == len(stack), f"count of column {column}"
             for position, node in enumerate(stack):
-                assert self.node_column[node] == column and self.node_position[node] == position
+                assert self._column[node] == column and self._position[node] == position
                 if self.columns.up[column]:
-                    assert self.node_free[node] == self.columns.free[column], "node free level"
-        busy = np.bincount(self.group_site[self.node_group], weights=size - self.node_free,
+                    assert node_free[node] == self.columns.free[column], "node free level"
+        busy = np.bincount(self.group_site[self.node_group], weights=size - node_free,
                            minlength=len(self.site_names)).astype(np.int64)
         assert (busy == self.site_busy_gpus).all(), "site busy GPUs"

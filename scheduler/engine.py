@@ -483,7 +483,7 @@ class Engine:
                         continue
                 self._enqueue(job)
                 if not self._cycle_scheduled:
-                    self._schedule_cycle()
+                    self._cycle_now_or_later()
 
     def _see_size(self, bucket: int) -> None:
         """Count an arrival's size; refresh the placement keys when arrivals double, so the
@@ -525,6 +525,15 @@ class Engine:
         self.jobs.released_s[job] = self.env.now
         self._enqueue(job)
         if not self._cycle_scheduled:
+            self._schedule_cycle()
+
+    def _cycle_now_or_later(self) -> None:
+        """Run the scheduling cycle at once when no other event waits at this instant (the
+        coalesced cycle would then see exactly the same state), else schedule it after them.
+        This saves an event per arrival in the common case, with identical decisions."""
+        if self.env.peek() > self.env.now:
+            self._cycle(None)
+        else:
             self._schedule_cycle()
 
     def _schedule_cycle(self) -> None:
@@ -584,7 +593,7 @@ class Engine:
         limit = self._quota.get(self.tenants.names[tenant])
         return limit is not None and self._tenant_busy.get(tenant, 0) + int(self.jobs.gpus[job]) > limit
 
-    def _cycle(self, _event: simpy.Event) -> None:
+    def _cycle(self, _event: simpy.Event | None) -> None:
         """Try pending jobs in policy order; start what fits (see :mod:`scheduler.policies`)."""
         self._cycle_scheduled = False
         self.cycles += 1
@@ -880,8 +889,8 @@ class Engine:
         jobs.remaining_s[job] = 0.0
         jobs.status[job] = Status.COMPLETED
         jobs.end_s[job] = self.env.now
-        if (self._pending_jobs or self.deferred) and not self._cycle_scheduled:
-            self._schedule_cycle()
+        if self._pending_jobs and not self._cycle_scheduled:
+            self._cycle_now_or_later()
 
     def _on_failure(self, event: simpy.Event) -> None:
         job, token = event.value  # type: ignore[misc]

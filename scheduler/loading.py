@@ -166,6 +166,8 @@ def _is_json(text: str) -> bool:
 
 def parse_document(text: str, source: str) -> tuple[Any, LineMap]:
     """Parse YAML (a superset of JSON) safely; return the data and a path -> line map."""
+    if not text.strip():  # before YAML complains about a tab in an otherwise empty file
+        raise InputError("the file is empty", source)
     try:
         try:
             data, lines = _compose(text, source)
@@ -181,8 +183,12 @@ def parse_document(text: str, source: str) -> tuple[Any, LineMap]:
         if isinstance(exc, yaml.constructor.ConstructorError):
             raise InputError(f"cannot read value: {exc.problem or exc.context}", where) from None
         raise InputError(f"YAML syntax error: {exc.problem or exc.context}", where) from None
+    except yaml.reader.ReaderError as exc:  # a control character: one line, with its line
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(f"YAML error: {exc.reason} (character {exc.character!r})",
+                         f"{source}:{line}") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"YAML error: {exc}", source) from None
+        raise InputError(f"YAML error: {' '.join(str(exc).split())}", source) from None
     if data is None and not lines:
         raise InputError("the file is empty", source)
     return data, lines

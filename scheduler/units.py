@@ -18,6 +18,8 @@ TIME_UNITS_S: dict[str, float] = {
     "d": 86400.0, "w": 7 * 86400.0,
 }
 POWER_UNITS_W: dict[str, float] = {"": 1.0, "W": 1.0, "kW": 1e3, "MW": 1e6, "GW": 1e9}
+MAX_TIME_S = 1e12
+"""Longest time accepted (31,700 years): beyond, sums of times x powers may overflow."""
 
 
 def _parse(value: object, units: dict[str, float], kind: str, examples: str) -> float:
@@ -44,8 +46,11 @@ def _parse(value: object, units: dict[str, float], kind: str, examples: str) -> 
 
 
 def parse_time(value: object) -> float:
-    """Seconds from a number or a string like ``"2h"``."""
-    return _parse(value, TIME_UNITS_S, "time", '3600, "90s", "2h", "14d"')
+    """Seconds from a number or a string like ``"2h"``, at most :data:`MAX_TIME_S`."""
+    seconds = _parse(value, TIME_UNITS_S, "time", '3600, "90s", "2h", "14d"')
+    if seconds > MAX_TIME_S:
+        raise ValueError(f"time must be at most {MAX_TIME_S:g} s (got {value!r})")
+    return seconds
 
 
 def parse_power(value: object) -> float:

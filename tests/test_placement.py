@@ -356,3 +356,32 @@ def test_fragmentation_score_from_a_scenario_uses_sizes_seen():
     a = simulate(plain, seed=3).jobs
     b = simulate(frag, seed=3).jobs
     assert (a["site"] != b["site"]).any() or (a["start_s"] != b["start_s"]).any()
+
+
+def test_fused_numpy_kernel_equals_the_generic_path():
+    from gpu.fused import FusedWeights, best_keys_numpy, columns_of_keys
+
+    rng = np.random.default_rng(4)
+    cluster = Cluster(validate_data(tiny_scenario()))
+    # One column per node, with random occupancy.
+    n = cluster.n_nodes
+    free = rng.integers(0, cluster.group_size[cluster.node_group] + 1)
+    from gpu.placement import Columns
+
+    g = cluster.node_group
+    node_cols = Columns(group=g, site=cluster.group_site[g], gpu_type=cluster.group_type[g],
+                        gpus_per_node=cluster.group_size[g], free=free,
+                        up=rng.random(n) > 0.1, count=np.ones(n, dtype=np.int64),
+                        full_column=cluster.columns.full_column, group_nodes=cluster.group_count)
+    gpus = rng.integers(1, 40, size=60)
+    allowed = rng.random((60, len(cluster.gpu_type_names))) > 0.3
+    batch = JobBatch(gpus=gpus, type_allowed=allowed)
+    filters, scores = calls(("packing", 1.0), ("spread", 0.25), ("locality", 2.0))
+    generic = evaluate(NUMPY, build_context(np, batch, node_cols), filters, scores).keys
+    fused = best_keys_numpy(gpus, allowed, node_cols.gpu_type, node_cols.gpus_per_node,
+                            free, node_cols.up, g, cluster.group_count,
+                            FusedWeights(packing=1000, spread=250, locality=2000), chunk=7)
+    np.testing.assert_array_equal(fused, generic.max(axis=1))
+    best = columns_of_keys(fused, n)
+    expected = np.where(generic.max(axis=1) >= 0, generic.argmax(axis=1), -1)
+    np.testing.assert_array_equal(best, expected)

@@ -23,6 +23,7 @@ from typing import Any, TextIO, TypeVar
 from scheduler.errors import InputError, Problem
 from scheduler.traces.records import TraceReport
 from scheduler.traces.spec import TraceSpec
+from scheduler.units import MAX_TIME_S
 
 Row = tuple[Any, ...]
 ARRIVAL, LINE, GPUS, FRACTION, DURATION, GPU_TYPE, TENANT, KIND, ADJUSTED = range(9)
@@ -187,6 +188,9 @@ class ParseContext:
     def row(self, line: int, arrival: float, gpus: int, fraction: float, duration: float,
             gpu_type: str, tenant: str, kind: str, *extra: Any) -> Row:
         """Build a row tuple carrying the adjustments noted while converting it."""
+        for column, value in (("arrival time", arrival), ("duration", duration)):
+            if not value <= MAX_TIME_S:  # also NaN
+                raise BadValue(column, value, f"is beyond {MAX_TIME_S:g} s")
         adjusted = tuple(self._pending) if self._pending else ()
         return (arrival, line, gpus, fraction, duration, gpu_type, tenant, kind, adjusted,
                 *extra)

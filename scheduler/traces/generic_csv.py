@@ -38,7 +38,8 @@ def _time(text: str, column: str) -> float:
     try:
         return parse_time(text.strip())
     except ValueError as exc:
-        raise BadValue(column, text, str(exc)) from None
+        # describe() adds the value: drop the one parse_time put in its message
+        raise BadValue(column, text, str(exc).split(" (got ")[0]) from None
 
 
 def parse(ctx: ParseContext) -> Iterator[Row]:
