@@ -156,6 +156,9 @@ class Engine:
         self.pending_log: list[tuple[float, dict[int, int]]] = []
         """(time, {reason code: pending jobs}) after each cycle."""
         self.node_repairs = 0
+        self._interruptions = 0
+        """Preemptions and failures so far (they invalidate an EASY reservation)."""
+        self._shadow_cache: tuple[int, float, int] | None = None
 
         # Job classes and their cached placement keys.
         self._class_of: dict[tuple[int, int, int, int], int] = {}
@@ -645,9 +648,7 @@ class Engine:
                 if blocking == "strict":
                     break
                 if blocking == "easy" and shadow == math.inf:
-                    shadow = self._shadow_time(job, cls)
-                    if math.isnan(jobs.reservation_s[job]):
-                        jobs.reservation_s[job] = shadow
+                    shadow = self._reservation(job, cls)
                 continue
             started.add(job)
             self._start(job, cls, column)
@@ -704,6 +705,20 @@ class Engine:
 
     def _estimated_end(self, job: int, run: Run) -> float:
         return run.start + run.estimate_ratio * (run.end - run.start)
+
+    def _reservation(self, head: int, cls: int) -> float:
+        """The head's reservation: computed when the job first blocks at the head and kept
+        while it stays there. Ends only come earlier than estimated by then, and backfilled
+        jobs end before it, so the promise holds without recomputing it every cycle (it is
+        recomputed after a preemption or failure, which can move it later)."""
+        cached = self._shadow_cache
+        if cached is not None and cached[0] == head and cached[2] == self._interruptions:
+            return cached[1]
+        shadow = self._shadow_time(head, cls)
+        self._shadow_cache = (head, shadow, self._interruptions)
+        if math.isnan(self.jobs.reservation_s[head]):
+            self.jobs.reservation_s[head] = shadow
+        return shadow
 
     def _shadow_time(self, job: int, cls: int) -> float:
         """EASY: the earliest time the blocked head fits, releasing running jobs in order of
@@ -867,6 +882,7 @@ class Engine:
         if self._is_replica(job):  # before _stop: the service reads the run it forgets
             self.services.replica_stopped(int(jobs.workload[job]), job, now, requeued=True)
         run = self._stop(job, cause)
+        self._interruptions += 1
         kept = work_kept(run.start, now, run.speed, run.plan, run.resumed)
         done = work_done(run.start, now, run.speed, run.plan, run.resumed)
         kept = min(kept, run.remaining_at_start)
