@@ -174,13 +174,17 @@ class Engine:
         self._capacity = CapacityState.from_columns(self.cluster.columns, self.cluster.column_of)
         self._capacity.count = self.cluster.columns.count
         self._site_extra_it_w = np.zeros(len(self.cluster.site_names))
+        self._base_it_w: list[float] = self.power.base_it_w.tolist()
         self._cap_now = self.power.cap_w.copy()
         self._budget = np.full(len(self.cluster.site_names), math.inf)
         if self.power.enforced:
             self._capacity.site_budget_w = self._budget
             self._refresh_budget()
         self._tenant_busy: dict[int, int] = {}
+        """GPUs held per tenant (kept only when quotas are set)."""
         self._quota: dict[str, int] = dict(scenario.policy.quotas)
+        self._pue: list[float] = self.power.pue.tolist()
+        self._noisy_estimates = scenario.policy.estimates.estimate == "noisy"
 
         # Grid signals per site (default: the scenario's grid).
         self.carbon: list[Signal | None] = []
@@ -225,10 +229,12 @@ class Engine:
         return CheckpointPlan(spec.interval, spec.overhead, spec.restart)
 
     def _refresh_budget(self, site: int | None = None) -> None:
-        sites = range(len(self._budget)) if site is None else (site,)
-        for s in sites:
-            facility = (self.power.base_it_w[s] + self._site_extra_it_w[s]) * self.power.pue[s]
-            self._budget[s] = self._cap_now[s] - facility
+        if site is not None:
+            self._budget[site] = self._cap_now[site] - (
+                (self._base_it_w[site] + self._site_extra_it_w[site]) * self._pue[site])
+            return
+        facility = (self.power.base_it_w + self._site_extra_it_w) * self.power.pue
+        self._budget[:] = self._cap_now - facility
 
     def facility_power_w(self, site: int) -> float:
         return float((self.power.base_it_w[site] + self._site_extra_it_w[site])
@@ -799,9 +805,12 @@ class Engine:
         speed = info.speed_by_column[column]
         workload = int(jobs.workload[job])
         plan = self._workload_plans[workload]
-        resumed = bool(jobs.preemptions[job] + jobs.failures[job])
+        resumed = bool(jobs.preemptions[job] or jobs.failures[job])
         remaining = float(jobs.remaining_s[job])
-        end = segment_end(now, remaining, speed, plan, resumed)
+        if plan.interval is None and not resumed:
+            end = now + remaining / speed  # the common case, without the general arithmetic
+        else:
+            end = segment_end(now, remaining, speed, plan, resumed)
         if resumed and jobs.site[job] >= 0 and jobs.site[job] != placement.site:
             checkpoint = getattr(self.scenario.workloads[workload], "checkpoint", None)
             size = (checkpoint.size_gb_per_gpu if checkpoint is not None else 0.0) * info.gpus
@@ -812,15 +821,17 @@ class Engine:
         jobs.site[job] = placement.site
         jobs.reason[job] = -1
         power_w = info.power_by_column[column]
-        self._site_extra_it_w[placement.site] += power_w / self.power.pue[placement.site]
+        self._site_extra_it_w[placement.site] += power_w / self._pue[placement.site]
         if self.power.enforced:
             self._refresh_budget(placement.site)
-        tenant = int(jobs.tenant[job])
-        self._tenant_busy[tenant] = self._tenant_busy.get(tenant, 0) + info.gpus
+        if self._quota:
+            tenant = int(jobs.tenant[job])
+            self._tenant_busy[tenant] = self._tenant_busy.get(tenant, 0) + info.gpus
         self._token += 1
-        duration = float(jobs.duration_s[job])
-        ratio = (float(jobs.estimate_s[job]) / duration
-                 if 0 < duration < math.inf else 1.0)
+        ratio = 1.0
+        if self._noisy_estimates:
+            duration = float(jobs.duration_s[job])
+            ratio = float(jobs.estimate_s[job]) / duration if 0 < duration < math.inf else 1.0
         run = Run(self._token, placement, now, end, remaining, speed, resumed, plan, power_w, ratio)
         self.running[job] = run
         if self._node_jobs is not None:
@@ -865,11 +876,11 @@ class Engine:
                 if holders is not None:
                     holders.discard(job)
         gpus = sum(placement.gpus)
-        self._site_extra_it_w[placement.site] -= run.power_w / self.power.pue[placement.site]
+        self._site_extra_it_w[placement.site] -= run.power_w / self._pue[placement.site]
         if self.power.enforced:
             self._refresh_budget(placement.site)
-        tenant = int(self.jobs.tenant[job])
-        self._tenant_busy[tenant] -= gpus
+        if self._quota:
+            self._tenant_busy[int(self.jobs.tenant[job])] -= gpus
         self.jobs.attained_gpu_s[job] += gpus * (now - run.start)
         self.segments.add(job, placement.site, placement.group, gpus, run.start, now,
                           run.power_w, cause)

@@ -18,7 +18,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        # One line per problem, whatever the input held (a key or CSV header with a newline).
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class InputError(Exception):

@@ -149,8 +149,9 @@ def _compose(text: str, source: str) -> tuple[Any, LineMap]:
         lines = _walk_nodes(root, source)
         try:
             data = loader.construct_document(root)
-        except (ValueError, OverflowError) as exc:  # an int over Python's digit limit...
-            raise InputError(f"cannot read value: {exc}", source) from None
+        except (ValueError, OverflowError, IndexError, TypeError) as exc:
+            # an int over Python's digit limit, "!!float" with no digits (IndexError)...
+            raise InputError(f"cannot read value: {exc or type(exc).__name__}", source) from None
         return data, lines
     finally:
         loader.dispose()

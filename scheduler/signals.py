@@ -19,6 +19,7 @@ import csv
 import gzip
 import io
 import math
+import zlib
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -679,7 +680,8 @@ def _read_file_text(path: Path, what: str) -> str:
                 raw = handle.read(MAX_SIGNAL_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"file not found: {path}", what) from None
-    except (OSError, EOFError) as exc:  # gzip raises BadGzipFile (an OSError) or EOFError
+    except (OSError, EOFError, zlib.error) as exc:  # gzip: BadGzipFile (OSError), EOFError,
+        # zlib.error for a damaged stream
         raise InputError(f"cannot read {path}: {exc}", what) from None
     if len(raw) > MAX_SIGNAL_FILE_BYTES:
         raise InputError(f"larger than {MAX_SIGNAL_FILE_BYTES:,} bytes", str(path))

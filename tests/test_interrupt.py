@@ -68,6 +68,6 @@ def test_signal_writes_partial_results(tmp_path, sig, code, name):
     assert summary["interrupted"] is True and summary["stop_reason"] == name
     assert 0 < summary["simulated_time_s"] < 60 * 86400
     assert conserved(summary)
-    jobs = pd.read_csv(out / "jobs.csv")
+    jobs = pd.read_csv(out / "jobs.csv", low_memory=False)
     assert len(jobs) == summary["jobs_submitted"]
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))

@@ -19,6 +19,7 @@ node groups for a scenario.
 from __future__ import annotations
 
 import csv
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,7 +154,7 @@ def read_openb_nodes(path: str | Path) -> list[OpenbNodeGroup]:
                                             f"model: is empty for a node with {gpus} GPUs"))
                     continue
                 counts[(model, gpus)] += 1
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error) as exc:
         raise InputError(f"cannot read the node list: {exc}", source) from None
     if problems:
         raise InputError(problems)

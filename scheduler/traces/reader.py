@@ -13,6 +13,7 @@ import csv
 import heapq
 import pickle
 import tempfile
+import zlib
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -140,7 +141,7 @@ class TraceReader(Iterator[TraceChunk]):
                 yield from self._sorted(rows)
             else:
                 yield from self._streamed(ctx, rows)
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error) as exc:
             where = f"{ctx.source}:{ctx.line + 1}" if ctx.line else ctx.source
             raise InputError(f"cannot read the trace: {exc}", where) from None
         self.report.complete = True
