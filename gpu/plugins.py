@@ -215,27 +215,28 @@ def _marginal_signal(ctx: PlacementContext, signal_name: str) -> Any:
     return astype(xp, xp.round(watts * site_factor[None, :] * 1000.0), xp.int64)
 
 
+def _lowest_marginal(ctx: PlacementContext, signal_name: str) -> Any:
+    """100 on each job's lowest (power x PUE x signal) column; neutral without the signal."""
+    raw = _marginal_signal(ctx, signal_name)
+    if raw is None:
+        return ctx.xp.full(ctx.shape, 100, dtype=ctx.xp.int64)
+    return minmax_to_100(ctx.xp, raw, ctx.xp.ones(ctx.shape, dtype=bool_dtype(ctx.xp)),
+                         higher_is_better=False)
+
+
 @register_score("carbon")
 def score_carbon(ctx: PlacementContext) -> Any:
     """Lowest marginal emissions: job power x PUE x the site's carbon intensity now
     (``site_arrays['carbon_g_per_kwh']``), rescaled per job so its cleanest column scores
     100. Neutral (100 everywhere) when no site has a carbon signal."""
-    raw = _marginal_signal(ctx, "carbon_g_per_kwh")
-    if raw is None:
-        return ctx.xp.full(ctx.shape, 100, dtype=ctx.xp.int64)
-    return minmax_to_100(ctx.xp, raw, ctx.xp.ones(ctx.shape, dtype=bool_dtype(ctx.xp)),
-                         higher_is_better=False)
+    return _lowest_marginal(ctx, "carbon_g_per_kwh")
 
 
 @register_score("price")
 def score_price(ctx: PlacementContext) -> Any:
     """Lowest marginal energy cost: job power x PUE x the site's electricity price now
     (``site_arrays['price_eur_per_mwh']``), rescaled per job (cheapest column 100)."""
-    raw = _marginal_signal(ctx, "price_eur_per_mwh")
-    if raw is None:
-        return ctx.xp.full(ctx.shape, 100, dtype=ctx.xp.int64)
-    return minmax_to_100(ctx.xp, raw, ctx.xp.ones(ctx.shape, dtype=bool_dtype(ctx.xp)),
-                         higher_is_better=False)
+    return _lowest_marginal(ctx, "price_eur_per_mwh")
 
 
 @register_score("speedup")

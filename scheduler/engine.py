@@ -726,17 +726,23 @@ class Engine:
             self.jobs.reservation_s[head] = shadow
         return shadow
 
+    def _what_if(self) -> tuple[ReleaseSimulator, np.ndarray | None, CapacityState]:
+        """A scratch copy of capacity (counts and power budgets) to release running jobs in,
+        asking "would the job fit then?" without touching the cluster."""
+        release = ReleaseSimulator(self.cluster)
+        budget = None if self._capacity.site_budget_w is None else self._budget.copy()
+        capacity = self._capacity
+        state = CapacityState(release.count, capacity.group, capacity.site, capacity.gpu_type,
+                              capacity.gpus_per_node, capacity.free, capacity.full_column,
+                              capacity.column_of, budget)
+        return release, budget, state
+
     def _shadow_time(self, job: int, cls: int) -> float:
         """EASY: the earliest time the blocked head fits, releasing running jobs in order of
         their estimated ends (power budgets released with them)."""
         keys = self._class_keys[cls]
         shape = self._classes[cls].shape
-        release = ReleaseSimulator(self.cluster)
-        budget = None if self._capacity.site_budget_w is None else self._budget.copy()
-        state = CapacityState(release.count, self._capacity.group, self._capacity.site,
-                              self._capacity.gpu_type, self._capacity.gpus_per_node,
-                              self._capacity.free, self._capacity.full_column,
-                              self._capacity.column_of, budget)
+        release, budget, state = self._what_if()
         for end, other in sorted((self._estimated_end(j, r), j) for j, r in self.running.items()):
             run = self.running[other]
             release.release(run.placement)
@@ -773,12 +779,7 @@ class Engine:
             return -1
         keys = self._class_keys[cls]
         shape = self._classes[cls].shape
-        release = ReleaseSimulator(self.cluster)
-        budget = None if self._capacity.site_budget_w is None else self._budget.copy()
-        state = CapacityState(release.count, self._capacity.group, self._capacity.site,
-                              self._capacity.gpu_type, self._capacity.gpus_per_node,
-                              self._capacity.free, self._capacity.full_column,
-                              self._capacity.column_of, budget)
+        release, budget, state = self._what_if()
         needed = 0
         for needed, victim in enumerate(victims, start=1):  # noqa: B007
             run = self.running[victim]
