@@ -211,7 +211,6 @@ class Engine:
         self._workload_plans = [self._plan(w) for w in scenario.workloads]
         self._types_present = np.zeros(len(self.cluster.gpu_type_names), dtype=bool)
         self._types_present[self.cluster.group_type] = True
-        self._node_jobs: dict[int, set[int]] | None = {} if scenario.failures else None
         self._replicas_pending: list[int] = []
         self._running_training = 0
         """Running jobs that are not service replicas (draining waits for these only)."""
@@ -835,9 +834,6 @@ class Engine:
             ratio = float(jobs.estimate_s[job]) / duration if 0 < duration < math.inf else 1.0
         run = Run(self._token, placement, now, end, remaining, speed, resumed, plan, power_w, ratio)
         self.running[job] = run
-        if self._node_jobs is not None:
-            for node in placement.nodes:
-                self._node_jobs.setdefault(node, set()).add(job)
         failure_at = math.inf
         if self._failure_rate_per_gpu_s > 0:
             failure_at = now + self._next_exponential() / (self._failure_rate_per_gpu_s * info.gpus)
@@ -871,11 +867,6 @@ class Engine:
             self._running_training -= 1
         placement = run.placement
         self.cluster.release(placement)
-        if self._node_jobs is not None:
-            for node in placement.nodes:
-                holders = self._node_jobs.get(node)
-                if holders is not None:
-                    holders.discard(job)
         gpus = sum(placement.gpus)
         self._site_extra_it_w[placement.site] -= run.power_w / self._pue[placement.site]
         if self.power.enforced:
@@ -927,10 +918,12 @@ class Engine:
             return
         self.events += 1
         spec = self.scenario.failures
-        assert spec is not None and self._node_jobs is not None
+        assert spec is not None
         nodes = run.placement.nodes
         node = int(nodes[int(self._failure_rng.integers(0, len(nodes)))])
-        victims = sorted(self._node_jobs.get(node, set()) | {job})
+        # Failures are rare next to starts: finding the jobs on the node by a scan here is
+        # cheaper than keeping a node -> jobs index up to date at every start and stop.
+        victims = sorted(j for j, r in self.running.items() if node in r.placement.nodes)
         for victim in victims:  # every job on the failed node stops
             self._interrupt(victim, FAILED)
             workload = self.scenario.workloads[int(self.jobs.workload[victim])]

@@ -115,6 +115,8 @@ class ServiceState:
     sum_speed: float = 0.0
     sum_speed_rtt: float = 0.0
     started_in_step: list[int] = field(default_factory=list)
+    desired_memo: dict[tuple[float, float, float], int] = field(default_factory=dict)
+    """Replica counts already worked out for a (rate, speed, round trip)."""
     """Replicas started since the last accounted step."""
     last_scale_up: float = -math.inf
     scale_ups: int = 0
@@ -258,6 +260,11 @@ class ServiceManager:
         if spec.mode == "fixed":
             return spec.min_replicas
         speed, rtt = self._speed_and_rtt(service)
+        # The demand profile is hourly and replicas are mostly of one speed: the same
+        # question comes back step after step, and the queueing search is not free.
+        memo_key = (rate, round(speed, 9), round(rtt, 12))
+        if memo_key in service.desired_memo:
+            return service.desired_memo[memo_key]
         slo = service.spec.slo
         try:
             if spec.mode == "utilization":
@@ -270,7 +277,11 @@ class ServiceManager:
                                          max_replicas=spec.max_replicas, min_replicas=0)
         except InfeasibleError:
             wanted = spec.max_replicas
-        return max(spec.min_replicas, min(spec.max_replicas, wanted))
+        desired = max(spec.min_replicas, min(spec.max_replicas, wanted))
+        if len(service.desired_memo) > 4096:
+            service.desired_memo.clear()
+        service.desired_memo[memo_key] = desired
+        return desired
 
     def _scale(self, service: ServiceState, now: float, step: float) -> None:
         rate = self.mean_rate(service, now, now + step)
