@@ -13,7 +13,8 @@ nbclient = pytest.importorskip("nbclient")
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01-quickstart.ipynb", "02-tune-a-policy.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["01-quickstart.ipynb", "02-tune-a-policy.ipynb",
+                                           "03-carbon-and-power.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
