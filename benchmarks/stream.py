@@ -29,6 +29,7 @@ def stream_scenario(jobs: int) -> dict:
     data = copy.deepcopy(base)
     data.update(name="stream-1gpu", duration=f"{jobs / rate * 1.2:.3f}h", drain=True,
                 backend="numpy")
+    data.pop("failures", None)  # the floor's job stream has none: same stream for both
     data["workloads"] = [{
         "name": "stream", "arrival": {"process": "poisson", "rate_per_hour": rate},
         "gpus": 1, "duration": {"distribution": "exponential", "mean": MEAN_DURATION_S},

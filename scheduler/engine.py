@@ -151,7 +151,7 @@ class Engine:
         self.events = 0
         self.cycles = 0
         self.end_time = 0.0
-        self._unarrived: dict[int, tuple[int, int]] = {}
+        self._unarrived: dict[int, list[int]] = {}
         """Per source, the job ids of its current chunk that have not arrived yet [a, b)."""
         self.pending_log: list[tuple[float, dict[int, int]]] = []
         """(time, {reason code: pending jobs}) after each cycle."""
@@ -468,14 +468,15 @@ class Engine:
                               classes, chunk.kind, chunk.tenant, workload.priority, estimate)
             last_bucket = self._sizes_seen.shape[0] - 1
             info = self._classes
-            self._unarrived[source.index] = (int(ids[0]), int(ids[-1]) + 1) if len(ids) else (0, 0)
+            unarrived = [int(ids[0]), int(ids[-1]) + 1] if len(ids) else [0, 0]
+            self._unarrived[source.index] = unarrived
             for job, at, cls in zip(ids.tolist(), chunk.arrival_s.tolist(), classes.tolist(),
                                     strict=True):
                 delay = at - env.now
                 if delay > 0:
                     yield env.timeout(delay)
                 self.events += 1
-                self._unarrived[source.index] = (job + 1, self._unarrived[source.index][1])
+                unarrived[0] = job + 1
                 if self._fragmentation:
                     self._see_size(min(int(info[cls].gpus), last_bucket))
                 if not info[cls].fits:
