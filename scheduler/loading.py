@@ -151,7 +151,9 @@ def _compose(text: str, source: str) -> tuple[Any, LineMap]:
             data = loader.construct_document(root)
         except (ValueError, OverflowError, IndexError, TypeError) as exc:
             # an int over Python's digit limit, "!!float" with no digits (IndexError)...
-            raise InputError(f"cannot read value: {exc or type(exc).__name__}", source) from None
+            problem = ("an empty !!int or !!float value" if isinstance(exc, IndexError)
+                       else str(exc) or type(exc).__name__)
+            raise InputError(f"cannot read value: {problem}", source) from None
         return data, lines
     finally:
         loader.dispose()

@@ -113,7 +113,7 @@ BUILTIN_SCORES = {"packing", "spread", "locality", "fragmentation", "site", "car
 
 def _score_kind(value: Any) -> str:
     name = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return f"[{name}]" if name in BUILTIN_SCORES else "[user]"
+    return f"[{name}]" if isinstance(name, str) and name in BUILTIN_SCORES else "[user]"
 
 
 ScoreSpec = Annotated[

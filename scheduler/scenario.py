@@ -258,7 +258,7 @@ _DURATION_TAGS = {"exponential", "lognormal", "empirical"}
 def _duration_kind(value: Any) -> str | None:
     if isinstance(value, dict):
         name = value.get("distribution")
-        if name not in _DURATION_TAGS:
+        if not isinstance(name, str) or name not in _DURATION_TAGS:  # a list is unhashable
             return None  # pydantic reports the allowed names
         return f"[{name}]"
     if isinstance(value, _Capped):

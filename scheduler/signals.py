@@ -21,7 +21,7 @@ import io
 import math
 import zlib
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -711,6 +711,15 @@ def _hours(seconds: float) -> str:
     return f"{seconds / HOUR_S:.3g} h"
 
 
+def _csv_rows(reader: Any, display: str) -> Iterator[list[str]]:
+    """The reader's rows; a malformed CSV (a field over the csv module's limit...) is an input
+    error at its line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise InputError(f"cannot read the CSV: {exc}", f"{display}:{reader.line_num}") from None
+
+
 def _file_signal(spec: FileSignal, base_dir: Path | None, what: str, kind: str | None) -> Signal:
     path = Path(spec.file).expanduser()
     if not path.is_absolute() and base_dir is not None:
@@ -718,10 +727,11 @@ def _file_signal(spec: FileSignal, base_dir: Path | None, what: str, kind: str |
     display = str(path)
     text = _read_file_text(path, what)
     problems = _Problems(display)
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))  # a lone \r ends a line, as in files
+    rows = _csv_rows(reader, display)
     header: list[str] | None = None
     header_line = 1
-    for row in reader:
+    for row in rows:
         if row and any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#"):
             header = [cell.strip() for cell in row]
             header_line = reader.line_num
@@ -745,7 +755,7 @@ def _file_signal(spec: FileSignal, base_dir: Path | None, what: str, kind: str |
     labels: list[str] = []
     lines: list[int] = []
     values: list[float] = []
-    for row in reader:
+    for row in rows:
         line = reader.line_num
         if not row or not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
             continue

@@ -160,6 +160,13 @@ SCENARIOS: dict[str, str] = {
                             "constructor",
     "yaml_unhashable_key.yaml": "yaml_unhashable_key.yaml:1: cannot read value: found unhashable",
     "yaml_undefined_alias.yaml": "yaml_undefined_alias.yaml:1: YAML syntax error: found undefined",
+    # found by tests/test_fuzz.py
+    "empty_float_tag.yaml": "empty_float_tag.yaml: cannot read value: an empty !!int or !!float",
+    "empty_int_tag.yaml": "empty_int_tag.yaml: cannot read value: an empty !!int or !!float",
+    "newline_in_key.yaml": ":60: col\\nour: unknown key",
+    "unhashable_distribution.yaml": ":53: workloads.1.duration: expected a time",
+    "unhashable_score_type.yaml": ":62: policy.placement.scores.0.type: Input should be a valid "
+                                  "string",
 }
 
 
@@ -248,6 +255,10 @@ TRACES: dict[str, str] = {
     "csv/no_header.csv": "no_header.csv:1: missing column(s) arrival, gpus, duration",
     "csv/huge_arrival.csv": "huge_arrival.csv:3: arrival: time must be at most 1e+12 s",
     "csv/nul_byte.csv": "nul_byte.csv:3: duration: cannot read",
+    # found by tests/test_fuzz.py
+    "tiresias/corrupt_deflate.csv.gz": "corrupt_deflate.csv.gz: cannot read the trace: Error -3",
+    "csv/newline_in_header.csv": "newline_in_header.csv:2: missing column(s) arrival in the "
+                                 "header (found: arr\\nival, gpus, duration)",
 }
 
 
@@ -303,6 +314,10 @@ SIGNALS: dict[str, str] = {
     "huge_time.csv": "huge_time.csv:3: column 'time_s': time '1e308' is beyond 1e+12 s",
     "iso_then_number.csv": "iso_then_number.csv:3: column 'time': cannot read '3600' as an ISO",
     "mixed_time_zones.csv": "mixed_time_zones.csv:3: column 'time': timestamp",
+    # found by tests/test_fuzz.py
+    "corrupt_deflate.csv.gz": "grid.carbon_g_per_kwh: cannot read",
+    "lone_carriage_return.csv": "lone_carriage_return.csv:2: column 'carbon': cannot read ''",
+    "huge_field.csv": "huge_field.csv:3: cannot read the CSV: field larger than field limit",
 }
 
 
@@ -588,3 +603,59 @@ def test_regression_huge_finite_values_do_not_overflow_the_summary(tmp_path):
     code, out, err = run_cli("run", str(write_scenario(tmp_path, data)), "--json")
     assert code == 0, err
     json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the summary"))
+
+
+def test_regression_fuzz_crashes_are_input_errors(tmp_path):
+    """Found by tests/test_fuzz.py (each was a traceback, exit 1), minimal examples:
+
+    * ``duration: !!float`` -> IndexError inside PyYAML's constructor;
+    * ``distribution: []`` / a score ``type: []`` -> TypeError (unhashable) in the union
+      discriminators;
+    * a damaged deflate stream -> zlib.error (not an OSError) from gzip, in traces and signals;
+    * a lone ``\\r`` or a 200 kB field in a signal CSV -> csv.Error.
+    """
+    from scheduler.errors import InputError
+    from scheduler.loading import parse_document, validate_data
+    from scheduler.signals import FileSignal, build_signal
+    from scheduler.traces import TraceSpec, read_trace
+
+    for text in ("duration: !!float\n", "seed: !!int ''\n", "a: !!float ''\n"):
+        with pytest.raises(InputError, match="an empty !!int or !!float value"):
+            parse_document(text, "f.yaml")
+    data = tiny_scenario()
+    data["workloads"][0]["duration"] = {"distribution": [], "mean": "1h"}
+    data["policy"] = {"placement": {"scores": [{"type": []}]}}
+    with pytest.raises(InputError) as caught:
+        validate_data(data)
+    assert {p.where for p in caught.value.problems} == {
+        "workloads.0.duration", "policy.placement.scores.0.type"}
+    with pytest.raises(InputError, match="Error -3 while decompressing"):
+        list(read_trace(TraceSpec(format="tiresias",
+                                  path=str(TRACE_DIR / "tiresias" / "corrupt_deflate.csv.gz"))))
+    for name in ("corrupt_deflate.csv.gz", "lone_carriage_return.csv", "huge_field.csv"):
+        with pytest.raises(InputError):
+            build_signal(FileSignal(file=str(SIGNAL_DIR / name)), None, "grid.carbon_g_per_kwh")
+
+
+def test_regression_every_problem_is_one_line(tmp_path):
+    """Found by tests/test_fuzz.py: a key or a CSV header holding a newline split its problem
+    over two lines, the second without ``error:``; newlines are now escaped."""
+    from scheduler.errors import Problem
+
+    assert str(Problem("a\nb", "c\r\nd")) == "a\\nb: c\\r\\nd"
+    code, _, err = run_cli("validate", str(SCENARIO_DIR / "newline_in_key.yaml"))
+    assert len(assert_input_error(code, err, "col\\nour")) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="scheduler/simulation.py (the lead's): simulate(seed=-1) "
+                   "passes the seed to numpy's SeedSequence, which raises ValueError (exit 1 "
+                   "from a script); simulate(seed=2**64) is accepted although the scenario "
+                   "schema limits seeds to < 2**63. The CLI refuses both since this change.")
+def test_simulate_refuses_a_seed_out_of_range():
+    from scheduler import simulate
+    from scheduler.errors import InputError
+
+    with pytest.raises(InputError):
+        simulate(tiny_scenario(duration="1h"), seed=-1)
+    with pytest.raises(InputError):
+        simulate(tiny_scenario(duration="1h"), seed=2**64)

@@ -21,6 +21,7 @@ The hypothesis profile is derandomized and has no example database, so CI runs t
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -42,9 +43,15 @@ QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority")
 SCORES = ("packing", "spread", "locality", "fragmentation")
 MAX_JOBS = 450
 
-PROPERTIES = settings(max_examples=30, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=[HealthCheck.too_slow,
-                                             HealthCheck.data_too_large])
+
+SCALE = int(os.environ.get("CLUSTERSIM_PROPERTY_SCALE", "1"))
+"""``CLUSTERSIM_PROPERTY_SCALE=20`` runs 20 times the examples, freshly random (CI: 1, fixed)."""
+
+
+def _settings(examples: int) -> settings:
+    return settings(max_examples=examples * SCALE, deadline=None, derandomize=SCALE == 1,
+                    database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -100,7 +107,8 @@ def workloads(draw: st.DrawFn, horizon_h: float, types_present: list[str]) -> li
         workload: dict = {"name": f"w{w}", "arrival": {"process": "poisson",
                                                        "rate_per_hour": rate},
                           "gpus": gpus, "duration": duration,
-                          "priority": draw(st.integers(0, 3))}
+                          "priority": draw(st.integers(0, 3)),
+                          "max_retries": draw(st.integers(0, 2))}
         if draw(st.booleans()):
             workload["gpu_types"] = draw(st.lists(st.sampled_from(types_present), min_size=1,
                                                   max_size=2, unique=True))
@@ -119,7 +127,9 @@ def scenarios(draw: st.DrawFn) -> dict:
     cluster = draw(sites())
     present = sorted({g["gpu"] for site in cluster for g in site["nodes"]})
     horizon_h = draw(st.sampled_from([6, 12, 24, 48]))
-    scores = draw(st.lists(st.sampled_from(SCORES), min_size=1, max_size=3, unique=True))
+    grid = draw(st.booleans())
+    scores = draw(st.lists(st.sampled_from(SCORES + (("carbon", "price") if grid else ())),
+                           min_size=1, max_size=3, unique=True))
     data: dict = {
         "name": "property", "seed": draw(st.integers(0, 2**32)), "duration": f"{horizon_h}h",
         "drain": draw(st.booleans()), "sites": cluster,
@@ -129,6 +139,8 @@ def scenarios(draw: st.DrawFn) -> dict:
                                              "weight": draw(st.sampled_from([0.5, 1, 3]))}
                                             for name in scores]}},
     }
+    if grid:
+        data["grid"] = {"carbon_g_per_kwh": "fr-2024", "price_eur_per_mwh": "day-ahead-fr"}
     if draw(st.booleans()):
         data["policy"]["priority"] = {"preempt": True}
     if draw(st.booleans()):
@@ -167,7 +179,7 @@ def strict_backend() -> Backend:
 # --------------------------------------------------------------------------- properties
 
 
-@PROPERTIES
+@_settings(120)
 @given(data=scenarios())
 def test_invariants_of_random_scenarios(data):
     engine, result = run_engine(data, get_backend("numpy"))
@@ -205,12 +217,12 @@ def test_invariants_of_random_scenarios(data):
         mine = group == g
         size = int(cluster.group_size[g] * cluster.group_count[g])
         assert max_concurrent(start[mine], end[mine], gpus[mine]) <= size
-    busy = result.timeseries["busy_gpus"].to_numpy()
-    assert (busy <= cluster.total_gpus).all()
+    busy = result.timeseries["busy_gpus"].to_numpy()  # step means: allow rounding
+    assert (busy <= cluster.total_gpus * (1 + 1e-9)).all()
     assert all(math.isfinite(v) for v in summary.values() if isinstance(v, float))
 
 
-@PROPERTIES
+@_settings(50)
 @given(data=scenarios())
 def test_same_seed_same_results_and_backend_parity(data):
     _, first = run_engine(data, get_backend("numpy"))
