@@ -63,6 +63,9 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     Raises :class:`InputError` for any invalid input.
     """
     model = resolve_scenario(scenario, overrides)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**63):
+        raise InputError(f"must be a whole number in [0, 2^63) (got {seed!r})", "seed")
     run_seed = seed if seed is not None else (model.seed if model.seed is not None else draw_seed())
     try:
         chosen = get_backend(backend or model.backend)

@@ -647,11 +647,9 @@ def test_regression_every_problem_is_one_line(tmp_path):
     assert len(assert_input_error(code, err, "col\\nour")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="scheduler/simulation.py (the lead's): simulate(seed=-1) "
-                   "passes the seed to numpy's SeedSequence, which raises ValueError (exit 1 "
-                   "from a script); simulate(seed=2**64) is accepted although the scenario "
-                   "schema limits seeds to < 2**63. The CLI refuses both since this change.")
 def test_simulate_refuses_a_seed_out_of_range():
+    """Found while building the corpus: simulate(seed=-1) reached numpy's SeedSequence (a
+    ValueError, exit 1 from a script) and seed=2**64 passed although scenarios stop at 2**63."""
     from scheduler import simulate
     from scheduler.errors import InputError
 
