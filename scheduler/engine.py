@@ -285,9 +285,8 @@ class Engine:
                 cls = len(self._classes)
                 allowed = source.type_masks[key]
                 cols = self.cluster.columns
-                facility_w = (size * self.power.extra_w_per_gpu[cols.gpu_type]
-                              * KIND_POWER_FACTOR[KIND_NAMES[kind_code]]
-                              * self.power.pue[cols.site])
+                facility_w = self.power.job_facility_w(KIND_NAMES[kind_code], size,
+                                                       cols.gpu_type, cols.site)
                 speed = self._speed_table(source.index)
                 self._class_of[signature] = cls
                 self._classes.append(JobClassInfo(

@@ -85,10 +85,11 @@ class PowerModel:
                 cap = min(cap, window.cap_w)
         return cap
 
-    def job_facility_w(self, kind: str, gpus: int, gpu_type: int, site: int) -> float:
-        """Facility watts a job adds while it runs."""
-        return (gpus * float(self.extra_w_per_gpu[gpu_type]) * KIND_POWER_FACTOR[kind]
-                * float(self.pue[site]))
+    def job_facility_w(self, kind: str, gpus: int, gpu_type: np.ndarray,
+                       site: np.ndarray) -> np.ndarray:
+        """Facility watts a job of ``gpus`` GPUs adds while it runs, for each (GPU type,
+        site) pair given (vectorised: the engine asks once per job class and column)."""
+        return gpus * self.extra_w_per_gpu[gpu_type] * KIND_POWER_FACTOR[kind] * self.pue[site]
 
 
 def power_steps(starts: np.ndarray, ends: np.ndarray, watts: np.ndarray,
