@@ -16,6 +16,7 @@ Contract (see ARCHITECTURE.md, principles 3-5):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from gpu.array_ops import astype, bool_dtype
 from gpu.backend import Backend
 from gpu.placement import Columns, PlacementContext
 from gpu.plugins import Plugin, PluginError
+from gpu.walk import STARTS, walk
 
 WEIGHT_SCALE = 1000
 """Weights are fixed-point: weight 0.5 is 500 milli-units, so sums are exact integers."""
@@ -243,6 +245,37 @@ def pick_ranked(ranked: list[int], keys_row: np.ndarray, state: CapacityState, s
     return pick(keys_row, state, shape)
 
 
+class _ReferenceRules:
+    """Walk rules of :func:`assign`: keys and shapes per class, capacity consumed by starts."""
+
+    def __init__(self, keys: np.ndarray, shapes: list[JobShape], state: CapacityState,
+                 chosen: np.ndarray) -> None:
+        self.keys, self.shapes, self.state, self.chosen = keys, shapes, state, chosen
+
+    def admit(self, job: int) -> int:
+        return STARTS
+
+    def pick(self, job: int, cls: int) -> tuple[int, int]:
+        column = pick(self.keys[cls], self.state, self.shapes[cls])
+        return column, (STARTS if column >= 0 else 0)
+
+    def make_room(self, job: int, cls: int) -> int:
+        return -1
+
+    def reserve(self, job: int, cls: int) -> float:
+        return math.inf
+
+    def backfill(self, job: int, cls: int, column: int, reservation: float) -> int:
+        return STARTS
+
+    def start(self, job: int, cls: int, column: int) -> None:
+        self.chosen[job] = column
+        take(self.state, self.shapes[cls], column)
+
+    def wait(self, job: int, reason: int) -> None:
+        pass
+
+
 def assign(keys: np.ndarray, job_class: np.ndarray, shapes: list[JobShape],
            state: CapacityState, stop_at_first_failure: bool = False) -> np.ndarray:
     """Columns for jobs in queue order (-1 = not placed), with sequential semantics.
@@ -250,21 +283,12 @@ def assign(keys: np.ndarray, job_class: np.ndarray, shapes: list[JobShape],
     ``keys[c]`` is the key row of job class ``c``; job ``j`` is of class ``job_class[j]`` with
     needs ``shapes[c]``. Equivalent to placing the jobs one by one, each on the valid column
     of highest key under the capacity left by the jobs before it; ``state`` is consumed.
-    ``stop_at_first_failure`` gives strict head-of-line order (FIFO).
+    ``stop_at_first_failure`` gives strict head-of-line order (FIFO). This is
+    :func:`gpu.walk.walk`, the walk production cycles run, with plain picks and takes.
     """
     chosen = np.full(job_class.shape[0], -1, dtype=np.int64)
-    blocked: set[int] = set()  # classes that failed: capacity only shrinks within a cycle
-    for job, cls in enumerate(job_class.tolist()):
-        if cls in blocked:
-            if stop_at_first_failure:
-                break
-            continue
-        column = pick(keys[cls], state, shapes[cls])
-        if column < 0:
-            if stop_at_first_failure:
-                break
-            blocked.add(cls)
-            continue
-        chosen[job] = column
-        take(state, shapes[cls], column)
+    classes = job_class.tolist()
+    walk(range(len(classes)), classes, _ReferenceRules(keys, shapes, state, chosen),
+         blocking="strict" if stop_at_first_failure else "greedy",
+         classes_pending=len(set(classes)))
     return chosen

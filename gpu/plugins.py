@@ -31,6 +31,13 @@ class Plugin:
     fn: PluginFn
     reason: str = ""
     """For filters: why a job is pending when this filter rejects it everywhere."""
+    needs: tuple[str, ...] | None = None
+    """Inputs it reads from ``ctx.site_arrays`` / ``ctx.jobs.extra`` (names of registered
+    inputs, see :mod:`scheduler.runtime.plugin_inputs`); ``None``: every standard input."""
+    varies: frozenset[str] = frozenset()
+    """What makes its values change during a run besides the job and column: ``grid``
+    (carbon or price signals: re-scored at each signal step), ``arrivals`` (the job sizes seen
+    so far) or ``placements`` (each placement of the cycle: scored per pick, replicas only)."""
 
 
 _REGISTRY: dict[tuple[str, str], Plugin] = {}
@@ -40,25 +47,40 @@ class PluginError(ValueError):
     """A plugin is unknown, registered twice, or returned an invalid result."""
 
 
-def _register(kind: str, name: str, reason: str, replace: bool) -> Callable[[PluginFn], PluginFn]:
+VARIES = frozenset({"grid", "arrivals", "placements"})
+
+
+def _register(kind: str, name: str, reason: str, replace: bool, needs: tuple[str, ...] | None,
+              varies: tuple[str, ...]) -> Callable[[PluginFn], PluginFn]:
+    unknown = set(varies) - VARIES
+    if unknown:
+        raise PluginError(f"{kind} plugin {name!r}: varies must be among {sorted(VARIES)} "
+                          f"(got {sorted(unknown)})")
+
     def decorate(fn: PluginFn) -> PluginFn:
         key = (kind, name)
         if key in _REGISTRY and not replace:
             raise PluginError(f"{kind} plugin {name!r} is already registered "
                               f"(by {_REGISTRY[key].fn.__module__}.{_REGISTRY[key].fn.__qualname__})")
-        _REGISTRY[key] = Plugin(kind, name, fn, reason or f"rejected by filter {name!r}")
+        _REGISTRY[key] = Plugin(kind, name, fn, reason or f"rejected by filter {name!r}",
+                                None if needs is None else tuple(needs), frozenset(varies))
         return fn
     return decorate
 
 
-def register_filter(name: str, reason: str = "", replace: bool = False) -> Callable[[PluginFn], PluginFn]:
-    """Decorator: register ``fn(ctx, **args) -> bool[J, B]`` as filter ``name``."""
-    return _register("filter", name, reason, replace)
+def register_filter(name: str, reason: str = "", replace: bool = False,
+                    needs: tuple[str, ...] | None = None,
+                    varies: tuple[str, ...] = ()) -> Callable[[PluginFn], PluginFn]:
+    """Decorator: register ``fn(ctx, **args) -> bool[J, B]`` as filter ``name``; ``needs``
+    and ``varies`` declare its inputs and what changes them (see :class:`Plugin`)."""
+    return _register("filter", name, reason, replace, needs, varies)
 
 
-def register_score(name: str, replace: bool = False) -> Callable[[PluginFn], PluginFn]:
-    """Decorator: register ``fn(ctx, **args) -> int[J, B] in 0..100`` as score ``name``."""
-    return _register("score", name, "", replace)
+def register_score(name: str, replace: bool = False, needs: tuple[str, ...] | None = None,
+                   varies: tuple[str, ...] = ()) -> Callable[[PluginFn], PluginFn]:
+    """Decorator: register ``fn(ctx, **args) -> int[J, B] in 0..100`` as score ``name``;
+    ``needs`` and ``varies`` declare its inputs and what changes them (see :class:`Plugin`)."""
+    return _register("score", name, "", replace, needs, varies)
 
 
 def get_plugin(kind: str, name: str) -> Plugin:
@@ -102,19 +124,19 @@ def minmax_to_100(xp: Any, raw: Any, valid: Any, higher_is_better: bool = True) 
 # --------------------------------------------------------------------------- built-in filters
 
 
-@register_filter("gpu-type", reason="no node of an allowed GPU type")
+@register_filter("gpu-type", reason="no node of an allowed GPU type", needs=())
 def filter_gpu_type(ctx: PlacementContext) -> Any:
     """The column's GPU type is allowed for the job."""
     return take(ctx.xp, ctx.jobs.type_allowed, ctx.columns.gpu_type, axis=1)
 
 
-@register_filter("node-up", reason="all fitting nodes are down")
+@register_filter("node-up", reason="all fitting nodes are down", needs=())
 def filter_node_up(ctx: PlacementContext) -> Any:
     """The column's nodes are up."""
     return ctx.xp.broadcast_to(ctx.columns.up[None, :], ctx.shape)
 
 
-@register_filter("capacity", reason="no node group large enough")
+@register_filter("capacity", reason="no node group large enough", needs=())
 def filter_capacity(ctx: PlacementContext) -> Any:
     """A node of the column has room for the job's remainder and its group has enough nodes
     for a gang job. Static (node sizes, not counts): whether such nodes are free *now* is
@@ -144,7 +166,7 @@ def filter_power(ctx: PlacementContext) -> Any:
 # --------------------------------------------------------------------------- built-in scores
 
 
-@register_score("packing")
+@register_score("packing", needs=())
 def score_packing(ctx: PlacementContext) -> Any:
     """Most allocated: the fuller the node after placement, the higher (keeps whole nodes
     free for big jobs). 100 x GPUs in use after placement / node size."""
@@ -153,7 +175,7 @@ def score_packing(ctx: PlacementContext) -> Any:
     return (used_after * 100) // cols.gpus_per_node[None, :]
 
 
-@register_score("spread")
+@register_score("spread", needs=())
 def score_spread(ctx: PlacementContext) -> Any:
     """Least allocated: 100 x GPUs still free after placement / node size."""
     cols = ctx.columns
@@ -161,13 +183,13 @@ def score_spread(ctx: PlacementContext) -> Any:
     return (left * 100) // cols.gpus_per_node[None, :]
 
 
-@register_score("locality")
+@register_score("locality", needs=())
 def score_locality(ctx: PlacementContext) -> Any:
     """Fewest nodes for a gang job: 100 on a one-node placement, ``100 // n`` on ``n`` nodes."""
     return 100 // ctx.xp.maximum(ctx.nodes_needed, 1)
 
 
-@register_score("fragmentation")
+@register_score("fragmentation", needs=("size_share",), varies=("arrivals",))
 def score_fragmentation(ctx: PlacementContext, sizes: Any = None) -> Any:
     """Fragmentation in the spirit of FGD (ATC'23): GPUs a placement leaves on the node that
     the job sizes seen so far could not use. ``ctx.site_arrays['size_share']`` (or the
@@ -189,7 +211,7 @@ def score_fragmentation(ctx: PlacementContext, sizes: Any = None) -> Any:
     return 100 - (unusable * 100) // worst
 
 
-@register_score("site")
+@register_score("site", needs=())
 def score_site(ctx: PlacementContext, weights: Any = None) -> Any:
     """Site preference: ``weights`` (0..100 per site index, from the scenario's ranking or
     weights) looked up by the column's site."""
@@ -224,7 +246,8 @@ def _lowest_marginal(ctx: PlacementContext, signal_name: str) -> Any:
                          higher_is_better=False)
 
 
-@register_score("carbon")
+@register_score("carbon", needs=("power_w_per_gpu_by_type", "pue", "carbon_g_per_kwh"),
+                varies=("grid",))
 def score_carbon(ctx: PlacementContext) -> Any:
     """Lowest marginal emissions: job power x PUE x the site's carbon intensity now
     (``site_arrays['carbon_g_per_kwh']``), rescaled per job so its cleanest column scores
@@ -232,14 +255,15 @@ def score_carbon(ctx: PlacementContext) -> Any:
     return _lowest_marginal(ctx, "carbon_g_per_kwh")
 
 
-@register_score("price")
+@register_score("price", needs=("power_w_per_gpu_by_type", "pue", "price_eur_per_mwh"),
+                varies=("grid",))
 def score_price(ctx: PlacementContext) -> Any:
     """Lowest marginal energy cost: job power x PUE x the site's electricity price now
     (``site_arrays['price_eur_per_mwh']``), rescaled per job (cheapest column 100)."""
     return _lowest_marginal(ctx, "price_eur_per_mwh")
 
 
-@register_score("speedup")
+@register_score("speedup", needs=("speed_by_type",))
 def score_speedup(ctx: PlacementContext) -> Any:
     """Heterogeneity-aware (in the spirit of Gavel, OSDI'20): the faster the column's GPU type
     for this job (``jobs.extra['speed_by_type']``, [J, T]), the higher; each job's fastest
@@ -262,7 +286,7 @@ def _site_row_score(ctx: PlacementContext, name: str, higher_is_better: bool) ->
     return minmax_to_100(xp, raw, xp.ones(ctx.shape, dtype=bool_dtype(xp)), higher_is_better)
 
 
-@register_score("latency")
+@register_score("latency", needs=("site_rtt_s",))
 def score_latency(ctx: PlacementContext) -> Any:
     """Near the users: the lower the request-weighted round trip from the service's users to
     the column's site (``jobs.extra['site_rtt_s']``, [J, S]), the higher. Neutral for jobs
@@ -270,7 +294,7 @@ def score_latency(ctx: PlacementContext) -> Any:
     return _site_row_score(ctx, "site_rtt_s", higher_is_better=False)
 
 
-@register_score("replica-spread")
+@register_score("replica-spread", needs=("site_replicas",), varies=("placements",))
 def score_replica_spread(ctx: PlacementContext) -> Any:
     """Resilience: the fewer replicas of the same service a site already runs
     (``jobs.extra['site_replicas']``, [J, S]), the higher."""

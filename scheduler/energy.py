@@ -12,12 +12,15 @@ by 3.6e9.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scheduler.metrics import step_means
 from scheduler.power import power_steps, time_at_or_above
+
+if TYPE_CHECKING:
+    from scheduler.runtime.record import RunRecord
 
 J_PER_MWH = 3.6e9
 J_PER_KWH = 3.6e6
@@ -54,32 +57,32 @@ class EnergyAccount:
     cluster_peak_w: float
 
 
-def cap_steps(engine: Any, site: int, period: float) -> tuple[np.ndarray, np.ndarray]:
+def cap_steps(run: RunRecord, site: int, period: float) -> tuple[np.ndarray, np.ndarray]:
     """The cap in force at ``site`` as a step function (times, watts; inf = no cap)."""
-    edges = sorted({0.0, *(t for w in engine.power.windows if w.site == site
+    edges = sorted({0.0, *(t for w in run.power.windows if w.site == site
                            for t in (w.start, w.end) if t < period)})
     times = np.array(edges)
-    return times, np.array([engine.power.cap_at(site, t) for t in edges])
+    return times, np.array([run.power.cap_at(site, t) for t in edges])
 
 
-def account(engine: Any, period: float) -> EnergyAccount:
+def account(run: RunRecord, period: float) -> EnergyAccount:
     """Integrate power, carbon and cost per site and per segment over ``[0, period]``."""
-    seg = engine.segments
-    adjustments = np.array(engine.services.adjustments, dtype=np.float64).reshape(-1, 5)
+    seg = run.segments
+    adjustments = np.array(run.services.adjustments, dtype=np.float64).reshape(-1, 5)
     seg_job = seg.view("job")
     job = np.concatenate([seg_job, np.full(adjustments.shape[0], -1, dtype=np.int64)])
-    workload = np.concatenate([engine.jobs.view("workload")[seg_job],
+    workload = np.concatenate([run.jobs.view("workload")[seg_job],
                                adjustments[:, 0].astype(np.int64)])
     site_of = np.concatenate([seg.view("site"), adjustments[:, 1].astype(np.int64)])
     start = np.concatenate([seg.view("start_s"), adjustments[:, 2]])
     end = np.minimum(np.concatenate([seg.view("end_s"), adjustments[:, 3]]), period)
     watts = np.concatenate([seg.view("power_w"), adjustments[:, 4]])
-    power = engine.power
+    power = run.power
     sites = []
     all_times, all_values = [], []
     seg_carbon = np.zeros(job.shape[0])
     seg_cost = np.zeros(job.shape[0])
-    for s in range(len(engine.cluster.site_names)):
+    for s in range(len(run.cluster.site_names)):
         mask = site_of == s
         base_facility = float(power.base_it_w[s] * power.pue[s])
         times, values = power_steps(start[mask], end[mask], watts[mask], base_facility)
@@ -87,7 +90,7 @@ def account(engine: Any, period: float) -> EnergyAccount:
         times, values = times[inside], values[inside]
         widths = np.diff(np.append(times, period))
         facility_j = float(np.dot(values, widths))
-        carbon_signal, price_signal = engine.carbon[s], engine.price[s]
+        carbon_signal, price_signal = run.carbon[s], run.price[s]
         carbon = (carbon_signal.integrate_product(times, values, 0.0, period) / J_PER_KWH
                   if carbon_signal is not None else None)
         cost = (price_signal.integrate_product(times, values, 0.0, period) / J_PER_MWH
@@ -96,7 +99,7 @@ def account(engine: Any, period: float) -> EnergyAccount:
             seg_carbon[mask] = watts[mask] * carbon_signal.integrals(start[mask], end[mask]) / J_PER_KWH
         if price_signal is not None:
             seg_cost[mask] = watts[mask] * price_signal.integrals(start[mask], end[mask]) / J_PER_MWH
-        cap_times, cap_values = cap_steps(engine, s, period)
+        cap_times, cap_values = cap_steps(run, s, period)
         cap_here = cap_values[np.searchsorted(cap_times, times, side="right") - 1]
         sites.append(SiteEnergy(
             energy_it_j=facility_j / float(power.pue[s]),
@@ -118,26 +121,26 @@ def account(engine: Any, period: float) -> EnergyAccount:
     return EnergyAccount(sites, job, workload, seg_energy, seg_carbon, seg_cost, peak)
 
 
-def site_series(engine: Any, energy: EnergyAccount, grid: np.ndarray) -> dict[str, np.ndarray]:
+def site_series(run: RunRecord, energy: EnergyAccount, grid: np.ndarray) -> dict[str, np.ndarray]:
     """Time-series columns: facility power, cap, carbon intensity, price and emissions per
     site, as means over each step of ``grid``."""
     out: dict[str, np.ndarray] = {}
     widths = np.diff(grid)
-    for s, name in enumerate(engine.cluster.site_names):
+    for s, name in enumerate(run.cluster.site_names):
         times, values = energy.sites[s].steps
         ends = np.append(times[1:], grid[-1])
         mean_w = step_means(times, ends, values, grid)
         out[f"facility_power_mw[{name}]"] = mean_w / 1e6
-        cap_times, cap_values = cap_steps(engine, s, float(grid[-1]))
+        cap_times, cap_values = cap_steps(run, s, float(grid[-1]))
         if np.isfinite(cap_values).any():  # the cap in force at each step's start
             at = cap_values[np.searchsorted(cap_times, grid[:-1], side="right") - 1]
             out[f"power_cap_mw[{name}]"] = np.where(np.isfinite(at), at / 1e6, np.nan)
-        signal = engine.carbon[s]
+        signal = run.carbon[s]
         if signal is not None:
             intensity = signal.integrals(grid[:-1], grid[1:]) / widths
             out[f"carbon_g_per_kwh[{name}]"] = intensity
             out[f"emissions_t_per_h[{name}]"] = mean_w * intensity / J_PER_KWH * 3600 / 1e6
-        price = engine.price[s]
+        price = run.price[s]
         if price is not None:
             out[f"price_eur_per_mwh[{name}]"] = price.integrals(grid[:-1], grid[1:]) / widths
     return out

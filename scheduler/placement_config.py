@@ -12,11 +12,15 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Discriminator, Field, Tag
 
-from gpu import PluginCall, PluginError, get_plugin
+from gpu import PluginCall, PluginError, get_plugin, registered
 from scheduler.errors import InputError, Problem
 from scheduler.scenario_base import StrictModel
 
 DEFAULT_FILTERS = ["gpu-type", "node-up", "capacity", "power"]
+REMOVED_POWER_FILTER = "power"
+POWER_FILTER_GONE = ("there is no 'power' filter any more: site power caps act in the "
+                     "assignment itself (each start takes its power from its site's budget), "
+                     "always when a site has a power_cap; remove it from the list")
 
 
 class _ScoreBase(StrictModel):
@@ -176,6 +180,9 @@ def build_plugin_calls(spec: PlacementSpec, site_names: list[str]) -> tuple[list
     problems: list[Problem] = []
     filters: list[PluginCall] = []
     for i, name in enumerate(spec.filters):
+        if name == REMOVED_POWER_FILTER and name not in registered("filter"):
+            problems.append(Problem(f"policy.placement.filters.{i}", POWER_FILTER_GONE))
+            continue
         try:
             filters.append(PluginCall(get_plugin("filter", name)))
         except PluginError as exc:

@@ -23,7 +23,8 @@ import numpy as np
 from scheduler.errors import InputError
 
 if TYPE_CHECKING:
-    from scheduler.engine import Engine
+    from scheduler.runtime.handle import SchedulerHandle
+    from scheduler.scenario import PolicySpec
 
 
 class QueuePolicy:
@@ -34,12 +35,20 @@ class QueuePolicy:
     preemptive: bool = False
     needs_order_each_cycle: ClassVar[bool] = False
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, handle: SchedulerHandle, spec: PolicySpec) -> None:
+        self.handle = handle
+        """The run as a policy may see it (clock, job table, running segments, timers)."""
+        self.spec = spec
+        """The scenario's ``policy`` block."""
+
+    @property
+    def engine(self) -> SchedulerHandle:
+        """Former name of :attr:`handle` (policies written against ``self.engine.jobs``)."""
+        return self.handle
 
     def order_key(self, job: int) -> tuple[float, ...]:
         """Pending order: arrival time, then job id."""
-        return (float(self.engine.jobs.arrival_s[job]), float(job))
+        return (float(self.handle.jobs.arrival_s[job]), float(job))
 
     def may_preempt(self, waiting: int, running: int) -> bool:
         """May ``waiting`` stop ``running``? Only asked when ``preemptive``."""
@@ -47,7 +56,7 @@ class QueuePolicy:
 
     def victim_order(self, running: int) -> tuple[float, ...]:
         """Among victims, lower sorts first: default the latest started."""
-        return (-float(self.engine.jobs.start_s[running]),)
+        return (-float(self.handle.jobs.start_s[running]),)
 
     def on_start(self, job: int) -> None:
         """Called when a job starts a run segment (LAS sets demotion timers here)."""
@@ -68,7 +77,7 @@ class ShortestJobFirst(QueuePolicy):
     blocking = "greedy"
 
     def order_key(self, job: int) -> tuple[float, ...]:
-        jobs = self.engine.jobs
+        jobs = self.handle.jobs
         return (float(jobs.estimate_s[job] * jobs.remaining_s[job] / jobs.duration_s[job]),
                 float(jobs.arrival_s[job]), float(job))
 
@@ -89,20 +98,20 @@ class Priority(QueuePolicy):
     name = "priority"
     blocking = "greedy"
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        self.preemptive = engine.scenario.policy.priority.preempt
+    def __init__(self, handle: SchedulerHandle, spec: PolicySpec) -> None:
+        super().__init__(handle, spec)
+        self.preemptive = spec.priority.preempt
 
     def order_key(self, job: int) -> tuple[float, ...]:
-        jobs = self.engine.jobs
+        jobs = self.handle.jobs
         return (-float(jobs.priority[job]), float(jobs.arrival_s[job]), float(job))
 
     def may_preempt(self, waiting: int, running: int) -> bool:
-        priority = self.engine.jobs.priority
+        priority = self.handle.jobs.priority
         return bool(priority[running] < priority[waiting])
 
     def victim_order(self, running: int) -> tuple[float, ...]:
-        jobs = self.engine.jobs
+        jobs = self.handle.jobs
         return (float(jobs.priority[running]), -float(jobs.start_s[running]))
 
 
@@ -115,32 +124,31 @@ class LeastAttainedService(QueuePolicy):
     name = "las"
     blocking = "greedy"
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        spec = engine.scenario.policy.las
-        self.preemptive = spec.preempt
-        self.thresholds_gpu_s = np.array(spec.thresholds_gpu_hours) * 3600.0
+    def __init__(self, handle: SchedulerHandle, spec: PolicySpec) -> None:
+        super().__init__(handle, spec)
+        self.preemptive = spec.las.preempt
+        self.thresholds_gpu_s = np.array(spec.las.thresholds_gpu_hours) * 3600.0
 
     def queue_of(self, job: int) -> int:
-        attained = self.engine.attained_gpu_s(job)
+        attained = self.handle.attained_gpu_s(job)
         return int(np.searchsorted(self.thresholds_gpu_s, attained, side="right"))
 
     def order_key(self, job: int) -> tuple[float, ...]:
-        return (float(self.queue_of(job)), float(self.engine.jobs.arrival_s[job]), float(job))
+        return (float(self.queue_of(job)), float(self.handle.jobs.arrival_s[job]), float(job))
 
     def may_preempt(self, waiting: int, running: int) -> bool:
         return self.queue_of(running) > self.queue_of(waiting)
 
     def victim_order(self, running: int) -> tuple[float, ...]:
-        return (-float(self.queue_of(running)), -float(self.engine.jobs.start_s[running]))
+        return (-float(self.queue_of(running)), -float(self.handle.jobs.start_s[running]))
 
     def on_start(self, job: int) -> None:
-        engine = self.engine
-        attained = engine.attained_gpu_s(job)
-        gpus = float(engine.jobs.gpus[job])
+        handle = self.handle
+        attained = handle.attained_gpu_s(job)
+        gpus = float(handle.jobs.gpus[job])
         for threshold in self.thresholds_gpu_s.tolist():
             if threshold > attained:
-                engine.wake_at(engine.env.now + (threshold - attained) / gpus)
+                handle.wake_at(handle.now + (threshold - attained) / gpus)
                 break
 
 
@@ -153,8 +161,8 @@ class HeterogeneityAware(QueuePolicy):
     blocking = "greedy"
 
     def order_key(self, job: int) -> tuple[float, ...]:
-        gain = self.engine.speed_gain(job)
-        return (-gain, float(self.engine.jobs.arrival_s[job]), float(job))
+        gain = self.handle.speed_gain(job)
+        return (-gain, float(self.handle.jobs.arrival_s[job]), float(job))
 
 
 # --------------------------------------------------------------------------- user policies
@@ -186,16 +194,16 @@ def _function_policy(name: str, fn: OrderFunction, blocking: str) -> type[QueueP
         needs_order_each_cycle = True
 
         def order_pending(self, pending: list[int]) -> list[int]:
-            engine = self.engine
+            handle = self.handle
             ids = np.asarray(pending, dtype=np.int64)
-            jobs = engine.jobs
+            jobs = handle.jobs
             view = PendingView(
                 job_id=ids, arrival_s=jobs.arrival_s[ids], gpus=jobs.gpus[ids],
                 estimate_s=jobs.estimate_s[ids], remaining_s=jobs.remaining_s[ids],
                 workload=jobs.workload[ids], tenant=jobs.tenant[ids],
                 priority=jobs.priority[ids],
-                attained_gpu_s=np.array([engine.attained_gpu_s(j) for j in pending]),
-                now=float(engine.env.now))
+                attained_gpu_s=np.array([handle.attained_gpu_s(j) for j in pending]),
+                now=handle.now)
             order = np.asarray(fn(view))
             if order.shape != ids.shape or not np.array_equal(np.sort(order),
                                                                np.arange(ids.shape[0])):
@@ -252,13 +260,18 @@ def queue_policy_names() -> list[str]:
     return sorted(_POLICIES)
 
 
-def make_queue_policy(name: str, engine: Engine) -> QueuePolicy:
+def queue_policy_class(name: str) -> type[QueuePolicy]:
+    """The registered policy class of ``name`` (InputError naming ``policy.queue`` if none)."""
     try:
-        cls = _POLICIES[name]
+        return _POLICIES[name]
     except KeyError:
         raise InputError(f"unknown queue policy {name!r}; known: "
                          f"{', '.join(queue_policy_names())}", "policy.queue") from None
-    return cls(engine)
+
+
+def make_queue_policy(spec: PolicySpec, handle: SchedulerHandle) -> QueuePolicy:
+    """The queue policy a scenario's ``policy`` names, bound to a run's handle."""
+    return queue_policy_class(spec.queue)(handle, spec)
 
 
 for _cls in (Fifo, ShortestJobFirst, EasyBackfill, Priority, LeastAttainedService,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,9 @@ from scheduler.network import great_circle_km
 from scheduler.scenario import DailyWeeklyProfile, InferenceWorkload
 
 if TYPE_CHECKING:
-    from scheduler.engine import Engine
+    from scheduler.cluster import Cluster
+    from scheduler.runtime.handle import SchedulerHandle
+    from scheduler.scenario import Scenario
 
 CITIES = {
     "Lille": (50.629, 3.057),
@@ -153,8 +156,7 @@ def _profile(spec: InferenceWorkload) -> tuple[np.ndarray | None, np.ndarray | N
     return daily, weekly
 
 
-def _fit_limit(engine: Engine, spec: InferenceWorkload) -> int:
-    cluster = engine.cluster
+def _fit_limit(cluster: Cluster, spec: InferenceWorkload) -> int:
     allowed = set(spec.gpu_types) if spec.gpu_types else None
     gpus = sum(int(size) * int(count) for kind, size, count in
                zip(cluster.group_type, cluster.group_size, cluster.group_count, strict=True)
@@ -162,12 +164,12 @@ def _fit_limit(engine: Engine, spec: InferenceWorkload) -> int:
     return max(1, gpus // spec.replica_gpus)
 
 
-def user_rtt_by_site(engine: Engine, users: dict[str, float]) -> np.ndarray:
+def user_rtt_by_site(scenario: Scenario, users: dict[str, float]) -> np.ndarray:
     """Request-weighted round trip (s) from the users' cities to each site (fibre model)."""
-    spec = engine.scenario.network
+    spec = scenario.network
     total = sum(users.values()) or 1.0
-    rtt = np.zeros(len(engine.scenario.sites))
-    for s, site in enumerate(engine.scenario.sites):
+    rtt = np.zeros(len(scenario.sites))
+    for s, site in enumerate(scenario.sites):
         if site.location is None:
             continue
         for city, share in users.items():
@@ -180,10 +182,13 @@ def user_rtt_by_site(engine: Engine, users: dict[str, float]) -> np.ndarray:
 class ServiceManager:
     """All inference services of a run (none when the scenario has no such workload)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, handle: SchedulerHandle, scenario: Scenario, cluster: Cluster,
+                 seed: int) -> None:
+        self.handle = handle
+        self.n_sites = len(scenario.sites)
+        self.horizon = scenario.duration
         self.services: list[ServiceState] = []
-        for index, workload in enumerate(engine.scenario.workloads):
+        for index, workload in enumerate(scenario.workloads):
             if not isinstance(workload, InferenceWorkload):
                 continue
             model = ReplicaModel(
@@ -193,35 +198,34 @@ class ServiceManager:
                 output=TokenLengths(workload.output_tokens.median, workload.output_tokens.sigma))
             daily, weekly = _profile(workload)
             users = workload.users if workload.users is not None else DEFAULT_USERS
-            n_sites = len(engine.scenario.sites)
             self.services.append(ServiceState(
-                index, workload, model, daily, weekly, user_rtt_by_site(engine, users),
-                site_count=np.zeros(n_sites), site_power_w=np.zeros(n_sites),
-                fit_limit=_fit_limit(engine, workload)))
+                index, workload, model, daily, weekly, user_rtt_by_site(scenario, users),
+                site_count=np.zeros(self.n_sites), site_power_w=np.zeros(self.n_sites),
+                fit_limit=_fit_limit(cluster, workload)))
         self.by_workload = {s.index: s for s in self.services}
         self.adjustments: list[tuple[int, int, float, float, float]] = []
         """(workload, site, start, end, facility watts): corrections of replica power by load,
         per service and site (negative: the load drew less than the reservation)."""
-        self._rng = np.random.default_rng(np.random.SeedSequence([engine.seed, 0x1F]))
+        self._rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1F]))
 
     # ------------------------------------------------------------------ processes
 
     def start(self) -> None:
         for service in self.services:
-            self.engine.env.process(self._autoscaler(service))
+            self.handle.every(partial(self._autoscaler, service))
 
     def _autoscaler(self, service: ServiceState) -> Any:
-        env = self.engine.env
+        handle = self.handle
         interval = service.spec.autoscale.interval
-        horizon = self.engine.scenario.duration
-        self._scale(service, env.now, interval)
-        while env.now < horizon:
-            step = min(interval, horizon - env.now)
-            yield env.timeout(step)
-            self.engine.events += 1
-            self._account(service, env.now - step, env.now)
-            if env.now < horizon:
-                self._scale(service, env.now, min(interval, horizon - env.now))
+        horizon = self.horizon
+        self._scale(service, handle.now, interval)
+        while handle.now < horizon:
+            step = min(interval, horizon - handle.now)
+            yield handle.sleep(step)
+            handle.count_event()
+            self._account(service, handle.now - step, handle.now)
+            if handle.now < horizon:
+                self._scale(service, handle.now, min(interval, horizon - handle.now))
 
     def mean_rate(self, service: ServiceState, t0: float, t1: float) -> float:
         """Mean request rate over [t0, t1): the weekly hourly profile integrated exactly."""
@@ -247,7 +251,7 @@ class ServiceManager:
         count = len(service.serving)
         speed_sum, rtt_sum = service.sum_speed, service.sum_speed_rtt
         for job in exclude or ():
-            run = self.engine.running[job]
+            run = self.handle.running[job]
             count -= 1
             speed_sum -= run.speed
             rtt_sum -= run.speed * service.site_rtt_s[run.placement.site]
@@ -287,36 +291,35 @@ class ServiceManager:
         rate = self.mean_rate(service, now, now + step)
         desired = min(self._desired(service, rate), service.fit_limit)
         active = len(service.pending) + len(service.serving)
-        engine = self.engine
+        handle = self.handle
         if desired > active:
             service.scale_ups += 1
             service.last_scale_up = now
             for _ in range(desired - active):
-                job = engine.request_replica(service.index)
+                job = handle.request_replica(service.index)
                 service.pending.append(job)
         elif desired < active and now - service.last_scale_up >= service.spec.autoscale.cooldown:
             service.scale_downs += 1
             surplus = active - desired
             while surplus and service.pending:  # cancel requests not yet placed first
-                engine.cancel_replica(service.pending.pop())
+                handle.cancel_replica(service.pending.pop())
                 surplus -= 1
             for job in sorted(service.serving, key=lambda j: -service.serving[j])[:surplus]:
                 self._release(service, job, now)
-                engine.stop_replica(job)
+                handle.stop_replica(job)
 
     # ------------------------------------------------------------------ placement inputs
 
     def site_rtt(self, workload: int) -> np.ndarray:
         """User round trip per site for a service's replicas (zeros for other workloads)."""
         service = self.by_workload.get(workload)
-        n_sites = len(self.engine.scenario.sites)
-        return service.site_rtt_s if service is not None else np.zeros(n_sites)
+        return service.site_rtt_s if service is not None else np.zeros(self.n_sites)
 
     def site_replicas(self, workload: int) -> np.ndarray:
         """Replicas of a service running per site now (zeros for other workloads)."""
         service = self.by_workload.get(workload)
         if service is None:
-            return np.zeros(len(self.engine.scenario.sites))
+            return np.zeros(self.n_sites)
         return service.site_count.copy()
 
     # ------------------------------------------------------------------ engine callbacks
@@ -330,7 +333,7 @@ class ServiceManager:
         service.started_in_step.append(job)
         if ready_at > now:
             service.loading[job] = ready_at
-        run = self.engine.running[job]
+        run = self.handle.running[job]
         site = run.placement.site
         service.site_count[site] += 1
         service.site_power_w[site] += run.power_w
@@ -345,11 +348,11 @@ class ServiceManager:
             service.pending.append(job)
 
     def _release(self, service: ServiceState, job: int, now: float) -> None:
-        """Forget a replica that stops serving (call while it is still in engine.running)."""
+        """Forget a replica that stops serving (call while it is still running)."""
         if service.serving.pop(job, None) is None:
             return
         service.loading.pop(job, None)
-        run = self.engine.running[job]
+        run = self.handle.running[job]
         site = run.placement.site
         service.site_count[site] -= 1
         service.site_power_w[site] -= run.power_w
@@ -424,15 +427,15 @@ class ServiceManager:
         for site in np.flatnonzero(service.site_power_w > 0).tolist():
             watts = float(service.site_power_w[site])
             self.adjustments.append((service.index, site, t0, t1, -watts * serving_cut))
-        engine = self.engine
+        handle = self.handle
         for job, ready_at in service.loading.items():  # few: only replicas just started
-            run = engine.running[job]
+            run = handle.running[job]
             a, b = max(t0, run.start), min(t1, ready_at)
             if b > a:  # while loading: the idle share instead of the load's share
                 self.adjustments.append((service.index, run.placement.site, a, b,
                                          -run.power_w * (loading_cut - serving_cut)))
         for job in service.started_in_step:
-            started = engine.running.get(job)
+            started = handle.running.get(job)
             if started is not None and started.start > t0:  # nothing ran before its start
                 self.adjustments.append((service.index, started.placement.site, t0,
                                          started.start, started.power_w * serving_cut))
@@ -446,17 +449,16 @@ class ServiceManager:
         details: dict[str, Any] = {}
         if not self.services:
             return flat, details
-        engine = self.engine
         total_requests = sum(s.requests for s in self.services)
         total_met = sum(s.met for s in self.services)
         flat["inference_requests"] = total_requests
         flat["inference_slo_attainment"] = total_met / total_requests if total_requests else None
         flat["inference_scale_events"] = sum(s.scale_ups + s.scale_downs for s in self.services)
         for service in self.services:
-            details[service.spec.name] = self._details(service, engine)
+            details[service.spec.name] = self._details(service)
         return flat, details
 
-    def _details(self, service: ServiceState, engine: Engine) -> dict[str, Any]:
+    def _details(self, service: ServiceState) -> dict[str, Any]:
         steps = service.steps
         weights = np.array([r.rate_rps * (r.end - r.start) for r in steps])
         quantiles: list[float | None]

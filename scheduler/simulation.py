@@ -8,14 +8,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gpu import BackendUnavailableError, PluginCall, get_backend
-from scheduler.engine import Engine
+from gpu import Backend, BackendUnavailableError, PluginCall, get_backend
+from scheduler.cluster import Cluster
 from scheduler.errors import InputError
 from scheduler.interrupt import StopControl
+from scheduler.jobs import JobTable
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
+from scheduler.network import Network
 from scheduler.placement_config import build_plugin_calls
+from scheduler.policies import make_queue_policy
+from scheduler.power import PowerModel
 from scheduler.results import Result
+from scheduler.runtime.engine import Engine, EngineParts
 from scheduler.scenario import Scenario
+from scheduler.services import ServiceManager
+from scheduler.signals import Signal, build_grid
+from scheduler.sources import TenantNames, WorkloadSource, build_sources
 from scheduler.summarize import build_result
 
 if TYPE_CHECKING:
@@ -46,6 +54,37 @@ def resolve_scenario(scenario: Scenario | str | Path | dict[str, Any],
     return validate_data(data, base_dir=base)
 
 
+def grid_signals(scenario: Scenario) -> tuple[list[Signal | None], list[Signal | None]]:
+    """Carbon and price signals per site (a site's own grid, else the scenario's)."""
+    carbon: list[Signal | None] = []
+    price: list[Signal | None] = []
+    for s, site in enumerate(scenario.sites):
+        grid = site.grid if site.grid is not None else scenario.grid
+        where = f"sites.{s}.grid" if site.grid is not None else "grid"
+        site_carbon, site_price = build_grid(grid, scenario.source_dir, where)
+        carbon.append(site_carbon)
+        price.append(site_price)
+    return carbon, price
+
+
+def build_engine(scenario: Scenario, backend: Backend, seed: int, filters: list[PluginCall],
+                 scores: list[PluginCall], sources: list[WorkloadSource] | None = None,
+                 progress: Any = None, stop: StopControl | None = None) -> Engine:
+    """The engine of one run, with its parts built from the scenario."""
+    cluster = Cluster(scenario)
+    tenants = TenantNames()
+    if sources is None:
+        sources = build_sources(scenario, cluster.type_index, seed, tenants)
+    carbon, price = grid_signals(scenario)
+    return Engine(EngineParts(
+        scenario=scenario, seed=seed, backend=backend, cluster=cluster,
+        power=PowerModel(scenario, cluster), network=Network(scenario), jobs=JobTable(),
+        tenants=tenants, sources=sources, carbon=carbon, price=price, filters=filters,
+        scores=scores, make_policy=lambda handle: make_queue_policy(scenario.policy, handle),
+        make_services=lambda handle: ServiceManager(handle, scenario, cluster, seed),
+        rng=np.random.SeedSequence([seed, 0x5EED]), progress=progress, stop=stop))
+
+
 def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
              backend: str | None = None, overrides: Iterable[str] = (),
              filters: list[PluginCall] | None = None,
@@ -73,16 +112,15 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
         raise InputError(str(exc), "backend") from None
     site_names = [site.name for site in model.sites]
     default_filters, default_scores = build_plugin_calls(model.policy.placement, site_names)
-    # Passed only when given, so an Engine without the keyword still runs.
-    extra: dict[str, Any] = {} if progress is None else {"progress": progress}
     if stop is None:
         stop = StopControl(max_wall_time_s, max_events)
     else:
         stop.max_wall_time_s = stop.max_wall_time_s or max_wall_time_s
         stop.max_events = stop.max_events or max_events
-    engine = Engine(model, chosen, run_seed,
-                    filters if filters is not None else default_filters,
-                    scores if scores is not None else default_scores, stop=stop, **extra)
+    engine = build_engine(model, chosen, run_seed,
+                          filters if filters is not None else default_filters,
+                          scores if scores is not None else default_scores,
+                          progress=progress, stop=stop)
     wall = engine.run()
     scenario_text = model.model_dump_json(indent=2)
-    return build_result(engine, wall, model.name, scenario_text)
+    return build_result(engine.record(), wall, model.name, scenario_text)

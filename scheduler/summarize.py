@@ -1,5 +1,6 @@
-"""From a finished engine to a :class:`~scheduler.results.Result`: the flat summary
-(CONTRACT.md keys), per-job records, the time series and nested details.
+"""From a finished run (:class:`~scheduler.runtime.record.RunRecord`) to a
+:class:`~scheduler.results.Result`: the flat summary (CONTRACT.md keys), per-job records,
+the time series and nested details.
 
 Definitions (also in docs):
 
@@ -15,7 +16,7 @@ Definitions (also in docs):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from scheduler.metrics import (
 )
 from scheduler.results import Result
 
+if TYPE_CHECKING:
+    from scheduler.runtime.record import RunRecord
+
 DEFAULT_TIMESERIES_POINTS = 500
 BOUNDED_SLOWDOWN_FLOOR_S = 10.0
 
@@ -42,12 +46,12 @@ def jain_index(values: np.ndarray) -> float | None:
     return float(values.sum() ** 2 / (values.size * np.square(values).sum()))
 
 
-def _job_sites(engine: Any) -> np.ndarray:
+def _job_sites(run: RunRecord) -> np.ndarray:
     """Site names of each job's segments in order, joined by '+' (multi-site jobs)."""
-    names = engine.cluster.site_names
-    jobs = engine.jobs
+    names = run.cluster.site_names
+    jobs = run.jobs
     out = np.array([names[s] if s >= 0 else "" for s in jobs.view("site").tolist()], dtype=object)
-    seg = engine.segments
+    seg = run.segments
     seg_job, seg_site = seg.view("job"), seg.view("site")
     if seg.size:
         order = np.argsort(seg_job, kind="stable")
@@ -61,11 +65,11 @@ def _job_sites(engine: Any) -> np.ndarray:
     return out
 
 
-def build_result(engine: Any, wall_time_s: float, scenario_name: str,
+def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
                  scenario_text: str) -> Result:
-    """Summary, job table, time series and details of a finished engine."""
-    jobs = engine.jobs
-    cluster = engine.cluster
+    """Summary, job table, time series and details of a finished run."""
+    jobs = run.jobs
+    cluster = run.cluster
     n = jobs.size
     status = jobs.view("status")
     arrival = jobs.view("arrival_s")
@@ -73,32 +77,32 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
     end = jobs.view("end_s")
     duration = jobs.view("duration_s")
     gpus = jobs.view("gpus")
-    period = engine.end_time
+    period = run.end_time
     started = ~np.isnan(start)
     completed = status == Status.COMPLETED
     wait = (start - arrival)[started]
     jct_all = end - arrival
     jct = jct_all[completed]
-    seg = engine.segments
+    seg = run.segments
     seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
     seg_site, seg_job = seg.view("site"), seg.view("job")
     busy_gpu_s = float(np.sum(seg_gpus * (seg_end - seg_start)))
     capacity_gpu_s = cluster.total_gpus * period
-    energy = account(engine, period)
+    energy = account(run, period)
 
     slowdown = np.where(completed, jct_all / np.maximum(duration, 1e-9), np.nan)
     bounded = np.where(completed, np.maximum(1.0, jct_all / np.maximum(
         duration, BOUNDED_SLOWDOWN_FLOOR_S)), np.nan)
-    n_tenants = max(1, len(engine.tenants.names))
+    n_tenants = max(1, len(run.tenants.names))
     share = cluster.total_gpus / n_tenants if cluster.total_gpus else 1.0
     isolated = duration * np.maximum(1.0, gpus / share)
     ftf = np.where(completed, jct_all / np.maximum(isolated, 1e-9), np.nan)
 
     summary: dict[str, Any] = {
         "scenario": scenario_name,
-        "seed": engine.seed,
-        "backend": engine.backend.name,
-        "queue_policy": engine.policy.name,
+        "seed": run.seed,
+        "backend": run.backend_name,
+        "queue_policy": run.policy_name,
         "jobs_submitted": int(n),
         "jobs_completed": int(completed.sum()),
         "jobs_rejected": int((status == Status.REJECTED).sum()),
@@ -123,7 +127,7 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
         "nodes_total": int(cluster.n_nodes),
         "preemptions": int(jobs.view("preemptions").sum()),
         "failures": int(jobs.view("failures").sum()),
-        "node_repairs": int(engine.node_repairs),
+        "node_repairs": int(run.node_repairs),
         "lost_gpu_hours": float(jobs.view("lost_gpu_s").sum() / 3600.0),
         "energy_it_mwh": sum(s.energy_it_j for s in energy.sites) / J_PER_MWH,
         "energy_facility_mwh": sum(s.energy_facility_j for s in energy.sites) / J_PER_MWH,
@@ -131,25 +135,25 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
         "energy_cost_eur": _sum_or_none([s.cost_eur for s in energy.sites], 1.0),
         "peak_facility_power_mw": energy.cluster_peak_w / 1e6,
         "simulated_time_s": float(period),
-        "interrupted": engine.stop.reason is not None,
-        "stop_reason": engine.stop.reason,
+        "interrupted": run.stop.reason is not None,
+        "stop_reason": run.stop.reason,
         "wall_time_s": wall_time_s,
-        "events": int(engine.events),
-        "scheduling_cycles": int(engine.cycles),
+        "events": int(run.events),
+        "scheduling_cycles": int(run.cycles),
     }
-    per_tenant = _per_group(engine.tenants.names, jobs.view("tenant"), completed, bounded, ftf,
+    per_tenant = _per_group(run.tenants.names, jobs.view("tenant"), completed, bounded, ftf,
                             gpus, seg_job, seg_gpus, seg_end - seg_start)
     summary["jain_index_tenants"] = jain_index(
         np.array([1.0 / t["mean_bounded_slowdown"] for t in per_tenant.values()
                   if t["mean_bounded_slowdown"]]))
     summary["max_finish_time_fairness"] = (float(np.nanmax(ftf)) if completed.any() else None)
-    summary["sites"] = _site_summary(engine, energy, seg_site, seg_gpus, seg_end - seg_start,
+    summary["sites"] = _site_summary(run, energy, seg_site, seg_gpus, seg_end - seg_start,
                                      started, period)
 
-    workload_names = [source.name for source in engine.sources]
+    workload_names = [source.name for source in run.sources]
     per_workload = _per_group(workload_names, jobs.view("workload"), completed, bounded, ftf,
                               gpus, seg_job, seg_gpus, seg_end - seg_start)
-    details = _details(engine, status, per_tenant, per_workload)
+    details = _details(run, status, per_tenant, per_workload)
     for key in ("trace_rows_read", "trace_rows_skipped"):
         if key in details:
             summary[key] = details.pop(key)
@@ -160,17 +164,17 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
     job_energy = np.bincount(energy.job[own], weights=energy.segment_energy_j[own], minlength=n)
     job_carbon = np.bincount(energy.job[own], weights=energy.segment_carbon_g[own], minlength=n)
     job_cost = np.bincount(energy.job[own], weights=energy.segment_cost_eur[own], minlength=n)
-    _add_inference(engine, summary, details, energy, seg_job, seg_gpus * (seg_end - seg_start))
-    reason_names = np.array([*engine.reasons, ""], dtype=object)
+    _add_inference(run, summary, details, energy, seg_job, seg_gpus * (seg_end - seg_start))
+    reason_names = np.array([*run.reasons, ""], dtype=object)
     reason_codes = jobs.view("reason")
     # Rejected jobs carry their reason; jobs that never started carry why they last waited.
     shown_reason = np.where((status == Status.REJECTED) | ~started, reason_codes, -1)
-    has_grid = any(s is not None for s in engine.carbon)
+    has_grid = any(s is not None for s in run.carbon)
     job_frame = pd.DataFrame({
         "job_id": np.arange(n, dtype=np.int64),
         "workload": np.array(workload_names, dtype=object)[jobs.view("workload")],
         "kind": np.array(KIND_NAMES, dtype=object)[jobs.view("kind")],
-        "tenant": np.array(engine.tenants.names or [""], dtype=object)[jobs.view("tenant")],
+        "tenant": np.array(run.tenants.names or [""], dtype=object)[jobs.view("tenant")],
         "gpus": gpus,
         "arrival_s": arrival,
         "start_s": start,
@@ -178,7 +182,7 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
         "duration_s": duration,
         "status": np.array([STATUS_NAMES[i] for i in range(len(STATUS_NAMES))],
                            dtype=object)[status],
-        "site": _job_sites(engine),
+        "site": _job_sites(run),
         "wait_s": start - arrival,
         "jct_s": np.where(completed, jct_all, np.nan),
         "slowdown": slowdown,
@@ -190,19 +194,19 @@ def build_result(engine: Any, wall_time_s: float, scenario_name: str,
         "lost_gpu_hours": jobs.view("lost_gpu_s") / 3600.0,
         "energy_facility_kwh": job_energy / J_PER_KWH,
         "carbon_kg": job_carbon / 1000.0 if has_grid else np.full(n, np.nan),
-        "energy_cost_eur": job_cost if any(s is not None for s in engine.price) else np.full(n, np.nan),
+        "energy_cost_eur": job_cost if any(s is not None for s in run.price) else np.full(n, np.nan),
         "reason": reason_names[shown_reason],
     })
-    step = _timeseries_step(engine.scenario, period)
+    step = _timeseries_step(run.scenario, period)
     summary["timeseries_step_s"] = step
-    series = _timeseries(engine, energy, period, step)
+    series = _timeseries(run, energy, period, step)
     return Result(summary, job_frame, series, scenario_text, details)
 
 
-def _add_inference(engine: Any, summary: dict[str, Any], details: dict[str, Any],
+def _add_inference(run: RunRecord, summary: dict[str, Any], details: dict[str, Any],
                    energy: EnergyAccount, seg_job: np.ndarray, seg_gpu_s: np.ndarray) -> None:
     """Inference vs training GPU-hours, and per-service SLO, latency, replicas, energy."""
-    kind = engine.jobs.view("kind")
+    kind = run.jobs.view("kind")
     inference = kind[seg_job] == KIND_NAMES.index("inference")
     inference_h = float(seg_gpu_s[inference].sum() / 3600.0)
     training_h = float(seg_gpu_s[~inference].sum() / 3600.0)
@@ -210,12 +214,12 @@ def _add_inference(engine: Any, summary: dict[str, Any], details: dict[str, Any]
     summary["inference_gpu_hours"] = inference_h
     total = inference_h + training_h
     summary["inference_gpu_share"] = inference_h / total if total else 0.0
-    flat, services = engine.services.summary()
+    flat, services = run.services.summary()
     summary.update(flat)
     if not services:
         return
-    workloads = engine.jobs.view("workload")
-    for service in engine.services.services:
+    workloads = run.jobs.view("workload")
+    for service in run.services.services:
         entry = services[service.spec.name]
         energy_kwh = float(energy.segment_energy_j[energy.workload == service.index].sum()
                            / J_PER_KWH)
@@ -238,17 +242,17 @@ def _sum_or_none(values: list[float | None], scale: float) -> float | None:
     return sum(known) / scale if known else None
 
 
-def _site_summary(engine: Any, energy: EnergyAccount, seg_site: np.ndarray, seg_gpus: np.ndarray,
+def _site_summary(run: RunRecord, energy: EnergyAccount, seg_site: np.ndarray, seg_gpus: np.ndarray,
                   seg_len: np.ndarray, started: np.ndarray, period: float) -> dict[str, Any]:
-    cluster = engine.cluster
+    cluster = run.cluster
     sites: dict[str, dict[str, Any]] = {}
-    job_site = engine.jobs.view("site")
+    job_site = run.jobs.view("site")
     for s, name in enumerate(cluster.site_names):
         mask = seg_site == s
         busy = float(np.sum(seg_gpus[mask] * seg_len[mask]))
         gpus = int(cluster.site_gpus[s])
         acct = energy.sites[s]
-        cap = engine.power.cap_w[s]
+        cap = run.power.cap_w[s]
         sites[name] = {
             "gpus": gpus,
             "gpu_utilization": busy / (gpus * period) if gpus and period > 0 else 0.0,
@@ -286,17 +290,17 @@ def _per_group(names: list[str], codes: np.ndarray, completed: np.ndarray, bound
     return out
 
 
-def _details(engine: Any, status: np.ndarray, per_tenant: dict[str, Any],
+def _details(run: RunRecord, status: np.ndarray, per_tenant: dict[str, Any],
              per_workload: dict[str, Any]) -> dict[str, Any]:
     rejected: dict[str, int] = {}
-    codes, counts = np.unique(engine.jobs.view("reason")[status == Status.REJECTED],
+    codes, counts = np.unique(run.jobs.view("reason")[status == Status.REJECTED],
                               return_counts=True)
     for code, count in zip(codes.tolist(), counts.tolist(), strict=True):
-        rejected[engine.reasons[code]] = count
+        rejected[run.reasons[code]] = count
     details: dict[str, Any] = {"rejected_reasons": rejected, "tenants": per_tenant,
                                "workloads": per_workload}
     traces = {}
-    for source in engine.sources:
+    for source in run.sources:
         if source.report is not None:
             report = source.report
             traces[source.name] = {
@@ -320,13 +324,13 @@ def _timeseries_step(scenario: Any, period: float) -> float:
     return float(max(step, period / 100_000)) if period > 0 else 1.0
 
 
-def _timeseries(engine: Any, energy: EnergyAccount, period: float, step: float) -> pd.DataFrame:
-    cluster = engine.cluster
-    jobs = engine.jobs
+def _timeseries(run: RunRecord, energy: EnergyAccount, period: float, step: float) -> pd.DataFrame:
+    cluster = run.cluster
+    jobs = run.jobs
     grid = np.arange(0.0, period, step)
     grid = grid[grid < period - step * 1e-6]  # no sliver step at the end
     grid = np.append(grid, period) if period > 0 else np.array([0.0, 1.0])
-    seg = engine.segments
+    seg = run.segments
     seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
     seg_site = seg.view("site")
     busy = step_means(seg_start, seg_end, seg_gpus, grid)
@@ -334,7 +338,7 @@ def _timeseries(engine: Any, energy: EnergyAccount, period: float, step: float) 
     status = jobs.view("status")
     arrival = jobs.view("arrival_s")
     start = jobs.view("start_s")
-    queued_until = np.where(np.isnan(start), engine.end_time, start)
+    queued_until = np.where(np.isnan(start), run.end_time, start)
     queued_until = np.where(status == Status.REJECTED, arrival, queued_until)
     queued = step_means(arrival, queued_until, np.ones(jobs.size), grid)
     columns: dict[str, np.ndarray] = {
@@ -349,20 +353,20 @@ def _timeseries(engine: Any, energy: EnergyAccount, period: float, step: float) 
         gpus = int(cluster.site_gpus[s])
         site_busy = step_means(seg_start[mask], seg_end[mask], seg_gpus[mask], grid)
         columns[f"gpu_utilization[{name}]"] = site_busy / gpus if gpus else site_busy * 0
-    per_site = site_series(engine, energy, grid)
+    per_site = site_series(run, energy, grid)
     columns["facility_power_mw"] = sum(
         (v for k, v in per_site.items() if k.startswith("facility_power_mw[")),
         np.zeros(grid.shape[0] - 1))
     columns.update(per_site)
-    columns.update(_pending_reason_columns(engine, grid))
-    columns.update(_service_columns(engine, grid))
+    columns.update(_pending_reason_columns(run, grid))
+    columns.update(_service_columns(run, grid))
     return pd.DataFrame(columns)
 
 
-def _service_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarray]:
+def _service_columns(run: RunRecord, grid: np.ndarray) -> dict[str, np.ndarray]:
     """Per service: ready replicas, request rate and TTFT percentile, means over each step."""
     out: dict[str, np.ndarray] = {}
-    for service in engine.services.services:
+    for service in run.services.services:
         steps = service.steps
         if not steps:
             continue
@@ -380,10 +384,10 @@ def _service_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _pending_reason_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarray]:
+def _pending_reason_columns(run: RunRecord, grid: np.ndarray) -> dict[str, np.ndarray]:
     """Mean number of waiting jobs per reason over each step (from the cycle log). Jobs
     released after the last cycle of the run still count until its end."""
-    log = engine.pending_log
+    log = run.pending_log
     if not log:
         return {}
     times = np.array([t for t, _ in log])
@@ -391,5 +395,5 @@ def _pending_reason_columns(engine: Any, grid: np.ndarray) -> dict[str, np.ndarr
     out: dict[str, np.ndarray] = {}
     for code in codes:
         values = np.array([counts.get(code, 0) for _, counts in log], dtype=np.float64)
-        out[f"pending[{engine.reasons[code]}]"] = step_function_means(times, values, grid)
+        out[f"pending[{run.reasons[code]}]"] = step_function_means(times, values, grid)
     return out

@@ -10,11 +10,11 @@ from conftest import SCENARIOS, run_cli, tiny_scenario
 
 from gpu import get_backend
 from scheduler import simulate
-from scheduler.engine import Engine
 from scheduler.jobs import Status
 from scheduler.loading import validate_data
 from scheduler.placement_config import build_plugin_calls
 from scheduler.results import dump_summary
+from scheduler.simulation import build_engine
 
 
 def conservation(summary):
@@ -47,7 +47,7 @@ def test_conservation_and_causality(drain):
 def test_capacity_never_exceeded_during_run():
     scenario = validate_data(tiny_scenario())
     filters, scores = build_plugin_calls(scenario.policy.placement, [s.name for s in scenario.sites])
-    engine = Engine(scenario, get_backend("numpy"), 5, filters, scores)
+    engine = build_engine(scenario, get_backend("numpy"), 5, filters, scores)
     checks = []
 
     def monitor(env):
@@ -69,7 +69,7 @@ def test_capacity_never_exceeded_during_run():
 def test_node_level_capacity_from_placements():
     scenario = validate_data(tiny_scenario())
     filters, scores = build_plugin_calls(scenario.policy.placement, [s.name for s in scenario.sites])
-    engine = Engine(scenario, get_backend("numpy"), 9, filters, scores)
+    engine = build_engine(scenario, get_backend("numpy"), 9, filters, scores)
 
     def monitor(env):
         while True:

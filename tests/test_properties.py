@@ -31,10 +31,11 @@ from hypothesis import strategies as st
 
 from gpu import Backend, get_backend
 from scheduler.catalog import builtin_gpu_types
-from scheduler.engine import Engine
 from scheduler.loading import validate_data
 from scheduler.placement_config import build_plugin_calls
 from scheduler.results import dump_summary
+from scheduler.runtime.engine import Engine
+from scheduler.simulation import build_engine
 from scheduler.summarize import build_result
 
 GPU_TYPES = ("H100", "H200", "B200", "MI300X")
@@ -156,9 +157,9 @@ def run_engine(data: dict, backend: Backend) -> tuple[Engine, object]:
     scenario = validate_data(data)
     filters, scores = build_plugin_calls(scenario.policy.placement,
                                          [site.name for site in scenario.sites])
-    engine = Engine(scenario, backend, int(data["seed"]), filters, scores)
+    engine = build_engine(scenario, backend, int(data["seed"]), filters, scores)
     wall = engine.run()
-    return engine, build_result(engine, wall, scenario.name, "")
+    return engine, build_result(engine.record(), wall, scenario.name, "")
 
 
 def max_concurrent(starts: np.ndarray, ends: np.ndarray, amounts: np.ndarray) -> float:

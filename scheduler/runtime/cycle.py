@@ -1,0 +1,234 @@
+"""The scheduling cycle as a decider: pending jobs and cluster state in, :class:`Decisions` out.
+
+A cycle places waiting service replicas first, then walks the pending queue in the queue
+policy's order through :func:`gpu.walk.walk` (the walk the property tests check), with the
+rules of this module: quotas, the placement pick, preemption, EASY reservations.
+
+Starts and preemptions are *assumed* as they are decided, the way Kubernetes' scheduler
+assumes a pod on a node in its cache before binding it: the engine's :class:`CyclePort`
+applies each at once, so the next pick of the same cycle, and an EASY or preemption what-if
+that releases node-level placements, see it. Everything else (why each job waits,
+reservations) is returned in :class:`Decisions` and written by the engine afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from gpu import CapacityState
+from gpu.framework import pick
+from gpu.walk import STARTS, walk
+from scheduler.checkpoint import CheckpointPlan, segment_end
+from scheduler.cluster import Cluster
+from scheduler.jobs import JobTable, Status
+from scheduler.policies import QueuePolicy
+from scheduler.runtime.deciders import EasyReservation, Quotas, victims_to_preempt
+from scheduler.runtime.job_classes import JobClasses
+from scheduler.runtime.pending import PendingQueue
+from scheduler.runtime.placement_keys import PREFETCH, PlacementKeys
+from scheduler.runtime.power_budget import PowerBudget
+from scheduler.runtime.reasons import Reason
+from scheduler.runtime.segment import Segment
+
+
+@dataclass
+class Decisions:
+    """What one cycle decided. ``starts`` and ``preempted`` were applied as they were made
+    (see the module docstring); ``waits`` and ``reservations`` are for the engine to write."""
+
+    starts: list[tuple[int, int]] = field(default_factory=list)
+    """(job, node class) in the order they started (replicas first)."""
+    preempted: list[int] = field(default_factory=list)
+    """Running jobs stopped to make room, in the order they were stopped."""
+    waits: dict[int, int] = field(default_factory=dict)
+    """Pending job -> reason code, for every job the cycle looked at and did not start."""
+    reservations: list[tuple[int, float]] = field(default_factory=list)
+    """(job, time): EASY reservations of blocked heads."""
+    replicas_waiting: list[int] = field(default_factory=list)
+    """Replica requests still waiting after the cycle, in request order."""
+
+
+class CyclePort(Protocol):
+    """What a cycle needs from the engine: the clock, running segments, and the two actions
+    it applies at once."""
+
+    @property
+    def now(self) -> float: ...
+
+    @property
+    def running(self) -> Mapping[int, Segment]: ...
+
+    @property
+    def interruptions(self) -> int:
+        """Preemptions and failures so far (they invalidate an EASY reservation)."""
+
+    def start(self, job: int, cls: int, column: int) -> None: ...
+
+    def preempt(self, victims: list[int]) -> None:
+        """Stop the victims (they checkpoint as modelled) and put them back in the queue."""
+
+
+@dataclass
+class CycleParts:
+    """The run's parts a cycle reads (built once by the engine)."""
+
+    jobs: JobTable
+    classes: JobClasses
+    keys: PlacementKeys
+    pending: PendingQueue
+    quotas: Quotas
+    budget: PowerBudget
+    cluster: Cluster
+    capacity: CapacityState
+    policy: QueuePolicy
+    is_replica: Callable[[int], bool]
+    preempts_training: Callable[[int], bool]
+    """Does the service of this replica job preempt training when it does not fit?"""
+    checkpoint_plan: Callable[[int], CheckpointPlan]
+    """The checkpoint plan of a job's workload."""
+
+
+class SchedulingCycle:
+    """Decides one cycle at a time for a run (holds the EASY reservation between cycles)."""
+
+    def __init__(self, parts: CycleParts, port: CyclePort) -> None:
+        self.parts = parts
+        self.port = port
+        self.easy = EasyReservation()
+
+    def decide(self, replicas: list[int]) -> tuple[Decisions, bool]:
+        """Run one cycle over the waiting ``replicas`` and the pending queue. Returns the
+        decisions and whether only the head of the queue was looked at (strict order)."""
+        parts = self.parts
+        decisions = Decisions()
+        rules = _Rules(self, decisions)
+        if replicas:
+            self._place_replicas(replicas, rules, decisions)
+        policy = parts.policy
+        pending = parts.pending
+        order = pending.jobs
+        if policy.needs_order_each_cycle and order:
+            order = policy.order_pending(list(order))
+        elif policy.preemptive:
+            order = list(order)  # preempted jobs re-enter the queue while we walk it
+        started = walk(order, parts.jobs.job_class, rules, policy.blocking, policy.preemptive,
+                       len(pending.class_count))
+        if started:
+            if policy.blocking == "strict" and order is pending.jobs:
+                pending.remove_prefix(len(started))  # what started is a prefix of the queue
+            else:
+                pending.remove(set(started))
+        return decisions, policy.blocking == "strict"
+
+    def _place_replicas(self, replicas: list[int], rules: _Rules,
+                        decisions: Decisions) -> None:
+        """Replicas first, preempting training where their service allows."""
+        jobs = self.parts.jobs
+        for job in replicas:
+            if jobs.status[job] != Status.PENDING:
+                continue
+            cls = int(jobs.job_class[job])
+            column, reason = rules.pick(job, cls)
+            if column < 0 and self.parts.preempts_training(job):
+                column = rules.make_room(job, cls)
+            if column < 0:
+                decisions.waits[job] = reason
+                decisions.replicas_waiting.append(job)
+                continue
+            rules.start(job, cls, column)
+
+    def victim_candidates(self, job: int) -> list[int]:
+        """Running jobs ``job`` may stop, in the order to stop them."""
+        parts = self.parts
+        running = self.port.running
+        jobs = parts.jobs
+        if parts.is_replica(job):  # replicas displace training, lowest priority first
+            return sorted((j for j in running if not parts.is_replica(j)),
+                          key=lambda j: (int(jobs.priority[j]), -float(jobs.start_s[j]), j))
+        policy = parts.policy  # the queue policy's own preemption never stops replicas
+        return sorted((j for j in running if not parts.is_replica(j)
+                       and policy.may_preempt(job, j)), key=policy.victim_order)
+
+    def expected_end(self, job: int, cls: int, column: int) -> float:
+        """When a job started now on ``column`` is expected to end (its estimate)."""
+        parts = self.parts
+        jobs = parts.jobs
+        now = self.port.now
+        speed = float(parts.classes[cls].speed_by_type[parts.cluster.columns.gpu_type[column]])
+        ratio = float(jobs.estimate_s[job] / jobs.duration_s[job])
+        resumed = bool(jobs.preemptions[job] + jobs.failures[job])
+        end = segment_end(now, float(jobs.remaining_s[job]), speed,
+                          parts.checkpoint_plan(job), resumed)
+        return now + ratio * (end - now)
+
+
+class _Rules:
+    """The walk's rules for one cycle (see :class:`gpu.walk.WalkRules`)."""
+
+    def __init__(self, cycle: SchedulingCycle, decisions: Decisions) -> None:
+        self.cycle = cycle
+        self.parts = cycle.parts
+        self.port = cycle.port
+        self.decisions = decisions
+
+    def admit(self, job: int) -> int:
+        return self.parts.quotas.admit(job)
+
+    def _prefetch(self) -> list[int]:
+        return list(self.parts.pending.head_classes(PREFETCH))
+
+    def pick(self, job: int, cls: int) -> tuple[int, int]:
+        return self.parts.keys.pick(cls, self.parts.is_replica(job), self._prefetch)
+
+    def make_room(self, job: int, cls: int) -> int:
+        parts = self.parts
+        keys = parts.keys.keys(cls)
+        shape = parts.classes[cls].shape
+        victims = victims_to_preempt(self.cycle.victim_candidates(job), self.port.running,
+                                     keys, shape, parts.cluster, parts.capacity,
+                                     parts.budget.budget)
+        if not victims:
+            return -1
+        self.port.preempt(victims)
+        self.decisions.preempted.extend(victims)
+        return pick(keys, parts.capacity, shape)
+
+    def reserve(self, job: int, cls: int) -> float:
+        parts = self.parts
+        shadow = self.cycle.easy.time(job, parts.keys.keys(cls), parts.classes[cls].shape,
+                                      self.port.now, self.port.running,
+                                      self.port.interruptions, parts.cluster, parts.capacity,
+                                      parts.budget.budget)
+        self.decisions.reservations.append((job, shadow))
+        return shadow
+
+    def backfill(self, job: int, cls: int, column: int, reservation: float) -> int:
+        if self.cycle.expected_end(job, cls, column) <= reservation:
+            return STARTS
+        return Reason.BACKFILL
+
+    def start(self, job: int, cls: int, column: int) -> None:
+        self.port.start(job, cls, column)
+        self.decisions.starts.append((job, column))
+
+    def wait(self, job: int, reason: int) -> None:
+        self.decisions.waits[job] = reason
+
+
+def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int, int]:
+    """Pending jobs per reason code. Strict order looks only at the head: the others are
+    'behind the head of the line'."""
+    if not pending:
+        return {}
+    if strict:
+        counts = {int(jobs.reason[pending[0]]): 1}
+        if len(pending) > 1:
+            counts[Reason.BEHIND] = len(pending) - 1
+        return counts
+    codes, tally = np.unique(jobs.reason[np.asarray(pending)], return_counts=True)
+    return {int(c): int(n) for c, n in zip(codes, tally, strict=True)}
+

@@ -1,0 +1,712 @@
+"""The engine keeps time and applies decisions, nothing else.
+
+It runs the SimPy processes and timers (arrivals, segment ends, failures and repairs,
+demand-response edges, grid signal steps, progress), coalesces the events of one instant
+into one scheduling cycle, asks :class:`~scheduler.runtime.cycle.SchedulingCycle` what to do,
+and applies it: start, stop, interrupt. It receives its parts built
+(:func:`scheduler.simulation.build_engine`); policies and services see only a
+:class:`~scheduler.runtime.handle.SchedulerHandle`.
+
+* No SimPy process per job. One process per workload feeds arrivals; a segment's end (finish
+  or failure) is a plain timeout with a callback; a stale one (its segment was interrupted)
+  is ignored by its token.
+* Events at one instant are coalesced into one cycle: the cycle event is scheduled with a
+  priority below every normal event, so it runs after all of them at that time. When no
+  other event waits at the instant, the cycle runs at once (same state, one event fewer).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from gpu import CapacityState
+from scheduler.checkpoint import CheckpointPlan, segment_end, work_done, work_kept
+from scheduler.cluster import Cluster
+from scheduler.interrupt import StopControl
+from scheduler.jobs import KIND_NAMES, SEGMENT_END, JobTable, SegmentLog, Status
+from scheduler.network import Network
+from scheduler.policies import QueuePolicy
+from scheduler.power import PowerModel
+from scheduler.runtime.cycle import CycleParts, SchedulingCycle, pending_counts
+from scheduler.runtime.deciders import Quotas
+from scheduler.runtime.deferral import release_time, site_weights
+from scheduler.runtime.failures import FailureClock
+from scheduler.runtime.handle import SchedulerHandle
+from scheduler.runtime.job_classes import JobClasses
+from scheduler.runtime.pending import PendingQueue
+from scheduler.runtime.placement_keys import PlacementKeys
+from scheduler.runtime.power_budget import PowerBudget
+from scheduler.runtime.reasons import NO_REASON, Reason
+from scheduler.runtime.record import RunRecord
+from scheduler.runtime.segment import Segment
+from scheduler.scenario import InferenceWorkload, Scenario
+from scheduler.signals import Signal
+from scheduler.sources import TenantNames, WorkloadSource
+
+CYCLE_PRIORITY = 2
+"""SimPy orders same-time events by (priority, id); NORMAL is 1, so 2 runs after them all."""
+INFERENCE = KIND_NAMES.index("inference")
+COMPLETED, PREEMPTED, FAILED, HORIZON = range(len(SEGMENT_END))
+
+
+@dataclass
+class EngineParts:
+    """What an engine is built from (see :func:`scheduler.simulation.build_engine`)."""
+
+    scenario: Scenario
+    seed: int
+    backend: Any
+    cluster: Cluster
+    power: PowerModel
+    network: Network
+    jobs: JobTable
+    tenants: TenantNames
+    sources: list[WorkloadSource]
+    carbon: list[Signal | None]
+    price: list[Signal | None]
+    filters: list[Any]
+    scores: list[Any]
+    make_policy: Callable[[SchedulerHandle], QueuePolicy]
+    make_services: Callable[[SchedulerHandle], Any]
+    rng: np.random.SeedSequence
+    """Parent of the engine's streams (failures, runtime estimates, forecasts)."""
+    progress: Any = None
+    stop: StopControl | None = None
+
+
+class EngineHandle:
+    """The :class:`SchedulerHandle` of an engine: what policies and services may use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def now(self) -> float:
+        return float(self._engine.env.now)
+
+    @property
+    def jobs(self) -> JobTable:
+        return self._engine.jobs
+
+    @property
+    def running(self) -> Mapping[int, Segment]:
+        return self._engine.running
+
+    def attained_gpu_s(self, job: int) -> float:
+        return self._engine.attained_gpu_s(job)
+
+    def speed_gain(self, job: int) -> float:
+        return self._engine.classes.speed_gain(int(self._engine.jobs.job_class[job]))
+
+    def wake_at(self, when: float) -> None:
+        self._engine.wake_at(when)
+
+    def every(self, process: Callable[[], Generator[Any, Any, None]]) -> None:
+        self._engine.env.process(process())
+
+    def sleep(self, delay: float) -> Any:
+        return self._engine.env.timeout(delay)
+
+    def count_event(self) -> None:
+        self._engine.events += 1
+
+    def request_replica(self, workload: int) -> int:
+        return self._engine.request_replica(workload)
+
+    def cancel_replica(self, job: int) -> None:
+        self._engine.cancel_replica(job)
+
+    def stop_replica(self, job: int) -> None:
+        self._engine.stop_replica(job)
+
+
+class Engine:
+    """One simulation run: build with its parts, :meth:`run`, then :meth:`record`."""
+
+    def __init__(self, parts: EngineParts) -> None:
+        self.scenario = scenario = parts.scenario
+        self.parts = parts
+        self.progress = parts.progress
+        self.stop = parts.stop if parts.stop is not None else StopControl()
+        self.env = simpy.Environment()
+        self.cluster = parts.cluster
+        self.power = parts.power
+        self.network = parts.network
+        self.jobs = parts.jobs
+        self.segments = SegmentLog()
+        self.sources = parts.sources
+        failure_seed, estimate_seed, forecast_seed = parts.rng.spawn(3)
+        rate = scenario.failures.rate_per_gpu_hour if scenario.failures is not None else 0.0
+        self.failures = FailureClock(rate, np.random.default_rng(failure_seed))
+        self._estimate_rng = np.random.default_rng(estimate_seed)
+        self._forecast_rng = np.random.default_rng(forecast_seed)
+        self.handle = EngineHandle(self)
+        self.policy = parts.make_policy(self.handle)
+        self.running: dict[int, Segment] = {}
+        self.deferred: set[int] = set()
+        self.replicas_pending: list[int] = []
+        self._token = 0
+        self.events = 0
+        self.cycles = 0
+        self.end_time = 0.0
+        self.node_repairs = 0
+        self.interruptions = 0
+        """Preemptions and failures so far (they invalidate an EASY reservation)."""
+        self.pending_log: list[tuple[float, dict[int, int]]] = []
+        """(time, {reason code: pending jobs}) after each cycle."""
+        self._unarrived: dict[int, list[int]] = {}
+        """Per source, the job ids of its current chunk that have not arrived yet [a, b)."""
+        self._cycle_scheduled = False
+        self._running_training = 0
+        """Running jobs that are not service replicas (draining waits for these only)."""
+
+        # Capacity the cycle consumes; counts are the cluster's own array.
+        self.capacity = CapacityState.from_columns(self.cluster.columns, self.cluster.column_of)
+        self.capacity.count = self.cluster.columns.count
+        self.budget = PowerBudget(self.power)
+        if self.power.enforced:
+            self.capacity.site_budget_w = self.budget.budget
+        self.quotas = Quotas(scenario.policy.quotas, parts.tenants.names,
+                             lambda: self.jobs.tenant, lambda: self.jobs.gpus)
+        self._noisy_estimates = scenario.policy.estimates.estimate == "noisy"
+        self._plans = [_checkpoint_plan(w) for w in scenario.workloads]
+        self.classes = JobClasses(scenario, self.cluster, self.power, self.capacity)
+        self.services = parts.make_services(self.handle)
+        self._service_workload = np.array([w in self.services.by_workload
+                                           for w in range(len(scenario.workloads))], dtype=bool)
+        self.keys = PlacementKeys(
+            parts.backend, self.cluster, self.power, self.classes, self.capacity, parts.filters,
+            parts.scores, parts.carbon, parts.price, lambda: float(self.env.now),
+            self._site_rtt, self.services.site_replicas)
+        self.pending = PendingQueue(self.policy.order_key, lambda: self.jobs.job_class)
+        self.cycle = SchedulingCycle(CycleParts(
+            jobs=self.jobs, classes=self.classes, keys=self.keys, pending=self.pending,
+            quotas=self.quotas, budget=self.budget, cluster=self.cluster,
+            capacity=self.capacity, policy=self.policy, is_replica=self.is_replica,
+            preempts_training=self._preempts_training,
+            checkpoint_plan=lambda job: self._plans[int(self.jobs.workload[job])]), self)
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def now(self) -> float:
+        return float(self.env.now)
+
+    def _site_rtt(self, workload: int) -> np.ndarray | None:
+        return self.services.site_rtt(workload) if self.services.services else None
+
+    def is_replica(self, job: int) -> bool:
+        """A replica of an inference service (not a trace's inference request job)."""
+        return bool(self._service_workload[self.jobs.workload[job]])
+
+    def _preempts_training(self, job: int) -> bool:
+        spec = self.scenario.workloads[int(self.jobs.workload[job])]
+        return bool(getattr(spec, "preempt_training", False))
+
+    def attained_gpu_s(self, job: int) -> float:
+        """GPU-seconds of service so far, including the running segment."""
+        attained = float(self.jobs.attained_gpu_s[job])
+        segment = self.running.get(job)
+        if segment is not None:
+            attained += segment.gpus * (self.env.now - segment.start)
+        return attained
+
+    def record(self) -> RunRecord:
+        """What the summary reads, once the run is over."""
+        return RunRecord(
+            scenario=self.scenario, seed=self.parts.seed, backend_name=self.parts.backend.name,
+            policy_name=self.policy.name, cluster=self.cluster, power=self.power,
+            jobs=self.jobs, segments=self.segments, tenants=self.parts.tenants,
+            sources=self.sources, carbon=self.parts.carbon, price=self.parts.price,
+            services=self.services,
+            reasons=[*(r.text for r in Reason), *(c.plugin.reason for c in self.parts.filters)],
+            pending_log=self.pending_log, end_time=self.end_time, events=self.events,
+            cycles=self.cycles, node_repairs=self.node_repairs, stop=self.stop)
+
+    # ------------------------------------------------------------------ cycles
+
+    def wake_at(self, when: float) -> None:
+        """Run a scheduling cycle at ``when`` (policies' timers, signal steps)."""
+        self.env.timeout(max(0.0, when - self.env.now)).callbacks.append(self._on_wake)
+
+    def _on_wake(self, _event: simpy.Event) -> None:
+        self.events += 1
+        if self.pending or self.deferred:
+            self._request_cycle()
+
+    def _request_cycle(self) -> None:
+        if not self._cycle_scheduled:
+            self._schedule_cycle()
+
+    def _cycle_now_or_later(self) -> None:
+        """Run the cycle at once when no other event waits at this instant (the coalesced
+        cycle would see exactly the same state), else schedule it after them."""
+        if self._cycle_scheduled:
+            return
+        if self.env.peek() > self.env.now:
+            self._cycle(None)
+        else:
+            self._schedule_cycle()
+
+    def _schedule_cycle(self) -> None:
+        # A pre-triggered event scheduled at a priority below NORMAL, the way SimPy's own
+        # Initialize and Interruption events are built: it runs after every normal event of
+        # this instant, which is what coalescing needs.
+        self._cycle_scheduled = True
+        event = simpy.Event(self.env)
+        event._ok = True
+        event._value = None
+        event.callbacks.append(self._cycle)
+        self.env.schedule(event, CYCLE_PRIORITY)  # type: ignore[arg-type]
+
+    def _cycle(self, _event: simpy.Event | None) -> None:
+        """Ask the cycle what to do (starts and preemptions are applied as decided) and write
+        the rest of its decisions: why jobs wait, reservations."""
+        self._cycle_scheduled = False
+        self.cycles += 1
+        decisions, strict = self.cycle.decide(self.replicas_pending)
+        if self.replicas_pending:
+            self.replicas_pending = decisions.replicas_waiting
+        jobs = self.jobs
+        for job, reason in decisions.waits.items():
+            jobs.reason[job] = reason
+        for job, shadow in decisions.reservations:
+            if math.isnan(jobs.reservation_s[job]):
+                jobs.reservation_s[job] = shadow
+        self._log_pending(strict)
+
+    def _log_pending(self, strict: bool) -> None:
+        """Record why jobs wait from now until the next cycle."""
+        now = self.env.now
+        counts = pending_counts(self.jobs, self.pending.jobs, strict)
+        if self.deferred:
+            counts[Reason.DEFERRED] = len(self.deferred)
+        log = self.pending_log
+        if log and log[-1][0] == now:
+            log.pop()
+        if counts or (log and log[-1][1]):
+            log.append((now, counts))
+
+    # ------------------------------------------------------------------ queue and replicas
+
+    def _enqueue(self, job: int) -> None:
+        self.jobs.status[job] = Status.PENDING
+        self.pending.push(job)
+
+    def _requeue(self, job: int) -> None:
+        """Back to waiting after a preemption or failure: replicas to the replica queue."""
+        if self.is_replica(job):
+            self.jobs.status[job] = Status.PENDING
+            self.replicas_pending.append(job)
+        else:
+            self._enqueue(job)
+
+    def request_replica(self, workload: int) -> int:
+        """A new replica of an inference service: a job placed before training jobs."""
+        source = self.sources[workload]
+        spec = self.scenario.workloads[workload]
+        assert isinstance(spec, InferenceWorkload)
+        gpus = np.array([spec.replica_gpus], dtype=np.int64)
+        cls = self.classes.ids(workload, source.type_masks, gpus, np.zeros(1, dtype=np.int64),
+                               np.array([INFERENCE], dtype=np.int8))
+        job = int(self.jobs.extend(np.array([self.env.now]), gpus, np.array([math.inf]),
+                                   workload, cls, INFERENCE,
+                                   self.parts.tenants.index(spec.tenant), spec.priority)[0])
+        if not self.classes[int(cls[0])].fits:
+            self.jobs.status[job] = Status.REJECTED
+            self.jobs.reason[job] = Reason.NEVER_FITS
+            return job
+        self.replicas_pending.append(job)
+        self._request_cycle()
+        return job
+
+    def cancel_replica(self, job: int) -> None:
+        """Withdraw a replica request that has not started."""
+        if job in self.replicas_pending:
+            self.replicas_pending.remove(job)
+        if self.jobs.status[job] == Status.PENDING:
+            self.jobs.status[job] = Status.REJECTED
+            self.jobs.reason[job] = Reason.CANCELLED
+            self.jobs.end_s[job] = self.env.now
+
+    def stop_replica(self, job: int) -> None:
+        """Scale-down: the replica ends normally."""
+        self._stop(job, COMPLETED)
+        self.jobs.status[job] = Status.COMPLETED
+        self.jobs.end_s[job] = self.env.now
+        if self.pending or self.replicas_pending:
+            self._request_cycle()
+
+    # ------------------------------------------------------------------ arrivals
+
+    def _arrivals(self, source: WorkloadSource) -> Generator[simpy.Event, None, None]:
+        env = self.env
+        jobs = self.jobs
+        workload = self.scenario.workloads[source.index]
+        deferrable = getattr(workload, "deferrable", None)
+        estimates = self.scenario.policy.estimates
+        classes = self.classes.classes
+        see_size = self.keys.see_size if self.keys.sizes_seen is not None else None
+        for chunk in source.chunks():
+            ids_of_class = self.classes.ids(source.index, source.type_masks, chunk.gpus,
+                                            chunk.type_key, chunk.kind)
+            estimate = None
+            if estimates.estimate == "noisy":
+                noise = self._estimate_rng.standard_normal(chunk.gpus.shape[0])
+                estimate = chunk.duration_s * np.exp(estimates.sigma * noise)
+            ids = jobs.extend(chunk.arrival_s, chunk.gpus, chunk.duration_s, source.index,
+                              ids_of_class, chunk.kind, chunk.tenant, workload.priority,
+                              estimate)
+            unarrived = [int(ids[0]), int(ids[-1]) + 1] if len(ids) else [0, 0]
+            self._unarrived[source.index] = unarrived
+            for job, at, cls in zip(ids.tolist(), chunk.arrival_s.tolist(),
+                                    ids_of_class.tolist(), strict=True):
+                delay = at - env.now
+                if delay > 0:
+                    yield env.timeout(delay)
+                self.events += 1
+                unarrived[0] = job + 1
+                if see_size is not None:
+                    see_size(int(classes[cls].gpus))
+                if not classes[cls].fits:
+                    jobs.status[job] = Status.REJECTED
+                    jobs.reason[job] = Reason.NEVER_FITS
+                elif deferrable is not None and self._defer(job, cls, deferrable):
+                    continue
+                else:
+                    self._enqueue(job)
+                    self._cycle_now_or_later()
+
+    def _defer(self, job: int, cls: int, spec: Any) -> bool:
+        """Hold a deferrable job until its low-signal window; False to queue it now."""
+        now = self.env.now
+        signals = self.parts.carbon if spec.signal == "carbon" else self.parts.price
+        weights = site_weights(self.cluster, self.classes[cls].type_allowed, len(signals))
+        release = release_time(now, float(self.jobs.estimate_s[job]), spec.max_delay, signals,
+                               weights, spec.forecast_error, self._forecast_rng)
+        if release <= now:
+            return False
+        self.deferred.add(job)
+        self.jobs.reason[job] = Reason.DEFERRED
+        self.env.timeout(release - now, value=job).callbacks.append(self._release)
+        return True
+
+    def _release(self, event: simpy.Event) -> None:
+        job = int(event.value)  # type: ignore[arg-type]
+        self.events += 1
+        self.deferred.discard(job)
+        self.jobs.released_s[job] = self.env.now
+        self._enqueue(job)
+        self._request_cycle()
+
+    # ------------------------------------------------------------------ start / stop
+
+    def start(self, job: int, cls: int, column: int) -> None:
+        """Start a segment of ``job`` on node class ``column`` now (the cycle decided it)."""
+        jobs = self.jobs
+        now = self.env.now
+        info = self.classes[cls]
+        placement = self.cluster.place(column, info.gpus)
+        speed = info.speed_by_node_class[column]
+        workload = int(jobs.workload[job])
+        plan = self._plans[workload]
+        resumed = bool(jobs.preemptions[job] or jobs.failures[job])
+        remaining = float(jobs.remaining_s[job])
+        if plan.interval is None and not resumed:
+            end = now + remaining / speed  # the common case, without the general arithmetic
+        else:
+            end = segment_end(now, remaining, speed, plan, resumed)
+        if resumed and jobs.site[job] >= 0 and jobs.site[job] != placement.site:
+            end += self._migration_s(job, workload, info.gpus, placement.site)
+        if math.isnan(jobs.start_s[job]):
+            jobs.start_s[job] = now
+        jobs.status[job] = Status.RUNNING
+        jobs.site[job] = placement.site
+        jobs.reason[job] = NO_REASON
+        power_w = info.power_by_node_class[column]
+        self.budget.add(placement.site, power_w)
+        self.quotas.started(int(jobs.tenant[job]), info.gpus)
+        self._token += 1
+        segment = Segment(self._token, placement, now, end, remaining, speed, resumed, plan,
+                          power_w, self._estimate_ratio(job))
+        self.running[job] = segment
+        self._set_end_timer(job, segment, info.gpus)
+        if self._service_workload[workload]:
+            self.services.replica_started(workload, job, now)
+        else:
+            self._running_training += 1
+            self.policy.on_start(job)
+
+    def _migration_s(self, job: int, workload: int, gpus: int, site: int) -> float:
+        """Time to move a resumed job's checkpoint from its previous site."""
+        checkpoint = getattr(self.scenario.workloads[workload], "checkpoint", None)
+        size = (checkpoint.size_gb_per_gpu if checkpoint is not None else 0.0) * gpus
+        return self.network.transfer_s(int(self.jobs.site[job]), site, size)
+
+    def _estimate_ratio(self, job: int) -> float:
+        if not self._noisy_estimates:
+            return 1.0
+        duration = float(self.jobs.duration_s[job])
+        return float(self.jobs.estimate_s[job]) / duration if 0 < duration < math.inf else 1.0
+
+    def _set_end_timer(self, job: int, segment: Segment, gpus: int) -> None:
+        """One timer per segment: its failure if that comes first, else its finish
+        (replicas have no finish: they run until scaled down)."""
+        now = segment.start
+        failure_at = self.failures.failure_at(now, gpus)
+        if failure_at < segment.end:
+            event = self.env.timeout(failure_at - now, value=(job, segment.token))
+            event.callbacks.append(self._on_failure)
+        elif segment.end < math.inf:
+            event = self.env.timeout(segment.end - now, value=(job, segment.token))
+            event.callbacks.append(self._on_finish)
+
+    def _stop(self, job: int, cause: int) -> Segment:
+        """End the running segment of ``job`` now: release, log, update accounting."""
+        now = self.env.now
+        segment = self.running.pop(job)
+        if not self.is_replica(job):
+            self._running_training -= 1
+        placement = segment.placement
+        self.cluster.release(placement)
+        gpus = segment.gpus
+        self.budget.remove(placement.site, segment.power_w)
+        self.quotas.stopped(int(self.jobs.tenant[job]), gpus)
+        self.jobs.attained_gpu_s[job] += gpus * (now - segment.start)
+        self.segments.add(job, placement.site, placement.group, gpus, segment.start, now,
+                          segment.power_w, cause)
+        return segment
+
+    def _interrupt(self, job: int, cause: int) -> None:
+        """Preemption or failure: keep the work of completed checkpoints only."""
+        now = self.env.now
+        jobs = self.jobs
+        if self.is_replica(job):  # before _stop: the service reads the segment it forgets
+            self.services.replica_stopped(int(jobs.workload[job]), job, now, requeued=True)
+        segment = self._stop(job, cause)
+        self.interruptions += 1
+        args = (segment.start, now, segment.speed, segment.plan, segment.resumed)
+        kept = min(work_kept(*args), segment.remaining_at_start)
+        done = work_done(*args)
+        jobs.remaining_s[job] = segment.remaining_at_start - kept
+        jobs.lost_gpu_s[job] += segment.gpus * max(0.0, done - kept) / segment.speed
+        if cause == PREEMPTED:
+            jobs.preemptions[job] += 1
+        else:
+            jobs.failures[job] += 1
+        jobs.status[job] = Status.PENDING
+
+    def preempt(self, victims: list[int]) -> None:
+        """Stop ``victims`` and put them back in their queue."""
+        for victim in victims:
+            self._interrupt(victim, PREEMPTED)
+            self._requeue(victim)
+
+    def _current(self, event: simpy.Event) -> tuple[int, Segment] | None:
+        """The job of a segment timer, or None when that segment was interrupted since."""
+        job, token = event.value  # type: ignore[misc]
+        segment = self.running.get(job)
+        if segment is None or segment.token != token:
+            return None
+        self.events += 1
+        return job, segment
+
+    def _on_finish(self, event: simpy.Event) -> None:
+        current = self._current(event)
+        if current is None:
+            return
+        job = current[0]
+        self._stop(job, COMPLETED)
+        jobs = self.jobs
+        jobs.remaining_s[job] = 0.0
+        jobs.status[job] = Status.COMPLETED
+        jobs.end_s[job] = self.env.now
+        if self.pending:
+            self._cycle_now_or_later()
+
+    def _on_failure(self, event: simpy.Event) -> None:
+        current = self._current(event)
+        if current is None:
+            return
+        spec = self.scenario.failures
+        assert spec is not None
+        node = self.failures.failed_node(current[1].placement.nodes)
+        # Failures are rare next to starts: finding the jobs on the node by a scan here is
+        # cheaper than keeping a node -> jobs index up to date at every start and stop.
+        victims = sorted(j for j, s in self.running.items() if node in s.placement.nodes)
+        for victim in victims:  # every job on the failed node stops
+            self._interrupt(victim, FAILED)
+            workload = self.scenario.workloads[int(self.jobs.workload[victim])]
+            if self.jobs.failures[victim] > getattr(workload, "max_retries", math.inf):
+                self.jobs.status[victim] = Status.FAILED
+                self.jobs.end_s[victim] = self.env.now
+            else:
+                self._requeue(victim)
+        self.cluster.set_down(node)
+        self.node_repairs += 1
+        self.env.timeout(spec.repair, value=node).callbacks.append(self._on_repair)
+        self._request_cycle()
+
+    def _on_repair(self, event: simpy.Event) -> None:
+        self.events += 1
+        self.cluster.set_up(int(event.value))  # type: ignore[arg-type]
+        if self.pending:
+            self._request_cycle()
+
+    # ------------------------------------------------------------------ timed processes
+
+    def _demand_response(self) -> Generator[simpy.Event, None, None]:
+        """Apply cap changes at every window edge, in time order."""
+        edges = sorted({t for w in self.power.windows for t in (w.start, w.end)})
+        for edge in edges:
+            if edge > self.env.now:
+                yield self.env.timeout(edge - self.env.now)
+            self.events += 1
+            self.budget.apply_caps_at(self.env.now)
+            for window in self.power.windows:
+                if window.preempt and window.start == edge:
+                    self._shed_load(window.site)
+            self._request_cycle()
+
+    def _shed_load(self, site: int) -> None:
+        """Preempt jobs at ``site`` (lowest priority, latest started first) until under cap."""
+        victims = sorted((j for j, s in self.running.items() if s.placement.site == site),
+                         key=lambda j: (int(self.jobs.priority[j]),
+                                        -float(self.running[j].start), j))
+        for victim in victims:
+            if self.budget.budget[site] >= 0:
+                break
+            self.preempt([victim])
+
+    def _signal_steps(self) -> Generator[simpy.Event, None, None]:
+        """Drop cached keys and run a cycle whenever a site's carbon or price changes."""
+        signals = [s for s in (*self.parts.carbon, *self.parts.price) if s is not None]
+        horizon = self.scenario.duration
+        while True:
+            now = self.env.now
+            step = min((s.next_change_after(now) for s in signals), default=math.inf)
+            if step >= horizon or not math.isfinite(step):
+                return
+            yield self.env.timeout(step - now)
+            self.events += 1
+            self.keys.invalidate()
+            if self.pending:
+                self._request_cycle()
+
+    def _progress(self) -> Generator[simpy.Event, None, None]:
+        step = self.scenario.duration / 200.0
+        while self.env.now < self.scenario.duration:
+            self.progress.update(self.env.now, self.events)
+            yield self.env.timeout(step)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> float:
+        """Simulate to the horizon (or until drained); returns wall seconds."""
+        started = time.perf_counter()
+        for source in self.sources:
+            self.env.process(self._arrivals(source))
+        if self.power.windows:
+            self.env.process(self._demand_response())
+        if self.keys.varies_with_grid:
+            self.env.process(self._signal_steps())
+        if self.progress is not None:
+            self.env.process(self._progress())
+        self.services.start()
+        horizon = self.scenario.duration
+        self.stop.start()
+        finished = self._run_until(horizon)
+        if finished and self.scenario.drain:
+            self._run_drain()
+            self.end_time = max(horizon, self.env.now)
+        else:
+            self.end_time = horizon if finished else self.env.now
+        self._close()
+        if self.progress is not None:
+            self.progress.update(self.end_time, self.events)
+            self.progress.close()
+        return time.perf_counter() - started
+
+    def _stopped(self, steps: int, max_events: float) -> bool:
+        stop = self.stop
+        if (stop.reason is not None or self.events >= max_events
+                or (steps % stop.CHECK_EVERY == 0 and stop.check(self.events))):
+            stop.check(self.events)
+            return True
+        return False
+
+    def _run_until(self, until: float) -> bool:
+        """Process events before ``until`` (then move the clock there); False when the stop
+        control ended the run early. Same order as ``env.run(until)``: events at ``until``
+        itself are left for later, as SimPy does."""
+        env = self.env
+        max_events = self.stop.max_events if self.stop.max_events is not None else math.inf
+        steps = 0
+        while env.peek() < until:
+            env.step()
+            steps += 1
+            if self._stopped(steps, max_events):
+                return False
+        if self.stop.check(self.events):
+            return False
+        env.run(until=until)
+        return True
+
+    def _run_drain(self) -> None:
+        """After the horizon: run until every admitted job ends (progress and signal timers
+        stop at the horizon; failures keep happening)."""
+        env = self.env
+        max_events = self.stop.max_events if self.stop.max_events is not None else math.inf
+        steps = 0
+        while self._running_training or self.pending or self.deferred:
+            if env.peek() == math.inf:  # nothing scheduled: what waits can never start
+                break
+            env.step()
+            steps += 1
+            if self._stopped(steps, max_events):
+                break
+
+    def _close(self) -> None:
+        """Mark what is still pending or running as unfinished at the end time."""
+        jobs = self.jobs
+        end = self.end_time
+        for job in sorted(self.running):
+            segment = self.running.pop(job)
+            jobs.status[job] = Status.UNFINISHED
+            self.segments.add(job, segment.placement.site, segment.placement.group,
+                              segment.gpus, segment.start, end, segment.power_w, HORIZON)
+            jobs.attained_gpu_s[job] += segment.gpus * (end - segment.start)
+        waiting = [*self.pending.clear(), *sorted(self.deferred), *self.replicas_pending]
+        for job in waiting:
+            jobs.status[job] = Status.UNFINISHED
+            if jobs.reason[job] < 0:
+                jobs.reason[job] = Reason.BEHIND
+        self.deferred.clear()
+        self._drop_unarrived()
+
+    def _drop_unarrived(self) -> None:
+        """Jobs of a source's current chunk are in the table before they arrive; a run stopped
+        early leaves some that never arrived: they were never submitted, so drop them."""
+        keep = np.ones(self.jobs.size, dtype=bool)
+        for first, end in self._unarrived.values():
+            keep[first:end] = False
+        if keep.all():
+            return
+        new_index = self.jobs.keep_rows(keep)
+        segment_jobs = self.segments.view("job")
+        segment_jobs[:] = new_index[segment_jobs]
+        self.replicas_pending.clear()
+
+
+def _checkpoint_plan(workload: Any) -> CheckpointPlan:
+    spec = getattr(workload, "checkpoint", None)
+    if spec is None:
+        return CheckpointPlan(None, 0.0, 0.0)
+    return CheckpointPlan(spec.interval, spec.overhead, spec.restart)

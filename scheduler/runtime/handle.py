@@ -1,0 +1,59 @@
+"""The narrow view of a running simulation that policies, services and plugins get.
+
+Nothing outside :mod:`scheduler.runtime.engine` and :mod:`scheduler.simulation` sees the
+engine; what a queue policy or an inference service may read or ask for is listed here, so
+each can be tested with a small fake (see tests/test_runtime.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, Protocol
+
+from scheduler.jobs import JobTable
+from scheduler.runtime.segment import Segment
+
+
+class SchedulerHandle(Protocol):
+    """Clock, job arrays, running segments (read-only), attained service, wake-ups and
+    replica requests."""
+
+    @property
+    def now(self) -> float:
+        """Simulated time (s)."""
+
+    @property
+    def jobs(self) -> JobTable:
+        """The job table (policies read it; only the engine writes it)."""
+
+    @property
+    def running(self) -> Mapping[int, Segment]:
+        """Running jobs' current segments, by job id (do not modify)."""
+
+    def attained_gpu_s(self, job: int) -> float:
+        """GPU-seconds of service so far, including the running segment."""
+
+    def speed_gain(self, job: int) -> float:
+        """Best over worst speed of the job on the GPU types it may use in this cluster."""
+
+    def wake_at(self, when: float) -> None:
+        """Run a scheduling cycle at ``when`` (policies' timers)."""
+
+    def every(self, process: Callable[[], Generator[Any, Any, None]]) -> None:
+        """Start a periodic process (a generator yielding :meth:`sleep` events)."""
+
+    def sleep(self, delay: float) -> Any:
+        """An event ``delay`` seconds from now, for processes started with :meth:`every`."""
+
+    def count_event(self) -> None:
+        """Count one processed event (the run's ``events`` figure)."""
+
+    def request_replica(self, workload: int) -> int:
+        """A new replica job of an inference service, placed before training jobs."""
+
+    def cancel_replica(self, job: int) -> None:
+        """Withdraw a replica request that has not started."""
+
+    def stop_replica(self, job: int) -> None:
+        """Scale down: the replica ends normally now."""
+

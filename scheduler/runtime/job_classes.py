@@ -1,0 +1,98 @@
+"""Job classes: interchangeable jobs (same workload, size, GPU-type constraint and kind).
+
+Placement works per class, not per job: a class's filters, scores, per-column speed and power
+are computed once. Class ids are dense integers, stored in the job table's ``job_class``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpu import CapacityState, JobShape
+from scheduler.cluster import Cluster
+from scheduler.jobs import KIND_NAMES
+from scheduler.power import PowerModel
+from scheduler.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class JobClass:
+    """What placement needs to know about interchangeable jobs."""
+
+    gpus: int
+    type_allowed: np.ndarray
+    kind: int
+    workload: int
+    speed_by_type: np.ndarray
+    fits: bool
+    """Could run on the empty cluster (else its jobs are rejected at arrival)."""
+    shape: JobShape
+    speed_by_node_class: list[float]
+    """Speed on each node class's GPU type (Python list: read once per start)."""
+    power_by_node_class: list[float]
+    """Facility watts the job adds on each node class (GPUs' extra draw x kind factor x PUE)."""
+
+
+class JobClasses:
+    """The registry of a run's job classes (``classes[id]``), created as jobs arrive."""
+
+    def __init__(self, scenario: Scenario, cluster: Cluster, power: PowerModel,
+                 capacity: CapacityState) -> None:
+        self.scenario = scenario
+        self.cluster = cluster
+        self.power = power
+        self.capacity = capacity
+        self.classes: list[JobClass] = []
+        self._id_of: dict[tuple[int, int, int, int], int] = {}
+        self._types_present = np.zeros(len(cluster.gpu_type_names), dtype=bool)
+        self._types_present[cluster.group_type] = True
+
+    def __getitem__(self, cls: int) -> JobClass:
+        return self.classes[cls]
+
+    def speed_table(self, workload: int) -> np.ndarray:
+        """Speed of the workload per GPU type (the scenario's ``speedup``, else 1)."""
+        speed = np.ones(len(self.cluster.gpu_type_names))
+        for name, value in (self.scenario.workloads[workload].speedup or {}).items():
+            if name in self.cluster.type_index:
+                speed[self.cluster.type_index[name]] = value
+        return speed
+
+    def ids(self, workload: int, type_masks: list[np.ndarray], gpus: np.ndarray,
+            type_key: np.ndarray, kind: np.ndarray) -> np.ndarray:
+        """Class id of each job of a chunk (new classes are registered)."""
+        ids = np.empty(gpus.shape[0], dtype=np.int32)
+        rows = np.stack([gpus, type_key, kind.astype(np.int64)], axis=1)
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for row, (size, key, kind_code) in enumerate(unique.tolist()):
+            signature = (workload, size, key, kind_code)
+            cls = self._id_of.get(signature)
+            if cls is None:
+                cls = self._register(signature, type_masks[key])
+            ids[inverse == row] = cls
+        return ids
+
+    def _register(self, signature: tuple[int, int, int, int], allowed: np.ndarray) -> int:
+        workload, size, _, kind_code = signature
+        cls = len(self.classes)
+        cols = self.cluster.columns
+        facility_w = self.power.job_facility_w(KIND_NAMES[kind_code], size, cols.gpu_type,
+                                               cols.site)
+        speed = self.speed_table(workload)
+        self._id_of[signature] = cls
+        self.classes.append(JobClass(
+            gpus=size, type_allowed=allowed, kind=kind_code, workload=workload,
+            speed_by_type=speed, fits=self.cluster.can_ever_fit(size, allowed),
+            shape=JobShape.of(size, self.capacity, facility_w if self.power.enforced else None),
+            speed_by_node_class=speed[cols.gpu_type].tolist(),
+            power_by_node_class=facility_w.tolist()))
+        return cls
+
+    def speed_gain(self, cls: int) -> float:
+        """Best over worst speed of the class on the GPU types it may use in this cluster."""
+        info = self.classes[cls]
+        speeds = info.speed_by_type[info.type_allowed & self._types_present]
+        return float(speeds.max() / speeds.min()) if speeds.size else 1.0
