@@ -147,22 +147,6 @@ def filter_capacity(ctx: PlacementContext) -> Any:
     return fits_node & enough_nodes
 
 
-@register_filter("power", reason="site power cap")
-def filter_power(ctx: PlacementContext) -> Any:
-    """Starting the job keeps its site's facility power under the cap. Reads
-    ``site_arrays['power_headroom_w']`` (W) and ``jobs.extra['power_w_per_gpu_by_type']``
-    ([J, T] extra facility watts per GPU); passes everything when the energy model is off."""
-    headroom = ctx.site_arrays.get("power_headroom_w")
-    per_gpu = ctx.jobs.extra.get("power_w_per_gpu_by_type")
-    if headroom is None or per_gpu is None:
-        return ctx.xp.ones(ctx.shape, dtype=bool_dtype(ctx.xp))
-    xp, cols = ctx.xp, ctx.columns
-    pue = take(xp, ctx.site_arrays["pue"], cols.site)[None, :]
-    gpus = astype(xp, ctx.jobs.gpus, xp.float64)[:, None]
-    extra_w = take(xp, per_gpu, cols.gpu_type, axis=1) * gpus * pue
-    return extra_w <= take(xp, headroom, cols.site)[None, :]
-
-
 # --------------------------------------------------------------------------- built-in scores
 
 

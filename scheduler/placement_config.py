@@ -16,7 +16,7 @@ from gpu import PluginCall, PluginError, get_plugin, registered
 from scheduler.errors import InputError, Problem
 from scheduler.scenario_base import StrictModel
 
-DEFAULT_FILTERS = ["gpu-type", "node-up", "capacity", "power"]
+DEFAULT_FILTERS = ["gpu-type", "node-up", "capacity"]
 REMOVED_POWER_FILTER = "power"
 POWER_FILTER_GONE = ("there is no 'power' filter any more: site power caps act in the "
                      "assignment itself (each start takes its power from its site's budget), "

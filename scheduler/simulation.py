@@ -19,7 +19,8 @@ from scheduler.placement_config import build_plugin_calls
 from scheduler.policies import make_queue_policy
 from scheduler.power import PowerModel
 from scheduler.results import Result
-from scheduler.runtime.engine import Engine, EngineParts
+from scheduler.runtime.engine import Engine
+from scheduler.runtime.parts import EngineParts
 from scheduler.scenario import Scenario
 from scheduler.services import ServiceManager
 from scheduler.signals import Signal, build_grid

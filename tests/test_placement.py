@@ -27,6 +27,7 @@ from gpu import (
 from gpu.framework import pick, take
 from scheduler import simulate
 from scheduler.cluster import Cluster
+from scheduler.errors import InputError
 from scheduler.loading import validate_data
 
 NUMPY = get_backend("numpy")
@@ -135,18 +136,30 @@ def test_filters():
     assert not up[:, cluster.down_column[0]].any() and up[:, column(cluster, 0, 8)].all()
 
 
-def test_power_filter():
+def test_power_caps_bind_in_the_assignment():
+    """Caps act in one place: the pick, against each site's live budget."""
     cluster = two_group_cluster()
-    n_types = len(cluster.gpu_type_names)
-    per_gpu = np.full((2, n_types), 600.0)
-    ctx = context(cluster, [2, 4], site_arrays={"power_headroom_w": np.array([5000.0, 1000.0]),
-                                                 "pue": np.array([1.5, 1.0])})
-    ctx.jobs.extra["power_w_per_gpu_by_type"] = per_gpu
-    mask = run_plugin("filter", "power", ctx)
-    # Job 0: 2 x 600 x 1.5 = 1800 W <= 5000 at A; 2 x 600 x 1.0 = 1200 > 1000 at B.
-    assert mask[0, column(cluster, 0, 8)] and not mask[0, column(cluster, 1, 4)]
-    # Job 1: 4 x 600 x 1.5 = 3600 <= 5000.
-    assert mask[1, column(cluster, 0, 8)]
+    state = CapacityState.from_columns(cluster.columns, cluster.column_of)
+    # Job class of 2 GPUs: 1800 W at site A's columns, 1200 W at site B's.
+    power = np.where(cluster.columns.site == 0, 1800.0, 1200.0)
+    shape = JobShape.of(2, state, power)
+    keys = np.arange(cluster.columns.size, dtype=np.int64)  # B's columns rank highest
+    state.site_budget_w = np.array([5000.0, 1000.0])
+    column = pick(keys, state, shape)
+    assert cluster.columns.site[column] == 0  # 1200 W > B's 1000 W: only A fits
+    take(state, shape, column)
+    assert state.site_budget_w[0] == pytest.approx(3200.0)
+    assert cluster.columns.site[pick(keys, state, shape)] == 0
+    take(state, shape, pick(keys, state, shape))
+    assert pick(keys, state, shape) == -1  # 1400 W left at A < 1800 W
+    assert pick(keys, state, shape, ignore_power=True) >= 0  # capacity is not what blocks
+
+
+def test_power_is_not_a_filter_any_more():
+    from scheduler.placement_config import PlacementSpec, build_plugin_calls
+
+    with pytest.raises(InputError, match="power caps act in the assignment"):
+        build_plugin_calls(PlacementSpec(filters=["gpu-type", "power"]), ["A"])
 
 
 # --------------------------------------------------------------------------- framework

@@ -31,7 +31,7 @@ from scheduler.runtime.job_classes import JobClasses
 from scheduler.runtime.pending import PendingQueue
 from scheduler.runtime.placement_keys import PREFETCH, PlacementKeys
 from scheduler.runtime.power_budget import PowerBudget
-from scheduler.runtime.reasons import Reason
+from scheduler.runtime.reasons import NO_REASON, Reason
 from scheduler.runtime.segment import Segment
 
 
@@ -221,7 +221,8 @@ class _Rules:
 
 def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int, int]:
     """Pending jobs per reason code. Strict order looks only at the head: the others are
-    'behind the head of the line'."""
+    'behind the head of the line'; so are jobs that a greedy or EASY walk did not reach
+    (it stops once every class that waits has failed), which carry no reason yet."""
     if not pending:
         return {}
     if strict:
@@ -230,5 +231,18 @@ def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int
             counts[Reason.BEHIND] = len(pending) - 1
         return counts
     codes, tally = np.unique(jobs.reason[np.asarray(pending)], return_counts=True)
-    return {int(c): int(n) for c, n in zip(codes, tally, strict=True)}
+    counts = {int(c): int(n) for c, n in zip(codes, tally, strict=True)}
+    unseen = counts.pop(NO_REASON, 0)
+    if unseen:
+        counts[Reason.BEHIND] = counts.get(Reason.BEHIND, 0) + unseen
+    return counts
 
+
+def log_pending(log: list[tuple[float, dict[int, int]]], now: float,
+                counts: dict[int, int]) -> None:
+    """Append (now, counts) to the pending log: the last entry of an instant replaces the
+    earlier ones, and a run of empty entries is kept to its first."""
+    if log and log[-1][0] == now:
+        log.pop()
+    if counts or (log and log[-1][1]):
+        log.append((now, counts))

@@ -19,36 +19,32 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
 import simpy
 
 from gpu import CapacityState
-from scheduler.checkpoint import CheckpointPlan, segment_end, work_done, work_kept
-from scheduler.cluster import Cluster
+from scheduler.checkpoint import segment_end, work_done, work_kept
 from scheduler.interrupt import StopControl
-from scheduler.jobs import KIND_NAMES, SEGMENT_END, JobTable, SegmentLog, Status
-from scheduler.network import Network
-from scheduler.policies import QueuePolicy
-from scheduler.power import PowerModel
-from scheduler.runtime.cycle import CycleParts, SchedulingCycle, pending_counts
+from scheduler.jobs import KIND_NAMES, SEGMENT_END, SegmentLog, Status
+from scheduler.runtime.cycle import CycleParts, SchedulingCycle, log_pending, pending_counts
 from scheduler.runtime.deciders import Quotas
 from scheduler.runtime.deferral import release_time, site_weights
 from scheduler.runtime.failures import FailureClock
-from scheduler.runtime.handle import SchedulerHandle
+from scheduler.runtime.handle import EngineHandle
 from scheduler.runtime.job_classes import JobClasses
+from scheduler.runtime.parts import EngineParts, checkpoint_plan
 from scheduler.runtime.pending import PendingQueue
 from scheduler.runtime.placement_keys import PlacementKeys
 from scheduler.runtime.power_budget import PowerBudget
 from scheduler.runtime.reasons import NO_REASON, Reason
 from scheduler.runtime.record import RunRecord
 from scheduler.runtime.segment import Segment
-from scheduler.scenario import InferenceWorkload, Scenario
-from scheduler.signals import Signal
-from scheduler.sources import TenantNames, WorkloadSource
+from scheduler.runtime.stepping import run_until, run_while
+from scheduler.scenario import InferenceWorkload
+from scheduler.sources import WorkloadSource
 
 CYCLE_PRIORITY = 2
 """SimPy orders same-time events by (priority, id); NORMAL is 1, so 2 runs after them all."""
@@ -56,83 +52,12 @@ INFERENCE = KIND_NAMES.index("inference")
 COMPLETED, PREEMPTED, FAILED, HORIZON = range(len(SEGMENT_END))
 
 
-@dataclass
-class EngineParts:
-    """What an engine is built from (see :func:`scheduler.simulation.build_engine`)."""
-
-    scenario: Scenario
-    seed: int
-    backend: Any
-    cluster: Cluster
-    power: PowerModel
-    network: Network
-    jobs: JobTable
-    tenants: TenantNames
-    sources: list[WorkloadSource]
-    carbon: list[Signal | None]
-    price: list[Signal | None]
-    filters: list[Any]
-    scores: list[Any]
-    make_policy: Callable[[SchedulerHandle], QueuePolicy]
-    make_services: Callable[[SchedulerHandle], Any]
-    rng: np.random.SeedSequence
-    """Parent of the engine's streams (failures, runtime estimates, forecasts)."""
-    progress: Any = None
-    stop: StopControl | None = None
-
-
-class EngineHandle:
-    """The :class:`SchedulerHandle` of an engine: what policies and services may use."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    @property
-    def now(self) -> float:
-        return float(self._engine.env.now)
-
-    @property
-    def jobs(self) -> JobTable:
-        return self._engine.jobs
-
-    @property
-    def running(self) -> Mapping[int, Segment]:
-        return self._engine.running
-
-    def attained_gpu_s(self, job: int) -> float:
-        return self._engine.attained_gpu_s(job)
-
-    def speed_gain(self, job: int) -> float:
-        return self._engine.classes.speed_gain(int(self._engine.jobs.job_class[job]))
-
-    def wake_at(self, when: float) -> None:
-        self._engine.wake_at(when)
-
-    def every(self, process: Callable[[], Generator[Any, Any, None]]) -> None:
-        self._engine.env.process(process())
-
-    def sleep(self, delay: float) -> Any:
-        return self._engine.env.timeout(delay)
-
-    def count_event(self) -> None:
-        self._engine.events += 1
-
-    def request_replica(self, workload: int) -> int:
-        return self._engine.request_replica(workload)
-
-    def cancel_replica(self, job: int) -> None:
-        self._engine.cancel_replica(job)
-
-    def stop_replica(self, job: int) -> None:
-        self._engine.stop_replica(job)
-
-
 class Engine:
     """One simulation run: build with its parts, :meth:`run`, then :meth:`record`."""
 
     def __init__(self, parts: EngineParts) -> None:
         self.scenario = scenario = parts.scenario
-        self.parts = parts
+        self.parts = parts  # kept for the record: seed, backend, tenants, signals
         self.progress = parts.progress
         self.stop = parts.stop if parts.stop is not None else StopControl()
         self.env = simpy.Environment()
@@ -152,13 +77,13 @@ class Engine:
         self.running: dict[int, Segment] = {}
         self.deferred: set[int] = set()
         self.replicas_pending: list[int] = []
-        self._token = 0
         self.events = 0
         self.cycles = 0
         self.end_time = 0.0
         self.node_repairs = 0
         self.interruptions = 0
         """Preemptions and failures so far (they invalidate an EASY reservation)."""
+        self._token = 0
         self.pending_log: list[tuple[float, dict[int, int]]] = []
         """(time, {reason code: pending jobs}) after each cycle."""
         self._unarrived: dict[int, list[int]] = {}
@@ -167,6 +92,11 @@ class Engine:
         self._running_training = 0
         """Running jobs that are not service replicas (draining waits for these only)."""
 
+        self._build_deciders(parts)
+
+    def _build_deciders(self, parts: EngineParts) -> None:
+        """Capacity, budgets, quotas, job classes, keys, the queue and the cycle."""
+        scenario = self.scenario
         # Capacity the cycle consumes; counts are the cluster's own array.
         self.capacity = CapacityState.from_columns(self.cluster.columns, self.cluster.column_of)
         self.capacity.count = self.cluster.columns.count
@@ -176,7 +106,7 @@ class Engine:
         self.quotas = Quotas(scenario.policy.quotas, parts.tenants.names,
                              lambda: self.jobs.tenant, lambda: self.jobs.gpus)
         self._noisy_estimates = scenario.policy.estimates.estimate == "noisy"
-        self._plans = [_checkpoint_plan(w) for w in scenario.workloads]
+        self._plans = [checkpoint_plan(w) for w in scenario.workloads]
         self.classes = JobClasses(scenario, self.cluster, self.power, self.capacity)
         self.services = parts.make_services(self.handle)
         self._service_workload = np.array([w in self.services.by_workload
@@ -184,13 +114,15 @@ class Engine:
         self.keys = PlacementKeys(
             parts.backend, self.cluster, self.power, self.classes, self.capacity, parts.filters,
             parts.scores, parts.carbon, parts.price, lambda: float(self.env.now),
-            self._site_rtt, self.services.site_replicas)
+            self.services.site_rtt if self.services.services else lambda _: None,
+            self.services.site_replicas)
+        preempts = [bool(getattr(w, "preempt_training", False)) for w in scenario.workloads]
         self.pending = PendingQueue(self.policy.order_key, lambda: self.jobs.job_class)
         self.cycle = SchedulingCycle(CycleParts(
             jobs=self.jobs, classes=self.classes, keys=self.keys, pending=self.pending,
             quotas=self.quotas, budget=self.budget, cluster=self.cluster,
             capacity=self.capacity, policy=self.policy, is_replica=self.is_replica,
-            preempts_training=self._preempts_training,
+            preempts_training=lambda job: preempts[int(self.jobs.workload[job])],
             checkpoint_plan=lambda job: self._plans[int(self.jobs.workload[job])]), self)
 
     # ------------------------------------------------------------------ views
@@ -199,16 +131,9 @@ class Engine:
     def now(self) -> float:
         return float(self.env.now)
 
-    def _site_rtt(self, workload: int) -> np.ndarray | None:
-        return self.services.site_rtt(workload) if self.services.services else None
-
     def is_replica(self, job: int) -> bool:
         """A replica of an inference service (not a trace's inference request job)."""
         return bool(self._service_workload[self.jobs.workload[job]])
-
-    def _preempts_training(self, job: int) -> bool:
-        spec = self.scenario.workloads[int(self.jobs.workload[job])]
-        return bool(getattr(spec, "preempt_training", False))
 
     def attained_gpu_s(self, job: int) -> float:
         """GPU-seconds of service so far, including the running segment."""
@@ -284,15 +209,10 @@ class Engine:
 
     def _log_pending(self, strict: bool) -> None:
         """Record why jobs wait from now until the next cycle."""
-        now = self.env.now
         counts = pending_counts(self.jobs, self.pending.jobs, strict)
         if self.deferred:
             counts[Reason.DEFERRED] = len(self.deferred)
-        log = self.pending_log
-        if log and log[-1][0] == now:
-            log.pop()
-        if counts or (log and log[-1][1]):
-            log.append((now, counts))
+        log_pending(self.pending_log, float(self.env.now), counts)
 
     # ------------------------------------------------------------------ queue and replicas
 
@@ -634,44 +554,15 @@ class Engine:
             self.progress.close()
         return time.perf_counter() - started
 
-    def _stopped(self, steps: int, max_events: float) -> bool:
-        stop = self.stop
-        if (stop.reason is not None or self.events >= max_events
-                or (steps % stop.CHECK_EVERY == 0 and stop.check(self.events))):
-            stop.check(self.events)
-            return True
-        return False
-
     def _run_until(self, until: float) -> bool:
-        """Process events before ``until`` (then move the clock there); False when the stop
-        control ended the run early. Same order as ``env.run(until)``: events at ``until``
-        itself are left for later, as SimPy does."""
-        env = self.env
-        max_events = self.stop.max_events if self.stop.max_events is not None else math.inf
-        steps = 0
-        while env.peek() < until:
-            env.step()
-            steps += 1
-            if self._stopped(steps, max_events):
-                return False
-        if self.stop.check(self.events):
-            return False
-        env.run(until=until)
-        return True
+        """Process events before ``until``; False when the stop control ended the run."""
+        return run_until(self.env, until, self.stop, lambda: self.events)
 
     def _run_drain(self) -> None:
         """After the horizon: run until every admitted job ends (progress and signal timers
         stop at the horizon; failures keep happening)."""
-        env = self.env
-        max_events = self.stop.max_events if self.stop.max_events is not None else math.inf
-        steps = 0
-        while self._running_training or self.pending or self.deferred:
-            if env.peek() == math.inf:  # nothing scheduled: what waits can never start
-                break
-            env.step()
-            steps += 1
-            if self._stopped(steps, max_events):
-                break
+        run_while(self.env, lambda: bool(self._running_training or self.pending
+                                         or self.deferred), self.stop, lambda: self.events)
 
     def _close(self) -> None:
         """Mark what is still pending or running as unfinished at the end time."""
@@ -703,10 +594,3 @@ class Engine:
         segment_jobs = self.segments.view("job")
         segment_jobs[:] = new_index[segment_jobs]
         self.replicas_pending.clear()
-
-
-def _checkpoint_plan(workload: Any) -> CheckpointPlan:
-    spec = getattr(workload, "checkpoint", None)
-    if spec is None:
-        return CheckpointPlan(None, 0.0, 0.0)
-    return CheckpointPlan(spec.interval, spec.overhead, spec.restart)

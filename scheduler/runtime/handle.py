@@ -57,3 +57,49 @@ class SchedulerHandle(Protocol):
     def stop_replica(self, job: int) -> None:
         """Scale down: the replica ends normally now."""
 
+
+class EngineHandle:
+    """The :class:`SchedulerHandle` of an engine: forwards what policies and services may
+    use, and nothing else (the engine itself stays out of their reach)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    @property
+    def now(self) -> float:
+        return float(self._engine.env.now)
+
+    @property
+    def jobs(self) -> JobTable:
+        return self._engine.jobs
+
+    @property
+    def running(self) -> Mapping[int, Segment]:
+        return self._engine.running
+
+    def attained_gpu_s(self, job: int) -> float:
+        return self._engine.attained_gpu_s(job)
+
+    def speed_gain(self, job: int) -> float:
+        return self._engine.classes.speed_gain(int(self._engine.jobs.job_class[job]))
+
+    def wake_at(self, when: float) -> None:
+        self._engine.wake_at(when)
+
+    def every(self, process: Callable[[], Generator[Any, Any, None]]) -> None:
+        self._engine.env.process(process())
+
+    def sleep(self, delay: float) -> Any:
+        return self._engine.env.timeout(delay)
+
+    def count_event(self) -> None:
+        self._engine.events += 1
+
+    def request_replica(self, workload: int) -> int:
+        return self._engine.request_replica(workload)
+
+    def cancel_replica(self, job: int) -> None:
+        self._engine.cancel_replica(job)
+
+    def stop_replica(self, job: int) -> None:
+        self._engine.stop_replica(job)
