@@ -77,14 +77,12 @@ def _check_like_run(scenario: Any) -> None:
     from scheduler.cluster import Cluster
     from scheduler.errors import Problem
     from scheduler.placement_config import build_plugin_calls
-    from scheduler.policies import queue_policy_names
+    from scheduler.policies import resolve_queue
     from scheduler.power import PowerModel
 
     problems: list[Problem] = []
-    if scenario.policy.queue not in queue_policy_names():
-        problems.append(Problem("policy.queue", f"unknown queue policy {scenario.policy.queue!r}"
-                                f"; known: {', '.join(queue_policy_names())}"))
-    for check in (lambda: build_plugin_calls(scenario.policy.placement,
+    for check in (lambda: resolve_queue(scenario.policy),
+                  lambda: build_plugin_calls(scenario.policy.placement,
                                              [site.name for site in scenario.sites]),
                   lambda: PowerModel(scenario, Cluster(scenario))):
         try:
@@ -194,7 +192,7 @@ def _describe(scenario: Any) -> str:
             what = f"{workload.arrival.rate_per_hour:g} jobs/h"
         lines.append(f"  workload {workload.name!r} ({workload.kind}): {what}")
     placement = scenario.policy.placement
-    lines.append(f"policy: queue {scenario.policy.queue}; filters {', '.join(placement.filters)}; "
+    lines.append(f"policy: queue {scenario.policy.queue_name}; filters {', '.join(placement.filters)}; "
                  f"scores {', '.join(f'{s.type} x{s.weight:g}' for s in placement.scores)}")
     return "\n".join(lines)
 

@@ -47,7 +47,8 @@ def policy_label(scenario_text: str) -> str:
         policy = json.loads(scenario_text).get("policy") or {}
     except (ValueError, AttributeError):
         return ""
-    label = str(policy.get("queue", "?"))
+    queue = policy.get("queue", "?")
+    label = str(queue.get("type", "?") if isinstance(queue, dict) else queue)
     parts = []
     for score in (policy.get("placement") or {}).get("scores") or []:
         name = str(score.get("type"))

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
 
-from scheduler.errors import InputError
+from scheduler.errors import InputError, Problem
+from scheduler.queue_config import LasOptions, PriorityOptions, UserQueue
 
 if TYPE_CHECKING:
     from scheduler.runtime.handle import SchedulerHandle
@@ -34,12 +36,15 @@ class QueuePolicy:
     blocking: ClassVar[str] = "strict"
     preemptive: bool = False
     needs_order_each_cycle: ClassVar[bool] = False
+    Options: ClassVar[type[BaseModel] | None] = None
+    """A pydantic model of the policy's options (``policy.queue: {type: name, options:
+    {...}}`` for policies registered in Python); None: the policy takes none."""
 
-    def __init__(self, handle: SchedulerHandle, spec: PolicySpec) -> None:
+    def __init__(self, handle: SchedulerHandle, options: BaseModel | None = None) -> None:
         self.handle = handle
         """The run as a policy may see it (clock, job table, running segments, timers)."""
-        self.spec = spec
-        """The scenario's ``policy`` block."""
+        self.options = options
+        """The policy's validated options (an instance of :attr:`Options`), or None."""
 
     @property
     def engine(self) -> SchedulerHandle:
@@ -98,9 +103,12 @@ class Priority(QueuePolicy):
     name = "priority"
     blocking = "greedy"
 
-    def __init__(self, handle: SchedulerHandle, spec: PolicySpec) -> None:
-        super().__init__(handle, spec)
-        self.preemptive = spec.priority.preempt
+    Options = PriorityOptions
+
+    def __init__(self, handle: SchedulerHandle, options: BaseModel | None = None) -> None:
+        super().__init__(handle, options)
+        spec = options if isinstance(options, PriorityOptions) else PriorityOptions()
+        self.preemptive = spec.preempt
 
     def order_key(self, job: int) -> tuple[float, ...]:
         jobs = self.handle.jobs
@@ -124,10 +132,13 @@ class LeastAttainedService(QueuePolicy):
     name = "las"
     blocking = "greedy"
 
-    def __init__(self, handle: SchedulerHandle, spec: PolicySpec) -> None:
-        super().__init__(handle, spec)
-        self.preemptive = spec.las.preempt
-        self.thresholds_gpu_s = np.array(spec.las.thresholds_gpu_hours) * 3600.0
+    Options = LasOptions
+
+    def __init__(self, handle: SchedulerHandle, options: BaseModel | None = None) -> None:
+        super().__init__(handle, options)
+        spec = options if isinstance(options, LasOptions) else LasOptions()
+        self.preemptive = spec.preempt
+        self.thresholds_gpu_s = np.array(spec.thresholds_gpu_hours) * 3600.0
 
     def queue_of(self, job: int) -> int:
         attained = self.handle.attained_gpu_s(job)
@@ -269,9 +280,56 @@ def queue_policy_class(name: str) -> type[QueuePolicy]:
                          f"{', '.join(queue_policy_names())}", "policy.queue") from None
 
 
+@dataclass(frozen=True)
+class QueuePlan:
+    """A scenario's queue policy resolved once: the class and its validated options (what
+    ``validate``, ``run`` and ``sweep`` use)."""
+
+    name: str
+    policy: type[QueuePolicy]
+    options: BaseModel | None
+
+    def bind(self, handle: SchedulerHandle) -> QueuePolicy:
+        """The policy of one run."""
+        return self.policy(handle, self.options)
+
+
+def _merged(model: type[BaseModel], *blocks: BaseModel) -> BaseModel:
+    """Options from the first block that sets each field (then the model's defaults)."""
+    values: dict[str, Any] = {}
+    for block in reversed(blocks):
+        values.update({k: getattr(block, k) for k in block.model_fields_set if k != "type"})
+    return model(**values)
+
+
+def resolve_queue(policy: PolicySpec) -> QueuePlan:
+    """Resolve ``policy.queue`` (and the older ``policy.las`` / ``policy.priority``
+    blocks) into a :class:`QueuePlan`; InputError naming the field path otherwise."""
+    queue = policy.queue
+    cls = queue_policy_class(queue.type)
+    options: BaseModel | None = None
+    if isinstance(queue, UserQueue):
+        if cls.Options is None:
+            if queue.options:
+                raise InputError(f"queue policy {queue.type!r} takes no options",
+                                 "policy.queue.options")
+        else:
+            try:
+                options = cls.Options(**queue.options)
+            except ValidationError as exc:
+                raise InputError([Problem(".".join(["policy.queue.options",
+                                                    *map(str, e["loc"])]), e["msg"])
+                                  for e in exc.errors()]) from None
+    elif cls.Options is LasOptions:
+        options = _merged(LasOptions, queue, policy.las)
+    elif cls.Options is PriorityOptions:
+        options = _merged(PriorityOptions, queue, policy.priority)
+    return QueuePlan(queue.type, cls, options)
+
+
 def make_queue_policy(spec: PolicySpec, handle: SchedulerHandle) -> QueuePolicy:
     """The queue policy a scenario's ``policy`` names, bound to a run's handle."""
-    return queue_policy_class(spec.queue)(handle, spec)
+    return resolve_queue(spec).bind(handle)
 
 
 for _cls in (Fifo, ShortestJobFirst, EasyBackfill, Priority, LeastAttainedService,

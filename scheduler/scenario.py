@@ -8,7 +8,6 @@ seconds, power to watts (see :mod:`scheduler.units`).
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +21,13 @@ from pydantic import (
 )
 
 from scheduler.placement_config import PlacementSpec
+from scheduler.queue_config import (
+    FifoQueue,
+    LasOptions,
+    PriorityOptions,
+    QueueSpec,
+    queue_block,
+)
 from scheduler.scenario_base import Seconds, StrictModel, Watts
 from scheduler.signals import GridSpec
 from scheduler.traces.spec import TraceSpec
@@ -483,9 +489,6 @@ or an inference service (``kind: inference`` with ``requests``)."""
 # --------------------------------------------------------------------------- policy
 
 
-BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "gavel")
-
-
 class EstimateSpec(StrictModel):
     """How a policy knows job durations: exactly (``oracle``) or with lognormal noise."""
 
@@ -495,50 +498,45 @@ class EstimateSpec(StrictModel):
     """Spread of the noisy estimate (log scale)."""
 
 
-class LasSpec(StrictModel):
-    """Discretised least-attained-service (Tiresias 2D-LAS, NSDI'19)."""
-
-    thresholds_gpu_hours: list[Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: [1.0, 10.0], min_length=1)
-    """Attained GPU-hours at which a job drops to the next (lower-priority) queue."""
-    preempt: bool = True
-    """A waiting job of a higher queue preempts running jobs of lower queues."""
-
-    @field_validator("thresholds_gpu_hours")
-    @classmethod
-    def _increasing(cls, value: list[float]) -> list[float]:
-        if any(b <= a for a, b in itertools.pairwise(value)):
-            raise ValueError("thresholds must increase")
-        return value
+class LasSpec(LasOptions):
+    """Options of ``las`` as a sibling block (``policy.las``; older spelling of
+    ``queue: {type: las, ...}``)."""
 
 
-class PrioritySpec(StrictModel):
-    """Priority classes (workload ``priority``, higher first)."""
-
-    preempt: bool = False
-    """A waiting job preempts running jobs of strictly lower priority."""
+class PrioritySpec(PriorityOptions):
+    """Options of ``priority`` as a sibling block (``policy.priority``; older spelling of
+    ``queue: {type: priority, preempt: ...}``)."""
 
 
 class PolicySpec(StrictModel):
     """How jobs are ordered and placed."""
 
-    queue: str = Field(default="fifo", min_length=1)
-    """Queue policy: ``fifo`` (strict head of line), ``sjf`` (shortest estimated job first,
-    skipping jobs that do not fit), ``easy-backfill`` (FIFO with a reservation for the head,
-    later jobs start if they end before it), ``las`` (least attained service, preemptive),
-    ``priority`` (priority classes, optional preemption), ``gavel`` (heterogeneity-aware:
-    jobs that gain most from the free GPU types go first), or the name of a policy
-    registered with :func:`scheduler.policies.register_queue_policy`."""
+    queue: QueueSpec = Field(default_factory=lambda: FifoQueue(type="fifo"))
+    """Queue policy, by name or as a block with its options: ``fifo`` (strict head of line),
+    ``sjf`` (shortest estimated job first, skipping jobs that do not fit), ``easy-backfill``
+    (FIFO with a reservation for the head, later jobs start if they end before it), ``las``
+    (least attained service, preemptive), ``priority`` (priority classes, optional
+    preemption), ``gavel`` (heterogeneity-aware: jobs that gain most from the free GPU types
+    go first), or the name of a policy registered with
+    :func:`scheduler.policies.register_queue_policy` (its options under ``options``)."""
     estimates: EstimateSpec = Field(default_factory=EstimateSpec)
     """Duration estimates used by ``sjf`` and ``easy-backfill``."""
     las: LasSpec = Field(default_factory=LasSpec)
-    """Options of ``las``."""
+    """Options of ``las`` (older spelling; options in the ``queue`` block win)."""
     priority: PrioritySpec = Field(default_factory=PrioritySpec)
-    """Options of ``priority``."""
+    """Options of ``priority`` (older spelling; options in the ``queue`` block win)."""
     quotas: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     """Most GPUs each tenant may hold at once (tenants not listed: no limit)."""
     placement: PlacementSpec = Field(default_factory=PlacementSpec)
     """Filter and score plugins deciding where jobs run."""
+
+    _queue_name = field_validator("queue", mode="before")(classmethod(
+        lambda cls, value: queue_block(value)))
+
+    @property
+    def queue_name(self) -> str:
+        """The queue policy's name (``policy.queue`` or its ``type``)."""
+        return self.queue.type
 
 
 # --------------------------------------------------------------------------- cluster-wide

@@ -16,7 +16,7 @@ from scheduler.jobs import JobTable
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
 from scheduler.network import Network
 from scheduler.placement_config import build_plugin_calls
-from scheduler.policies import make_queue_policy
+from scheduler.policies import resolve_queue
 from scheduler.power import PowerModel
 from scheduler.results import Result
 from scheduler.runtime.engine import Engine
@@ -77,11 +77,12 @@ def build_engine(scenario: Scenario, backend: Backend, seed: int, filters: list[
     if sources is None:
         sources = build_sources(scenario, cluster.type_index, seed, tenants)
     carbon, price = grid_signals(scenario)
+    plan = resolve_queue(scenario.policy)
     return Engine(EngineParts(
         scenario=scenario, seed=seed, backend=backend, cluster=cluster,
         power=PowerModel(scenario, cluster), network=Network(scenario), jobs=JobTable(),
         tenants=tenants, sources=sources, carbon=carbon, price=price, filters=filters,
-        scores=scores, make_policy=lambda handle: make_queue_policy(scenario.policy, handle),
+        scores=scores, make_policy=plan.bind,
         make_services=lambda handle: ServiceManager(handle, scenario, cluster, seed),
         rng=np.random.SeedSequence([seed, 0x5EED]), progress=progress, stop=stop))
 

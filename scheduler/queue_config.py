@@ -1,0 +1,120 @@
+"""Queue policies in a scenario: a tagged union, like placement scores.
+
+``policy.queue`` is a policy name (``queue: las``) or a block with the name in ``type`` and
+the policy's options beside it (``queue: {type: las, thresholds_gpu_hours: [1, 10]}``). A
+policy registered in Python takes its options under ``options``, checked against the
+``Options`` model it declares (:class:`scheduler.policies.QueuePolicy`). The older sibling
+blocks ``policy.las`` and ``policy.priority`` are still read: an option set in the queue
+block wins, then one set in the sibling block, then the default.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag, field_validator
+
+from scheduler.scenario_base import StrictModel
+
+BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "gavel")
+
+
+class FifoQueue(StrictModel):
+    """First in, first out; the head blocks everything behind it."""
+
+    type: Literal["fifo"]
+    """Queue policy name: ``fifo``."""
+
+
+class SjfQueue(StrictModel):
+    """Shortest estimated remaining work first; a job that does not fit is skipped."""
+
+    type: Literal["sjf"]
+    """Queue policy name: ``sjf``."""
+
+
+class EasyBackfillQueue(StrictModel):
+    """FIFO with EASY backfilling: the blocked head gets a reservation; later jobs start if
+    they are expected to end before it."""
+
+    type: Literal["easy-backfill"]
+    """Queue policy name: ``easy-backfill``."""
+
+
+class GavelQueue(StrictModel):
+    """Heterogeneity-aware order: jobs that gain most from fast GPU types go first."""
+
+    type: Literal["gavel"]
+    """Queue policy name: ``gavel``."""
+
+
+def _increasing(value: list[float] | None) -> list[float] | None:
+    if value is not None and any(b <= a for a, b in itertools.pairwise(value)):
+        raise ValueError("thresholds must increase")
+    return value
+
+
+class LasOptions(StrictModel):
+    """Discretised least-attained-service (Tiresias 2D-LAS, NSDI'19)."""
+
+    thresholds_gpu_hours: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [1.0, 10.0], min_length=1)
+    """Attained GPU-hours at which a job drops to the next (lower-priority) queue."""
+    preempt: bool = True
+    """A waiting job of a higher queue preempts running jobs of lower queues."""
+
+    _check = field_validator("thresholds_gpu_hours")(classmethod(
+        lambda cls, value: _increasing(value)))
+
+
+class PriorityOptions(StrictModel):
+    """Priority classes (workload ``priority``, higher first)."""
+
+    preempt: bool = False
+    """A waiting job preempts running jobs of strictly lower priority."""
+
+
+class LasQueue(LasOptions):
+    """Least attained service: queues by attained GPU-hours, preemptive by default."""
+
+    type: Literal["las"]
+    """Queue policy name: ``las``."""
+
+
+class PriorityQueue(PriorityOptions):
+    """Priority classes, FIFO within a class; optionally preempts lower classes."""
+
+    type: Literal["priority"]
+    """Queue policy name: ``priority``."""
+
+
+class UserQueue(StrictModel):
+    """A queue policy registered in Python (``scheduler.policies.register_queue_policy``)."""
+
+    type: str = Field(min_length=1)
+    """Name the policy was registered under."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """The policy's options, checked against the ``Options`` model it declares."""
+
+
+def _queue_kind(value: Any) -> str:
+    name = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"[{name}]" if isinstance(name, str) and name in BUILTIN_QUEUES else "[user]"
+
+
+QueueSpec = Annotated[
+    Annotated[FifoQueue, Tag("[fifo]")]
+    | Annotated[SjfQueue, Tag("[sjf]")]
+    | Annotated[EasyBackfillQueue, Tag("[easy-backfill]")]
+    | Annotated[LasQueue, Tag("[las]")]
+    | Annotated[PriorityQueue, Tag("[priority]")]
+    | Annotated[GavelQueue, Tag("[gavel]")]
+    | Annotated[UserQueue, Tag("[user]")],
+    Discriminator(_queue_kind),
+]
+
+
+def queue_block(value: Any) -> Any:
+    """A plain policy name stands for ``{type: name}``."""
+    return {"type": value} if isinstance(value, str) else value
