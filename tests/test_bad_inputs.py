@@ -390,7 +390,7 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("trace-window-reversed", ["trace", "stats", str(TIRESIAS_OK), "--format", "tiresias",
                                "--start", "5h", "--end", "1h"], "end (3600 s) must be after"),
     ("trace-directory", ["trace", "stats", str(TRACE_DIR), "--format", "tiresias"],
-     "not a file (a trace must be one file)"),
+     "is a directory, expected a file"),
     ("trace-missing", ["trace", "stats", "{tmp}/nope.csv", "--format", "swf"],
      "trace file not found (swf trace)"),
     ("report-missing-folder", ["report", "{tmp}/nope"], "no such directory"),

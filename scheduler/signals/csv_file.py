@@ -11,10 +11,8 @@ duplicate times, gaps, NaN, negative carbon...), each located at ``FILE:LINE``, 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import math
-import zlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from scheduler.bounded_io import ReadLimits, read_text
 from scheduler.errors import InputError, Problem
 from scheduler.signals.specs import MAX_VALUE, FileSignal
 from scheduler.signals.steps import HOUR_S, FloatArray, Signal
@@ -31,6 +30,7 @@ MAX_SIGNAL_FILE_BYTES = 256 * 1024 * 1024
 """Largest signal CSV read (after decompression): ~ 10 M rows, far above any real series."""
 MAX_SIGNAL_FILE_LINES = 20_000_000
 """Most lines a signal CSV may have: 10 M rows of 30-min steps cover 570 years."""
+SIGNAL_FILE_LIMITS = ReadLimits(MAX_SIGNAL_FILE_BYTES, MAX_SIGNAL_FILE_LINES, "signal files")
 GAP_FACTOR = 3.0
 """A step longer than this many times the median step is a gap in the data."""
 MAX_PROBLEMS = 20
@@ -164,31 +164,6 @@ class _Rows:
         return value
 
 
-def _read_file_text(path: Path, what: str) -> str:
-    try:
-        if path.is_dir():
-            raise InputError(f"{path} is a directory, expected a CSV file", what)
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as handle:
-                raw = handle.read(MAX_SIGNAL_FILE_BYTES + 1)
-        else:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_SIGNAL_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path}", what) from None
-    except (OSError, EOFError, zlib.error) as exc:  # gzip: BadGzipFile (OSError), EOFError,
-        # zlib.error for a damaged stream
-        raise InputError(f"cannot read {path}: {exc}", what) from None
-    if len(raw) > MAX_SIGNAL_FILE_BYTES:
-        raise InputError(f"larger than {MAX_SIGNAL_FILE_BYTES:,} bytes", str(path))
-    if b"\x00" in raw:
-        raise InputError("binary file (contains NUL bytes), expected CSV text", str(path))
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", str(path)) from None
-
-
 def _column(header: Sequence[str], name: str | None, default: int, role: str,
             problems: _Problems) -> int | None:
     if name is None:
@@ -266,7 +241,8 @@ def read_signal_csv(spec: FileSignal, base_dir: Path | None, what: str,
     """
     path = resolve_signal_path(spec.file, base_dir)
     display = str(path)
-    text = _read_file_text(path, what)
+    text = read_text(path, SIGNAL_FILE_LIMITS, field=what, encoding="utf-8-sig",
+                     expected="CSV text")
     problems = _Problems(display)
     reader = csv.reader(io.StringIO(text, newline=""))  # a lone \r ends a line, as in files
     rows = _csv_rows(reader, display)
