@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import gzip
 import math
+import zlib
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
+from scheduler.bounded_io import ReadLimits, open_text
 from scheduler.errors import InputError
 from scheduler.scenario import (
     EmpiricalDuration,
@@ -68,30 +71,47 @@ def _builtin_values(name: str) -> np.ndarray:
     return values
 
 
-def _read_values(path: Path, source: str) -> np.ndarray:
+MAX_EMPIRICAL_FILE_BYTES = 64 * 1024 * 1024
+"""Most bytes of an empirical-duration file (after decompression): ~ 5 M values."""
+MAX_EMPIRICAL_FILE_LINES = 10_000_000
+"""Most lines of an empirical-duration file (the values are held in memory, 8 bytes each)."""
+EMPIRICAL_FILE_LIMITS = ReadLimits(MAX_EMPIRICAL_FILE_BYTES, MAX_EMPIRICAL_FILE_LINES,
+                                   "empirical-duration files")
+
+
+def _parse_values(handle: TextIO, path: Path) -> list[float]:
+    """The first column of each line after the header, as durations >= 0."""
+    header = handle.readline()
+    if not header:
+        raise InputError("empty file", str(path))
     values = []
+    for number, line in enumerate(handle, start=2):
+        cell = line.split(",")[0].strip()
+        if not cell:
+            continue
+        try:
+            value = float(cell)
+        except ValueError:
+            raise InputError(f"not a number: {cell!r}", f"{path}:{number}") from None
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"duration must be finite and >= 0 (got {cell})",
+                             f"{path}:{number}")
+        values.append(value)
+    return values
+
+
+def _read_values(path: Path, source: str) -> np.ndarray:
+    """Durations of an empirical CSV (a header, then one value per line, first column), read
+    within :data:`EMPIRICAL_FILE_LIMITS` (64 MiB, 10 M lines) through
+    :mod:`scheduler.bounded_io`; ``source`` (the field path) locates open errors."""
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            header = handle.readline()
-            if not header:
-                raise InputError("empty file", str(path))
-            for number, line in enumerate(handle, start=2):
-                cell = line.split(",")[0].strip()
-                if not cell:
-                    continue
-                try:
-                    value = float(cell)
-                except ValueError:
-                    raise InputError(f"not a number: {cell!r}", f"{path}:{number}") from None
-                if not math.isfinite(value) or value < 0:
-                    raise InputError(f"duration must be finite and >= 0 (got {cell})",
-                                     f"{path}:{number}")
-                values.append(value)
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path}", source) from None
+        with open_text(path, EMPIRICAL_FILE_LIMITS, field=source, encoding="utf-8",
+                       newline=None) as handle:
+            values = _parse_values(handle, path)
     except UnicodeDecodeError:
         raise InputError("not a UTF-8 text file", str(path)) from None
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged gzip stream, a failing disk
+        raise InputError(f"cannot read: {exc}", str(path)) from None
     if not values:
         raise InputError("no values in file", str(path))
     return np.asarray(values, dtype=np.float64)

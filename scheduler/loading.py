@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from scheduler.bounded_io import ReadLimits
+from scheduler.bounded_io import read_text as read_bounded_text
 from scheduler.errors import InputError, Problem
 from scheduler.references import check_references
 from scheduler.scenario import Scenario
@@ -25,6 +27,9 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 """Scenario and sweep files are hand-sized (the examples are < 10 kB): the pure-Python YAML
 parser reads ~1 MB/s and builds ~500 bytes per node, so bigger files would take minutes and
 gigabytes before any limit below could refuse them (long series belong in CSV files)."""
+MAX_FILE_LINES = 1_000_000
+"""Lines of a scenario or sweep file (a real one has a few hundred)."""
+SCENARIO_FILE_LIMITS = ReadLimits(MAX_FILE_BYTES, MAX_FILE_LINES, "scenario and sweep files")
 MAX_EXPANDED_NODES = 200_000
 """Nodes a document may hold, once every alias is expanded (~300 in a real scenario)."""
 MAX_DEPTH = 64
@@ -198,25 +203,12 @@ def parse_document(text: str, source: str) -> tuple[Any, LineMap]:
 
 
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file, with input errors for missing, huge or binary files."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError("file not found", str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", str(path)) from None
-    if path.is_dir():
-        raise InputError("is a directory, expected a file", str(path))
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"file is {size:,} bytes; scenario files are limited to "
-                         f"{MAX_FILE_BYTES:,}", str(path))
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise InputError("binary file (contains NUL bytes), expected YAML or JSON text", str(path))
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", str(path)) from None
+    """A scenario or sweep file as text, read within :data:`SCENARIO_FILE_LIMITS` (4 MiB,
+    1 M lines) through :mod:`scheduler.bounded_io`: input errors for missing, huge, binary or
+    non-UTF-8 files, and for anything that is not a regular file (a directory, a pipe, a
+    device, ``/proc/...``). Never decompressed: the loader does not trust extensions."""
+    return read_bounded_text(path, SCENARIO_FILE_LIMITS, expected="YAML or JSON text",
+                             decompress=False)
 
 
 # --------------------------------------------------------------------------- overrides

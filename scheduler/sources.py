@@ -46,6 +46,10 @@ class WorkloadSource:
     report: TraceReport | None = None
     """Rows read, used and skipped, for trace sources (filled while replaying)."""
     type_keys: dict[str, int] = field(default_factory=dict)
+    type_reasons: dict[int, str] = field(default_factory=dict)
+    """Type key -> why its jobs can never run, when the constraint names only GPU types the
+    scenario does not have (a trace row's ``Z100``): the rejection reason to give instead of
+    a generic "cannot fit"."""
 
 
 def allowed_mask(type_index: dict[str, int], names: list[str] | None) -> np.ndarray:
@@ -115,13 +119,15 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
                             [allowed_mask(type_index, workload.gpu_types)])
     default_tenant = tenants.index(workload.tenant)
 
-    def type_key(text: str) -> int:
+    def type_key(text: str, line: int) -> int:
         if not text:
             return 0
         key = source.type_keys.get(text)
         if key is None:
             key = source.type_keys[text] = len(source.type_masks)
-            source.type_masks.append(allowed_mask(type_index, text.split("|")))
+            names = text.split("|")
+            source.type_masks.append(allowed_mask(type_index, names))
+            _note_unknown_types(source, key, names, type_index, line)
         return key
 
     def chunks() -> Iterator[JobChunk]:
@@ -138,8 +144,9 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
                                   for k in part.kind[:n].tolist()], dtype=np.int8)
                 tenant_ids = np.array([tenants.index(t) if t else default_tenant
                                        for t in part.tenant[:n].tolist()], dtype=np.int64)
-                keys = np.array([type_key(t) for t in part.gpu_type[:n].tolist()],
-                                dtype=np.int64)
+                keys = np.array([type_key(t, line) for t, line in
+                                 zip(part.gpu_type[:n].tolist(), part.line[:n].tolist(),
+                                     strict=True)], dtype=np.int64)
                 yield JobChunk(part.arrival_s[:n], part.gpus[:n].astype(np.int64),
                                part.duration_s[:n], keys, kinds, tenant_ids)
                 if n < len(part):
@@ -147,6 +154,26 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
 
     source.chunks = chunks
     return source
+
+
+def _note_unknown_types(source: WorkloadSource, key: int, names: list[str],
+                        type_index: dict[str, int], line: int) -> None:
+    """Tell, in the trace report, about GPU type names the scenario does not have; when a
+    constraint names no known type at all, record why its jobs can never run."""
+    unknown = [name for name in names if name not in type_index]
+    if not unknown:
+        return
+    quoted = ", ".join(repr(name) for name in unknown)
+    known = ", ".join(sorted(type_index))
+    if len(unknown) == len(names):
+        reason = f"GPU type {quoted} is not in the scenario (it has {known})"
+        source.type_reasons[key] = reason
+        consequence = "its jobs can never run and are rejected"
+    else:
+        consequence = "ignored (the row's other types remain allowed)"
+    if source.report is not None:
+        source.report.notes.append(f"gpu_type {quoted} (first at line {line}) names no GPU "
+                                   f"type of the scenario (it has {known}): {consequence}")
 
 
 def build_sources(scenario: Scenario, type_index: dict[str, int], seed: int,

@@ -27,6 +27,7 @@ BAD = ROOT / "tests" / "bad_inputs"
 SCENARIO_DIR = BAD / "scenarios"
 TRACE_DIR = BAD / "traces"
 SIGNAL_DIR = BAD / "signals"
+DURATION_DIR = BAD / "durations"
 TIRESIAS_OK = ROOT / "tests" / "data" / "traces" / "tiresias" / "60_job.csv"
 FORMAT_OF_FOLDER = {"tiresias": "tiresias", "swf": "swf", "openb": "alibaba-openb",
                     "azure-llm": "azure-llm", "mooncake": "mooncake", "dlrm": "alibaba-dlrm",
@@ -177,6 +178,8 @@ def test_corpus_and_table_agree():
     assert traces == set(TRACES), traces ^ set(TRACES)
     signals = {p.name for p in SIGNAL_DIR.iterdir() if p.is_file()}
     assert signals == set(SIGNALS), signals ^ set(SIGNALS)
+    durations = {p.name for p in DURATION_DIR.iterdir() if p.is_file()}
+    assert durations == set(DURATIONS), durations ^ set(DURATIONS)
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])
@@ -259,6 +262,9 @@ TRACES: dict[str, str] = {
     "tiresias/corrupt_deflate.csv.gz": "corrupt_deflate.csv.gz: cannot read the trace: Error -3",
     "csv/newline_in_header.csv": "newline_in_header.csv:2: missing column(s) arrival in the "
                                  "header (found: arr\\nival, gpus, duration)",
+    # issue 20, class 3 (unbounded reads): 6 kB of gzip holding 6 MB of newlines
+    "csv/newline_bomb.csv.gz": "newline_bomb.csv.gz: decompresses to more than 4,194,304 bytes",
+    "swf/newline_bomb.swf.gz": "newline_bomb.swf.gz: decompresses to more than 4,194,304 bytes",
 }
 
 
@@ -318,6 +324,8 @@ SIGNALS: dict[str, str] = {
     "corrupt_deflate.csv.gz": "grid.carbon_g_per_kwh: cannot read",
     "lone_carriage_return.csv": "lone_carriage_return.csv:2: column 'carbon': cannot read ''",
     "huge_field.csv": "huge_field.csv:3: cannot read the CSV: field larger than field limit",
+    # issue 20, class 3 (unbounded reads)
+    "newline_bomb.csv.gz": "newline_bomb.csv.gz: decompresses to more than 4,194,304 bytes",
 }
 
 
@@ -335,6 +343,36 @@ def test_bad_signal_file_as_price_of_a_site(tmp_path):
     data["sites"][1]["grid"] = {"price_eur_per_mwh": {"file": str(SIGNAL_DIR / "not_gzip.csv.gz")}}
     code, _, err = run_cli("run", str(write_scenario(tmp_path, data)), "--quiet")
     assert_input_error(code, err, "sites.1.grid.price_eur_per_mwh: cannot read")
+
+
+# =========================================================================== empirical durations
+
+# Files of ``duration: {distribution: empirical, file: FILE}``. The gzip ones were tracebacks
+# (BadGzipFile, EOFError) and the bomb was read whole before issue 20.
+DURATIONS: dict[str, str] = {
+    "empty.csv": "empty.csv: empty file",
+    "latin1.csv": "latin1.csv: not a UTF-8 text file",
+    "negative.csv": "negative.csv:3: duration must be finite and >= 0 (got -5)",
+    "not_a_number.csv": "not_a_number.csv:3: not a number: 'soon'",
+    "not_gzip.csv.gz": "not_gzip.csv.gz: cannot read: Not a gzipped file",
+    "truncated.csv.gz": "truncated.csv.gz: cannot read: Compressed file ended",
+    "newline_bomb.csv.gz": "newline_bomb.csv.gz: decompresses to more than 4,194,304 bytes",
+}
+
+
+def empirical_scenario(folder: Path, file: Path | str) -> Path:
+    data = tiny_scenario(duration="2h")
+    data["workloads"][0]["duration"] = {"distribution": "empirical", "file": str(file)}
+    return write_scenario(folder, data)
+
+
+@pytest.mark.parametrize("name", sorted(DURATIONS))
+def test_bad_duration_file(tmp_path, name):
+    started = time.perf_counter()
+    code, _, err = run_cli("run", str(empirical_scenario(tmp_path, DURATION_DIR / name)),
+                           "--quiet")
+    assert_input_error(code, err, DURATIONS[name])
+    assert time.perf_counter() - started < 10
 
 
 # =========================================================================== command lines
@@ -390,7 +428,7 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("trace-window-reversed", ["trace", "stats", str(TIRESIAS_OK), "--format", "tiresias",
                                "--start", "5h", "--end", "1h"], "end (3600 s) must be after"),
     ("trace-directory", ["trace", "stats", str(TRACE_DIR), "--format", "tiresias"],
-     "not a file (a trace must be one file)"),
+     "is a directory, expected a file"),
     ("trace-missing", ["trace", "stats", "{tmp}/nope.csv", "--format", "swf"],
      "trace file not found (swf trace)"),
     ("report-missing-folder", ["report", "{tmp}/nope"], "no such directory"),
@@ -657,3 +695,91 @@ def test_simulate_refuses_a_seed_out_of_range():
         simulate(tiny_scenario(duration="1h"), seed=-1)
     with pytest.raises(InputError):
         simulate(tiny_scenario(duration="1h"), seed=2**64)
+
+
+# =========================================================================== special files
+# Issue 20, class 3 (unbounded reads) and 9 (a directory or /proc/self/mem as an input):
+# every kind of input file refuses what is not a regular file, before reading it.
+
+INPUT_KINDS = ["scenario", "sweep", "trace", "trace-in-scenario", "signal", "durations"]
+
+
+def input_argv(kind: str, path: Path | str, folder: Path) -> list[str]:
+    """A command line that reads ``path`` as an input of ``kind``."""
+    if kind == "scenario":
+        return ["validate", str(path)]
+    if kind == "sweep":
+        return ["sweep", str(path), "--out", str(folder / "out"), "--quiet"]
+    if kind == "trace":
+        return ["trace", "stats", str(path), "--format", "csv"]
+    if kind == "trace-in-scenario":
+        scenario = trace_scenario(folder, Path(path), "csv")
+    elif kind == "signal":
+        data = tiny_scenario(duration="2h")
+        data["grid"] = {"carbon_g_per_kwh": {"file": str(path)}}
+        scenario = write_scenario(folder, data)
+    else:
+        scenario = empirical_scenario(folder, path)
+    return ["run", str(scenario), "--quiet"]
+
+
+# name -> (path, fragment); "{tmp}" is the test's folder.
+SPECIAL_PATHS = {
+    "directory": ("{tmp}", "is a directory, expected a file"),
+    "proc-self-mem": ("/proc/self/mem", "is a kernel pseudo-file"),
+    "proc-self-environ": ("/proc/self/environ", "is a kernel pseudo-file"),
+}
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("special", sorted(SPECIAL_PATHS))
+@pytest.mark.parametrize("kind", INPUT_KINDS)
+def test_regression_special_path_as_input(tmp_path, kind, special):
+    """Before: /proc/self/mem as a scenario or durations file and a directory as a durations
+    file were tracebacks (EIO, IsADirectoryError); /proc/self/environ was read and its
+    content (the environment) reached the error message."""
+    path, fragment = SPECIAL_PATHS[special]
+    path = path.replace("{tmp}", str(tmp_path))
+    code, _, err = run_cli(*input_argv(kind, path, tmp_path))
+    lines = assert_input_error(code, err, fragment)
+    assert len(lines) == 1, lines
+    assert "PATH=" not in err
+
+
+def run_subprocess(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """``python -m scheduler ARGV`` with a timeout: a blocked or endless read fails the test
+    instead of hanging it."""
+    return subprocess.run([sys.executable, "-m", "scheduler", *argv], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60, **kwargs)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("kind", INPUT_KINDS)
+def test_regression_fifo_input_is_refused_without_blocking(tmp_path, kind):
+    """Before: a FIFO nobody writes to blocked the reader for ever (scenario, sweep, signal
+    and durations files; the trace reader already refused it)."""
+    fifo = tmp_path / "input.fifo"
+    os.mkfifo(fifo)
+    started = time.perf_counter()
+    proc = run_subprocess(input_argv(kind, fifo, tmp_path))
+    assert_input_error(proc.returncode, proc.stderr, "is a pipe (FIFO), not a regular file")
+    assert time.perf_counter() - started < 30
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("kind", INPUT_KINDS)
+def test_regression_endless_device_is_refused(tmp_path, kind):
+    """Before: ``validate /dev/zero`` trusted st_size (0) and read until memory ran out."""
+    proc = run_subprocess(input_argv(kind, "/dev/zero", tmp_path))
+    assert_input_error(proc.returncode, proc.stderr, "is a device, not a regular file")
+
+
+def test_regression_scenario_from_a_pipe_is_refused():
+    """Before: ``yes 'name: x' | clustersim validate /dev/stdin`` read 1.8 GB in 3 s, then
+    more, without end."""
+    with subprocess.Popen(["yes", "name: x"], stdout=subprocess.PIPE) as producer:
+        try:
+            proc = run_subprocess(["validate", "/dev/stdin"], stdin=producer.stdout)
+        finally:
+            producer.kill()
+    assert_input_error(proc.returncode, proc.stderr, "is a pipe (FIFO)")

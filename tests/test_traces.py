@@ -473,7 +473,7 @@ def test_header_problems(tmp_path: Path) -> None:
         read_all("csv", write(tmp_path, "e.csv", "\n\n"))
     with pytest.raises(InputError, match="not found"):
         read_all("csv", tmp_path / "missing.csv")
-    with pytest.raises(InputError, match="not a file"):
+    with pytest.raises(InputError, match="is a directory"):
         read_all("csv", tmp_path)
 
 

@@ -13,13 +13,13 @@ A format module converts each source record into a *row* tuple::
 from __future__ import annotations
 
 import csv
-import gzip
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from scheduler import bounded_io
 from scheduler.errors import InputError, Problem
 from scheduler.traces.records import TraceReport
 from scheduler.traces.spec import TraceSpec
@@ -76,11 +76,21 @@ class FormatInfo:
     parse: Callable[[ParseContext], Iterator[Row]]
 
 
+MAX_TRACE_BYTES = 64 * 1024**3
+"""Most bytes of one trace file (after decompression). Traces are streamed, so this bounds
+time, not memory: the largest public traces supported here are a few GB."""
+MAX_TRACE_LINES = 500_000_000
+"""Most lines of one trace file: 100 times the largest public trace supported here."""
+TRACE_FILE_LIMITS = bounded_io.ReadLimits(MAX_TRACE_BYTES, MAX_TRACE_LINES, "trace files")
+
+
 def open_text(path: Path) -> TextIO:
-    """Open a text trace, decompressing ``.gz`` files; a UTF-8 BOM is dropped."""
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+    """Open a text trace, decompressing ``.gz`` files; a UTF-8 BOM is dropped.
+
+    Read through :mod:`scheduler.bounded_io` within :data:`TRACE_FILE_LIMITS` (and its bound on
+    the decompression ratio); only regular files are opened.
+    """
+    return bounded_io.open_text(path, TRACE_FILE_LIMITS)
 
 
 # --------------------------------------------------------------------------- values

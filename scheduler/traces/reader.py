@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from scheduler.bounded_io import check_regular
 from scheduler.errors import InputError
 from scheduler.traces import azure_llm, dlrm, generic_csv, mooncake, openb, swf, tiresias
 from scheduler.traces._base import (
@@ -90,8 +91,7 @@ class TraceReader(Iterator[TraceChunk]):
                              f"{', '.join(FORMATS)}", "trace.format")
         if not path.exists():
             raise InputError(f"trace file not found ({spec.format} trace)", str(path))
-        if not path.is_file():
-            raise InputError("not a file (a trace must be one file)", str(path))
+        check_regular(path)  # not a directory, a FIFO, a device or a /proc file
         self.spec = spec
         self.path = path
         self.chunk_rows = chunk_rows
