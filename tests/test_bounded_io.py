@@ -136,8 +136,6 @@ def test_regression_unknown_trace_gpu_type_is_reported_with_its_reason(tmp_path)
     assert any("'Z100' (first at line 4)" in note and "ignored" in note for note in notes)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the engine to use WorkloadSource.type_reasons "
-                                       "(engine.py is being rewritten; see issue 20 notes)")
 def test_unknown_trace_gpu_type_is_the_jobs_rejection_reason(tmp_path):
     from scheduler import simulate
 

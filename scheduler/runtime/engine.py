@@ -39,7 +39,7 @@ from scheduler.runtime.parts import EngineParts, checkpoint_plan
 from scheduler.runtime.pending import PendingQueue
 from scheduler.runtime.placement_keys import PlacementKeys
 from scheduler.runtime.power_budget import PowerBudget
-from scheduler.runtime.reasons import NO_REASON, Reason
+from scheduler.runtime.reasons import FIRST_FILTER_REASON, NO_REASON, Reason
 from scheduler.runtime.record import RunRecord
 from scheduler.runtime.segment import Segment
 from scheduler.runtime.stepping import run_until, run_while
@@ -107,7 +107,8 @@ class Engine:
                              lambda: self.jobs.tenant, lambda: self.jobs.gpus)
         self._noisy_estimates = scenario.policy.estimates.estimate == "noisy"
         self._plans = [checkpoint_plan(w) for w in scenario.workloads]
-        self.classes = JobClasses(scenario, self.cluster, self.power, self.capacity)
+        self.classes = JobClasses(scenario, self.cluster, self.power, self.capacity,
+                                  FIRST_FILTER_REASON + len(parts.filters))
         self.services = parts.make_services(self.handle)
         self._service_workload = np.array([w in self.services.by_workload
                                            for w in range(len(scenario.workloads))], dtype=bool)
@@ -151,7 +152,8 @@ class Engine:
             jobs=self.jobs, segments=self.segments, tenants=self.parts.tenants,
             sources=self.sources, carbon=self.parts.carbon, price=self.parts.price,
             services=self.services,
-            reasons=[*(r.text for r in Reason), *(c.plugin.reason for c in self.parts.filters)],
+            reasons=[*(r.text for r in Reason), *(c.plugin.reason for c in self.parts.filters),
+                     *self.classes.extra_reasons],
             pending_log=self.pending_log, end_time=self.end_time, events=self.events,
             cycles=self.cycles, node_repairs=self.node_repairs, stop=self.stop)
 
@@ -276,7 +278,7 @@ class Engine:
         see_size = self.keys.see_size if self.keys.sizes_seen is not None else None
         for chunk in source.chunks():
             ids_of_class = self.classes.ids(source.index, source.type_masks, chunk.gpus,
-                                            chunk.type_key, chunk.kind)
+                                            chunk.type_key, chunk.kind, source.type_reasons)
             estimate = None
             if estimates.estimate == "noisy":
                 noise = self._estimate_rng.standard_normal(chunk.gpus.shape[0])
@@ -297,7 +299,7 @@ class Engine:
                     see_size(int(classes[cls].gpus))
                 if not classes[cls].fits:
                     jobs.status[job] = Status.REJECTED
-                    jobs.reason[job] = Reason.NEVER_FITS
+                    jobs.reason[job] = classes[cls].never_fits_reason
                 elif deferrable is not None and self._defer(job, cls, deferrable):
                     continue
                 else:

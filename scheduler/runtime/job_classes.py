@@ -14,6 +14,7 @@ from gpu import CapacityState, JobShape
 from scheduler.cluster import Cluster
 from scheduler.jobs import KIND_NAMES
 from scheduler.power import PowerModel
+from scheduler.runtime.reasons import Reason
 from scheduler.scenario import Scenario
 
 
@@ -33,18 +34,24 @@ class JobClass:
     """Speed on each node class's GPU type (Python list: read once per start)."""
     power_by_node_class: list[float]
     """Facility watts the job adds on each node class (GPUs' extra draw x kind factor x PUE)."""
+    never_fits_reason: int = Reason.NEVER_FITS
+    """Reason code of its jobs' rejection when it never fits (a more precise one when the
+    source knows why, e.g. a trace row's GPU type that the scenario lacks)."""
 
 
 class JobClasses:
     """The registry of a run's job classes (``classes[id]``), created as jobs arrive."""
 
     def __init__(self, scenario: Scenario, cluster: Cluster, power: PowerModel,
-                 capacity: CapacityState) -> None:
+                 capacity: CapacityState, first_free_code: int) -> None:
         self.scenario = scenario
         self.cluster = cluster
         self.power = power
         self.capacity = capacity
         self.classes: list[JobClass] = []
+        self.extra_reasons: list[str] = []
+        """Texts of the rejection reasons sources gave, coded from ``first_free_code`` on."""
+        self._first_free_code = first_free_code
         self._id_of: dict[tuple[int, int, int, int], int] = {}
         self._types_present = np.zeros(len(cluster.gpu_type_names), dtype=bool)
         self._types_present[cluster.group_type] = True
@@ -61,8 +68,10 @@ class JobClasses:
         return speed
 
     def ids(self, workload: int, type_masks: list[np.ndarray], gpus: np.ndarray,
-            type_key: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        """Class id of each job of a chunk (new classes are registered)."""
+            type_key: np.ndarray, kind: np.ndarray,
+            type_reasons: dict[int, str] | None = None) -> np.ndarray:
+        """Class id of each job of a chunk (new classes are registered); ``type_reasons``:
+        why a GPU-type constraint (by key) can never be met, when the source knows."""
         ids = np.empty(gpus.shape[0], dtype=np.int32)
         rows = np.stack([gpus, type_key, kind.astype(np.int64)], axis=1)
         unique, inverse = np.unique(rows, axis=0, return_inverse=True)
@@ -71,25 +80,36 @@ class JobClasses:
             signature = (workload, size, key, kind_code)
             cls = self._id_of.get(signature)
             if cls is None:
-                cls = self._register(signature, type_masks[key])
+                cls = self._register(signature, type_masks[key],
+                                     (type_reasons or {}).get(key))
             ids[inverse == row] = cls
         return ids
 
-    def _register(self, signature: tuple[int, int, int, int], allowed: np.ndarray) -> int:
+    def _register(self, signature: tuple[int, int, int, int], allowed: np.ndarray,
+                  type_reason: str | None) -> int:
         workload, size, _, kind_code = signature
         cls = len(self.classes)
         cols = self.cluster.columns
         facility_w = self.power.job_facility_w(KIND_NAMES[kind_code], size, cols.gpu_type,
                                                cols.site)
         speed = self.speed_table(workload)
+        fits = self.cluster.can_ever_fit(size, allowed)
         self._id_of[signature] = cls
         self.classes.append(JobClass(
             gpus=size, type_allowed=allowed, kind=kind_code, workload=workload,
-            speed_by_type=speed, fits=self.cluster.can_ever_fit(size, allowed),
+            speed_by_type=speed, fits=fits,
             shape=JobShape.of(size, self.capacity, facility_w if self.power.enforced else None),
             speed_by_node_class=speed[cols.gpu_type].tolist(),
-            power_by_node_class=facility_w.tolist()))
+            power_by_node_class=facility_w.tolist(),
+            never_fits_reason=self._reason_code(type_reason) if not fits else Reason.NEVER_FITS))
         return cls
+
+    def _reason_code(self, text: str | None) -> int:
+        if text is None:
+            return Reason.NEVER_FITS
+        if text not in self.extra_reasons:
+            self.extra_reasons.append(text)
+        return self._first_free_code + self.extra_reasons.index(text)
 
     def speed_gain(self, cls: int) -> float:
         """Best over worst speed of the class on the GPU types it may use in this cluster."""
