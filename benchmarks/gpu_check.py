@@ -55,8 +55,8 @@ def parity() -> list[dict]:
 def fused_parity(backend_cupy: object, jobs: int = 2000) -> dict:
     """The fused CUDA kernel against the NumPy fused path and the generic xp path (a subset),
     on the 1:1 hdf-2030 cluster with one column per node."""
+    from benchmarks.fused_kernel import FusedWeights, best_keys_cupy, best_keys_numpy
     from gpu import evaluate, get_backend
-    from gpu.fused import FusedWeights, best_keys_cupy, best_keys_numpy
     from scheduler.cluster import Cluster
     from scheduler.loading import load_scenario
 

@@ -134,9 +134,9 @@ def run_nodes(backend: Backend, cluster: Cluster, gpus: np.ndarray, allowed: np.
 
 def run_fused(backend: Backend, cluster: Cluster, gpus: np.ndarray,
               allowed: np.ndarray) -> dict[str, Any]:
-    """The fused kernel (gpu.fused): one column per node, no [J, N] intermediates on the GPU;
+    """The fused kernel (benchmarks/fused_kernel.py): one column per node, no [J, N] intermediates on the GPU;
     chunks of jobs on NumPy."""
-    from gpu.fused import FusedWeights, best_keys_cupy, best_keys_numpy
+    from benchmarks.fused_kernel import FusedWeights, best_keys_cupy, best_keys_numpy
 
     cols = node_columns(cluster)
     weights = FusedWeights(packing=1000, locality=1000)

@@ -3,7 +3,8 @@
 * nothing but the simulation entry point imports the engine;
 * no import cycle in ``scheduler/`` or ``gpu/`` (type-checking imports included);
 * ``gpu/`` knows nothing of the simulator (no ``scheduler`` import, no SimPy);
-* the engine module stays under 600 lines and no runtime function over 60.
+* the engine module stays under 600 lines; no runtime function over 60 lines or of radon
+  grade D or worse.
 """
 
 from __future__ import annotations
@@ -78,3 +79,13 @@ def test_runtime_functions_are_short(name: str):
             for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
     assert long == []
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES
+                                        if n.startswith(("scheduler.runtime", "gpu"))))
+def test_runtime_functions_are_simple(name: str):
+    """No function of the runtime of radon grade D or worse (cyclomatic complexity > 20)."""
+    radon = pytest.importorskip("radon.complexity")
+    blocks = radon.cc_visit(MODULES[name].read_text(encoding="utf-8"))
+    assert [f"{b.name}: {radon.cc_rank(b.complexity)}" for b in blocks
+            if radon.cc_rank(b.complexity) >= "D"] == []

@@ -372,7 +372,7 @@ def test_fragmentation_score_from_a_scenario_uses_sizes_seen():
 
 
 def test_fused_numpy_kernel_equals_the_generic_path():
-    from gpu.fused import FusedWeights, best_keys_numpy, columns_of_keys
+    from benchmarks.fused_kernel import FusedWeights, best_keys_numpy, columns_of_keys
 
     rng = np.random.default_rng(4)
     cluster = Cluster(validate_data(tiny_scenario()))

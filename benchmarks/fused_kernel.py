@@ -12,6 +12,10 @@ best key directly, without any ``[J, N]`` intermediate:
 
 Both return the same keys as the generic path with those plugins (checked by
 ``benchmarks/gpu_check.py`` and by tests on the NumPy side). CuPy is imported lazily.
+
+It lives in ``benchmarks/``, not ``gpu/``: production cycles score node *classes* (a few
+hundred columns for the 1:1 region), where the generic path's ``[J, B]`` arrays are small;
+this kernel measures what scoring every node separately would cost.
 """
 
 from __future__ import annotations

@@ -1,0 +1,294 @@
+"""The runtime's parts on their own, without a run: the walk's blocking modes, the deciders
+(EASY reservation, preemption victims, quotas), the pending queue, power budgets, and queue
+policies driven through a fake handle (policies never need the engine)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpu import CapacityState, JobShape
+from gpu.framework import pick, take
+from gpu.walk import STARTS, walk
+from scheduler.checkpoint import CheckpointPlan
+from scheduler.cluster import Cluster
+from scheduler.jobs import JobTable
+from scheduler.loading import validate_data
+from scheduler.policies import LeastAttainedService, Priority
+from scheduler.queue_config import LasOptions, PriorityOptions
+from scheduler.runtime import Reason, Segment
+from scheduler.runtime.deciders import EasyReservation, Quotas, victims_to_preempt
+from scheduler.runtime.pending import PendingQueue
+from scheduler.runtime.power_budget import PowerBudget
+
+NO_PLAN = CheckpointPlan(None, 0.0, 0.0)
+
+
+def one_group_cluster(nodes: int = 2, size: int = 8) -> Cluster:
+    return Cluster(validate_data({
+        "duration": "1h",
+        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": size,
+                                           "count": nodes}]}],
+        "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 1},
+                       "gpus": 1, "duration": "1h"}],
+    }))
+
+
+def live_capacity(cluster: Cluster) -> CapacityState:
+    state = CapacityState.from_columns(cluster.columns, cluster.column_of)
+    state.count = cluster.columns.count  # the cluster's own counts, as the engine does
+    return state
+
+
+def segment(cluster: Cluster, gpus: int, start: float, end: float, token: int = 0) -> Segment:
+    cols = cluster.columns  # the fullest node class with room (node classes: most free first)
+    column = max(c for c in range(cols.size)
+                 if cols.count[c] > 0 and cols.up[c] and cols.free[c] >= min(gpus, 8))
+    placement = cluster.place(column, gpus)
+    return Segment(token, placement, start, end, end - start, 1.0, False, NO_PLAN, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+class ToyRules:
+    """Jobs need ``size[job]`` units of one pool; quotas, preemption and EASY optional."""
+
+    def __init__(self, size, free, refuse=(), reservation=math.inf, fits_before=()):
+        self.size, self.free = list(size), free
+        self.refuse, self.reservation, self.fits_before = set(refuse), reservation, set(fits_before)
+        self.log: list[tuple[str, int]] = []
+        self.waits: dict[int, int] = {}
+
+    def admit(self, job):
+        return Reason.QUOTA if job in self.refuse else STARTS
+
+    def pick(self, job, cls):
+        return (0, STARTS) if self.size[job] <= self.free else (-1, Reason.WAITING)
+
+    def make_room(self, job, cls):
+        return -1
+
+    def reserve(self, job, cls):
+        self.log.append(("reserve", job))
+        return self.reservation
+
+    def backfill(self, job, cls, column, reservation):
+        return STARTS if job in self.fits_before else Reason.BACKFILL
+
+    def start(self, job, cls, column):
+        self.free -= self.size[job]
+        self.log.append(("start", job))
+
+    def wait(self, job, reason):
+        self.waits[job] = reason
+
+
+def test_strict_stops_at_the_first_job_that_cannot_start():
+    rules = ToyRules([4, 8, 1], free=10)
+    assert walk(range(3), [0, 1, 2], rules, "strict") == [0]
+    assert rules.waits == {1: Reason.WAITING}  # job 2 (1 unit, would fit) is never tried
+
+
+def test_greedy_skips_and_blocks_a_failed_class():
+    rules = ToyRules([4, 8, 8, 1], free=10)
+    # jobs 1 and 2 share class 1: the second is not tried again, it inherits the reason
+    assert walk(range(4), [0, 1, 1, 2], rules, "greedy", classes_pending=3) == [0, 3]
+    assert rules.waits == {1: Reason.WAITING, 2: Reason.WAITING}
+
+
+def test_quota_refusal_waits_without_blocking_the_class():
+    rules = ToyRules([1, 1], free=10, refuse={0})
+    assert walk(range(2), [0, 0], rules, "greedy") == [1]
+    assert rules.waits == {0: Reason.QUOTA}
+
+
+def test_easy_reserves_for_the_first_blocked_job_and_backfills_only_what_ends_before():
+    rules = ToyRules([4, 9, 2, 2, 1], free=10, reservation=100.0, fits_before={3})
+    assert walk(range(5), [0, 1, 2, 3, 4], rules, "easy") == [0, 3]
+    assert ("reserve", 1) in rules.log and rules.waits[2] == Reason.BACKFILL
+    assert rules.waits[4] == Reason.BACKFILL
+
+
+def test_the_walk_stops_once_every_waiting_class_failed():
+    rules = ToyRules([20, 20, 1], free=10)
+    assert walk(range(3), [0, 0, 0], rules, "greedy", classes_pending=1) == []
+    assert 2 not in rules.waits  # not reached: its class had failed
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 12), min_size=1, max_size=12), st.integers(0, 30),
+       st.sampled_from(["strict", "greedy"]))
+def test_walk_equals_placing_one_by_one(sizes, free, blocking):
+    """Brute force: try each job in order against what is left (classes are sizes, so a
+    failed class would fail again: skipping it changes nothing)."""
+    rules = ToyRules(sizes, free)
+    started = walk(range(len(sizes)), sizes, rules, blocking)
+    expected, left = [], free
+    for job, size in enumerate(sizes):
+        if size <= left:
+            expected.append(job)
+            left -= size
+        elif blocking == "strict":
+            break
+    assert started == expected
+
+
+# --------------------------------------------------------------------------- deciders
+
+
+def test_easy_reservation_is_the_estimated_end_that_makes_room():
+    cluster = one_group_cluster(nodes=2, size=8)
+    capacity = live_capacity(cluster)
+    running = {10: segment(cluster, 8, 0.0, 500.0), 11: segment(cluster, 8, 0.0, 300.0)}
+    shape = JobShape.of(16, capacity)
+    keys = np.arange(cluster.columns.size, dtype=np.int64)
+    assert pick(keys, capacity, shape) == -1
+    easy = EasyReservation()
+    budget = np.full(1, math.inf)
+    # 16 GPUs need both nodes: free at the later of the two estimated ends.
+    assert easy.time(1, keys, shape, 100.0, running, 0, cluster, capacity, budget) == 500.0
+    shape8 = JobShape.of(8, capacity)
+    assert EasyReservation().time(2, keys, shape8, 100.0, running, 0, cluster, capacity,
+                                  budget) == 300.0
+    # Kept while the head and the interruption count stay; recomputed when either changes.
+    running[10].end = 400.0
+    assert easy.time(1, keys, shape, 100.0, running, 0, cluster, capacity, budget) == 500.0
+    assert easy.time(1, keys, shape, 100.0, running, 1, cluster, capacity, budget) == 400.0
+    # Never fits (more GPUs than the cluster): infinite.
+    shape32 = JobShape.of(32, capacity)
+    assert EasyReservation().time(3, keys, shape32, 0.0, running, 0, cluster, capacity,
+                                  budget) == math.inf
+
+
+def test_victims_are_the_shortest_prefix_that_makes_room():
+    cluster = one_group_cluster(nodes=2, size=8)
+    capacity = live_capacity(cluster)
+    running = {1: segment(cluster, 4, 0, 10), 2: segment(cluster, 4, 0, 10),
+               3: segment(cluster, 8, 0, 10)}
+    keys = np.arange(cluster.columns.size, dtype=np.int64)
+    budget = np.full(1, math.inf)
+    shape = JobShape.of(8, capacity)
+    # Jobs 1 and 2 share a node: stopping job 3 alone frees a whole node.
+    assert victims_to_preempt([3, 1, 2], running, keys, shape, cluster, capacity, budget) == [3]
+    assert victims_to_preempt([1, 2, 3], running, keys, shape, cluster, capacity, budget) == [1, 2]
+    shape16 = JobShape.of(16, capacity)
+    assert victims_to_preempt([1, 3], running, keys, shape16, cluster, capacity, budget) == []
+    assert cluster.columns.count.sum() == 2  # nothing was released for real
+
+
+def test_quotas_count_gpus_per_tenant():
+    jobs = JobTable()
+    ids = jobs.extend(np.zeros(3), np.array([4, 4, 2]), np.ones(3), 0, np.zeros(3, np.int32),
+                      np.zeros(3, np.int8), np.array([0, 0, 1]), 0)
+    quotas = Quotas({"a": 6}, ["a", "b"], lambda: jobs.tenant, lambda: jobs.gpus)
+    assert quotas.admit(int(ids[0])) == STARTS
+    quotas.started(0, 4)
+    assert quotas.admit(int(ids[1])) == Reason.QUOTA  # 4 + 4 > 6
+    assert quotas.admit(int(ids[2])) == STARTS  # tenant b has no limit
+    quotas.stopped(0, 4)
+    assert quotas.admit(int(ids[1])) == STARTS
+
+
+# --------------------------------------------------------------------------- queue, budgets
+
+
+def test_pending_queue_keeps_policy_order_and_class_counts():
+    keys = {0: (5.0,), 1: (1.0,), 2: (3.0,), 3: (1.0,)}
+    classes = np.array([0, 1, 0, 1])
+    queue = PendingQueue(lambda job: keys[job], classes)
+    for job in range(4):
+        queue.push(job)
+    assert queue.jobs == [1, 3, 2, 0]  # equal keys keep arrival order
+    assert queue.class_count == {0: 2, 1: 2}
+    queue.remove({3, 0})
+    assert queue.jobs == [1, 2] and queue.class_count == {0: 1, 1: 1}
+    queue.remove_prefix(1)
+    assert queue.jobs == [2] and queue.class_count == {0: 1}
+
+
+def test_power_budget_is_recomputed_from_sums():
+    scenario = validate_data({
+        "duration": "1h",
+        "sites": [{"name": "A", "pue": 1.5, "power_cap": "10kW",
+                   "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": 1}]}],
+        "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 1},
+                       "gpus": 1, "duration": "1h"}]})
+    from scheduler.power import PowerModel
+
+    power = PowerModel(scenario, Cluster(scenario))
+    budget = PowerBudget(power)
+    base = float(power.base_it_w[0]) * 1.5
+    assert budget.budget[0] == pytest.approx(10_000 - base)
+    budget.add(0, 3_000.0)
+    assert budget.budget[0] == pytest.approx(7_000 - base)
+    assert budget.facility_power_w(0) == pytest.approx(base + 3_000)
+    budget.remove(0, 3_000.0)
+    assert budget.budget[0] == pytest.approx(10_000 - base)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class FakeHandle:
+    """What a policy may see, with nothing behind it but arrays and a clock."""
+
+    def __init__(self, jobs: JobTable, now: float = 0.0) -> None:
+        self.jobs, self.now = jobs, now
+        self.running: Mapping[int, Segment] = {}
+        self.attained: dict[int, float] = {}
+        self.wakes: list[float] = []
+
+    def attained_gpu_s(self, job):
+        return self.attained.get(job, 0.0)
+
+    def speed_gain(self, job):
+        return 1.0
+
+    def wake_at(self, when):
+        self.wakes.append(when)
+
+
+def two_jobs() -> JobTable:
+    jobs = JobTable()
+    jobs.extend(np.array([0.0, 10.0]), np.array([2, 4]), np.array([3600.0, 3600.0]), 0,
+                np.zeros(2, np.int32), np.zeros(2, np.int8), np.zeros(2, np.int64), 0)
+    return jobs
+
+
+def test_las_queues_preemption_and_demotion_timer_from_a_fake_handle():
+    handle = FakeHandle(two_jobs(), now=100.0)
+    las = LeastAttainedService(handle, LasOptions(thresholds_gpu_hours=[1, 10]))
+    handle.attained = {0: 2 * 3600.0, 1: 0.0}  # job 0 past the first threshold
+    assert las.queue_of(0) == 1 and las.queue_of(1) == 0
+    assert las.order_key(1) < las.order_key(0)
+    assert las.may_preempt(1, 0) and not las.may_preempt(0, 1)
+    las.on_start(1)  # 4 GPUs reach 1 GPU-hour after 900 s
+    assert handle.wakes == [100.0 + 900.0]
+
+
+def test_priority_preempts_only_lower_classes():
+    jobs = two_jobs()
+    jobs.priority[:2] = [5, 1]
+    policy = Priority(FakeHandle(jobs), PriorityOptions(preempt=True))
+    assert policy.preemptive and policy.may_preempt(0, 1) and not policy.may_preempt(1, 0)
+    assert policy.order_key(0) < policy.order_key(1)
+    assert not Priority(FakeHandle(jobs)).preemptive  # default options
+
+
+def test_take_and_live_counts_agree():
+    """The engine's placements move the same counts as the reference walk's take()."""
+    cluster = one_group_cluster(nodes=3, size=8)
+    scratch = CapacityState.from_columns(cluster.columns, cluster.column_of)
+    for gpus in (3, 8, 5):
+        shape = JobShape.of(gpus, scratch)
+        keys = np.arange(cluster.columns.size, dtype=np.int64)
+        column = pick(keys, scratch, shape)
+        take(scratch, shape, column)
+        cluster.place(column, gpus)
+        np.testing.assert_array_equal(scratch.count, cluster.columns.count)
