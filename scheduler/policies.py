@@ -14,6 +14,8 @@ A policy is a small class (or a function over the pending jobs' arrays, see
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -139,10 +141,24 @@ class LeastAttainedService(QueuePolicy):
         spec = options if isinstance(options, LasOptions) else LasOptions()
         self.preemptive = spec.preempt
         self.thresholds_gpu_s = np.array(spec.thresholds_gpu_hours) * 3600.0
+        self._thresholds: list[float] = self.thresholds_gpu_s.tolist()
+        self._memo: dict[int, int] = {}
+        self._memo_time = math.nan
 
     def queue_of(self, job: int) -> int:
-        attained = self.handle.attained_gpu_s(job)
-        return int(np.searchsorted(self.thresholds_gpu_s, attained, side="right"))
+        """The job's queue now: thresholds at or below its attained GPU-seconds. Memoised per
+        instant: a job's attained service cannot change within one (a segment stopped or
+        started at this instant adds nothing), and the victim search asks for every running
+        job's queue once per waiting job."""
+        now = self.handle.now
+        if now != self._memo_time:
+            self._memo.clear()
+            self._memo_time = now
+        queue = self._memo.get(job)
+        if queue is None:
+            queue = bisect.bisect_right(self._thresholds, self.handle.attained_gpu_s(job))
+            self._memo[job] = queue
+        return queue
 
     def order_key(self, job: int) -> tuple[float, ...]:
         return (float(self.queue_of(job)), float(self.handle.jobs.arrival_s[job]), float(job))
