@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ import numpy as np
 
 from gpu import BackendUnavailableError, PluginCall, get_backend
 from scheduler.engine import Engine
-from scheduler.errors import InputError
+from scheduler.errors import InputError, InputTypeError, Problem
 from scheduler.interrupt import StopControl
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
 from scheduler.placement_config import build_plugin_calls
@@ -31,6 +32,9 @@ def resolve_scenario(scenario: Scenario | str | Path | dict[str, Any],
                      overrides: Iterable[str] = ()) -> Scenario:
     """A :class:`Scenario` from a model, a file path or a dict, with ``--set`` overrides."""
     overrides = list(overrides)
+    if not isinstance(scenario, Scenario | str | Path | dict):
+        raise InputTypeError(f"expected a Scenario, a file path or a dict of scenario fields "
+                             f"(got {type(scenario).__name__})", "scenario")
     if isinstance(scenario, str | Path):
         return load_scenario(scenario, overrides)
     if isinstance(scenario, dict):
@@ -44,6 +48,22 @@ def resolve_scenario(scenario: Scenario | str | Path | dict[str, Any],
         data = apply_override(data, dotted, value)
     base = scenario.source_dir if isinstance(scenario, Scenario) else None
     return validate_data(data, base_dir=base)
+
+
+def _check_limits(max_wall_time_s: object, max_events: object) -> None:
+    """Refuse limits that cannot mean anything (a negative event count would stop at once,
+    a NaN wall time never), as the CLI's ``--max-events`` and ``--max-wall-time`` do."""
+    problems = []
+    if max_events is not None and (isinstance(max_events, bool) or not isinstance(
+            max_events, int | np.integer) or max_events < 1):
+        problems.append(Problem("max_events", f"must be a whole number >= 1 (got {max_events!r})"))
+    if max_wall_time_s is not None and (
+            isinstance(max_wall_time_s, bool) or not isinstance(max_wall_time_s, int | float)
+            or not 0 < max_wall_time_s < math.inf):
+        problems.append(Problem("max_wall_time_s", "must be a number > 0 of seconds "
+                                f"(got {max_wall_time_s!r})"))
+    if problems:
+        raise InputError(problems)
 
 
 def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
@@ -62,6 +82,7 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     results marked ``interrupted``.
     Raises :class:`InputError` for any invalid input.
     """
+    _check_limits(max_wall_time_s, max_events)
     model = resolve_scenario(scenario, overrides)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
                              or not 0 <= seed < 2**63):
