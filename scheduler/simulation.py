@@ -14,6 +14,7 @@ from scheduler.engine import Engine
 from scheduler.errors import InputError, InputTypeError, Problem
 from scheduler.interrupt import StopControl
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
+from scheduler.memory import check_memory
 from scheduler.placement_config import build_plugin_calls
 from scheduler.results import Result
 from scheduler.scenario import Scenario
@@ -87,6 +88,7 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
                              or not 0 <= seed < 2**63):
         raise InputError(f"must be a whole number in [0, 2^63) (got {seed!r})", "seed")
+    check_memory(model)
     run_seed = seed if seed is not None else (model.seed if model.seed is not None else draw_seed())
     try:
         chosen = get_backend(backend or model.backend)

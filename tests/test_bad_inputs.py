@@ -127,6 +127,10 @@ SCENARIOS: dict[str, str] = {
                                   "or equal to 0.001",
     "absurd_link_latency.yaml": ":64: network.links.0.latency_ms: Input should be less than or "
                                 "equal to 1000000",
+    # more memory than available (the test sets CLUSTERSIM_MEMORY_LIMIT=16GB)
+    "memory_45m_jobs.yaml": "workloads: about 45,000,144 jobs need an estimated 54.0 GB of "
+                            "memory (1,200 bytes per job), more than the 16.0 GB of "
+                            "CLUSTERSIM_MEMORY_LIMIT",
     # YAML 1.1 surprises: base-60 numbers are text now, so they fail as a time or a count
     "yaml11_sexagesimal_duration.yaml": ":4: duration: cannot read '1:30' as a time",
     "yaml11_sexagesimal_count.yaml": ":11: sites.0.nodes.0.count: Input should be a valid "
@@ -210,7 +214,8 @@ def test_corpus_and_table_agree():
 
 @pytest.mark.parametrize("command", ["validate", "run"])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_bad_scenario_file(name, command):
+def test_bad_scenario_file(name, command, monkeypatch):
+    monkeypatch.setenv("CLUSTERSIM_MEMORY_LIMIT", "16GB")  # the same verdict on any machine
     path = SCENARIO_DIR / name
     argv = [command, str(path)] + (["--quiet"] if command == "run" else [])
     started = time.perf_counter()
@@ -772,3 +777,35 @@ def test_the_bounds_admit_every_built_in_gpu_type_and_scenario():
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
         if "scenario" not in (yaml.safe_load(path.read_text()) or {}):  # not a sweep file
             load_scenario(path)
+
+
+def test_regression_memory_is_estimated_before_running(tmp_path, monkeypatch):
+    """Issue 20.7: 45 M jobs (under the 50 M job limit) were "valid", then the run grew past
+    the machine's memory (~1.15 kB per waiting job). The estimate (jobs x 1,200 B, measured:
+    scheduler/memory.py) is checked against the available memory before anything is built,
+    by ``run``, ``validate`` and ``simulate()`` alike, in a real subprocess too."""
+    from scheduler import simulate
+    from scheduler.errors import InputError
+    from scheduler.memory import BYTES_PER_JOB, expected_jobs, parse_size
+    from scheduler.scenario import Scenario
+
+    data = tiny_scenario(duration="10d")
+    data["workloads"][0]["arrival"]["rate_per_hour"] = 10_000  # 2.4 M jobs, ~2.9 GB
+    data["workloads"][1]["max_jobs"] = 5
+    assert expected_jobs(Scenario.model_validate(data)) == pytest.approx(2_400_005)
+    monkeypatch.setenv("CLUSTERSIM_MEMORY_LIMIT", "1GB")
+    with pytest.raises(InputError, match=r"about 2,400,005 jobs need an estimated 2\.9 GB"):
+        simulate(data)
+    path = write_scenario(tmp_path, data)
+    for command in ("validate", "run"):
+        code, _, err = run_cli(command, str(path))
+        assert_input_error(code, err, "more than the 1.0 GB of CLUSTERSIM_MEMORY_LIMIT")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLUSTERSIM_MEMORY_LIMIT": "2.5 GiB"}
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "run", str(path)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert_input_error(proc.returncode, proc.stderr, "more than the 2.7 GB of")
+    monkeypatch.setenv("CLUSTERSIM_MEMORY_LIMIT", "lots")
+    assert_input_error(*run_cli("validate", str(path))[::2], "CLUSTERSIM_MEMORY_LIMIT: cannot "
+                       "read 'lots' as a size")
+    assert parse_size("16GB") == 16 * 10**9 and parse_size("512 MiB") == 512 * 2**20
+    assert parse_size("1234") == 1234 and BYTES_PER_JOB >= 1150
