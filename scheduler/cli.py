@@ -73,7 +73,8 @@ def _check_out_dir(out: str) -> None:
 
 def _check_like_run(scenario: Any) -> None:
     """What ``run`` refuses before simulating beyond the schema: plugin and queue policy
-    names, site names in scores, power caps below the idle power."""
+    names, site names in scores, power caps below the idle power, more estimated memory
+    than is available."""
     from scheduler.cluster import Cluster
     from scheduler.errors import Problem
     from scheduler.placement_config import build_plugin_calls
@@ -81,10 +82,13 @@ def _check_like_run(scenario: Any) -> None:
     from scheduler.power import PowerModel
 
     problems: list[Problem] = []
+    from scheduler.memory import check_memory
+
     for check in (lambda: resolve_queue(scenario.policy),
                   lambda: build_plugin_calls(scenario.policy.placement,
                                              [site.name for site in scenario.sites]),
-                  lambda: PowerModel(scenario, Cluster(scenario))):
+                  lambda: PowerModel(scenario, Cluster(scenario)),
+                  lambda: check_memory(scenario)):
         try:
             check()
         except InputError as exc:

@@ -31,3 +31,8 @@ class InputError(Exception):
             problems = [Problem(where, problems)]
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class InputTypeError(InputError, TypeError):
+    """An argument of the wrong type given to the Python API (``simulate(None)``): an
+    :class:`InputError` like any invalid input, and a :class:`TypeError` as Python expects."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,39 @@ class _GuardedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+# YAML 1.2 numbers (issue 20.7): PyYAML follows YAML 1.1, where ``count: 010`` is 8 (octal)
+# and ``duration: 1:30`` is 90 (base 60): silent surprises in a scenario. Here a leading zero
+# is decimal (``0o``, ``0x``, ``0b`` prefixes stay), and ``a:b`` is a string, which the
+# schema then refuses where a number or a time is expected. Underscores still group digits.
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_INT = re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0o[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?[0-9][0-9_]*)$")
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)  # PyYAML's float, without the base-60 form
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if not digits:
+        raise ValueError("an empty !!int or !!float value")
+    for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
+        if digits.startswith(prefix):
+            return sign * int(digits[2:], base)
+    return sign * int(digits)  # "010" is 10; "1:30" (an explicit !!int) is a ValueError
+
+
+_GuardedLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_GuardedLoader.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
+_GuardedLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
+_GuardedLoader.add_constructor(_INT_TAG, _construct_int)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -40,6 +40,31 @@ MAX_GPUS_PER_JOB = 1_000_000
 MAX_DEFERRAL_S = 366 * 86400.0
 """Longest deferral: the engine scans candidate starts every half hour over the window."""
 
+# Physical bounds (issue 20.7): values beyond them are unit slips or typos, and far enough
+# beyond they overflow to inf in energy sums and crash the summary. Each is ~4x or more
+# above anything built or announced, so a real device always fits.
+MAX_GPU_POWER_W = 10_000.0
+"""Busy or idle power of one GPU: the largest boards draw 1.0-1.2 kW (B200, GB200 per GPU)."""
+MAX_HOST_OVERHEAD_W_PER_8_GPUS = 100_000.0
+"""Host power of an 8-GPU server besides its GPUs: DGX-class servers add 3-5 kW."""
+MAX_NODE_OVERHEAD_W = 1_000_000.0
+"""Host power of one node: up to 1,024 GPUs per node at ~1 kW of host each."""
+MAX_GPU_MEMORY_GB = 100_000.0
+"""Memory of one GPU (today 80-288 GB)."""
+MIN_TFLOPS, MAX_TFLOPS = 1e-3, 1e6
+"""Dense bf16 throughput of one GPU (today 100-2,500 TFLOPS)."""
+MIN_SPEEDUP, MAX_SPEEDUP = 1e-3, 1000.0
+"""Relative speed on a GPU type: a factor of 1,000 either way (real ones span < 100x); a
+speed near 0 makes durations infinite."""
+MAX_CHECKPOINT_GB_PER_GPU = 10_000.0
+"""Checkpoint per GPU: at most a few times the GPU's memory (today < 300 GB)."""
+MIN_SCALE, MAX_SCALE = 1e-6, 1e6
+"""Factor on empirical durations (e.g. a trace in ms or in minutes needs 1e-3 or 60)."""
+MIN_BANDWIDTH_GBPS, MAX_BANDWIDTH_GBPS = 1e-3, 1e6
+"""Inter-site bandwidth: 1 Mb/s to 1 Pb/s (near 0, a migration never ends)."""
+MAX_LATENCY_MS = 1e6
+"""One-way latency of a link (1,000 s; the Earth's circumference in fibre is ~200 ms)."""
+
 
 # --------------------------------------------------------------------------- catalog, sites
 
@@ -47,15 +72,16 @@ MAX_DEFERRAL_S = 366 * 86400.0
 class GpuTypeSpec(StrictModel):
     """A GPU type added to the catalog, or fields overriding a built-in one."""
 
-    memory_gb: float | None = Field(default=None, gt=0)
+    memory_gb: float | None = Field(default=None, gt=0, le=MAX_GPU_MEMORY_GB)
     """HBM capacity in GB."""
-    idle_w: Watts | None = None
-    """Power of one GPU when no job runs on it."""
-    busy_w: Watts | None = Field(default=None, gt=0)
-    """Power of one GPU running a training job (board power, TDP)."""
-    bf16_tflops: float | None = Field(default=None, gt=0)
+    idle_w: Watts | None = Field(default=None, le=MAX_GPU_POWER_W)
+    """Power of one GPU when no job runs on it (at most 10 kW)."""
+    busy_w: Watts | None = Field(default=None, gt=0, le=MAX_GPU_POWER_W)
+    """Power of one GPU running a training job (board power, TDP; at most 10 kW)."""
+    bf16_tflops: float | None = Field(default=None, ge=MIN_TFLOPS, le=MAX_TFLOPS)
     """Dense bf16 throughput, used as the default relative speed."""
-    host_overhead_w_per_8_gpus: Watts | None = None
+    host_overhead_w_per_8_gpus: Watts | None = Field(default=None,
+                                                     le=MAX_HOST_OVERHEAD_W_PER_8_GPUS)
     """Default host overhead (CPUs, NICs, fans) of an 8-GPU server; scaled per node size."""
 
 
@@ -78,7 +104,7 @@ class NodeGroup(StrictModel):
     """GPUs in each node."""
     count: int = Field(ge=1, le=MAX_NODES_PER_GROUP)
     """Number of nodes."""
-    overhead_w: Watts | None = None
+    overhead_w: Watts | None = Field(default=None, le=MAX_NODE_OVERHEAD_W)
     """Host power of one node besides its GPUs; default scales the GPU type's 8-GPU figure."""
 
 
@@ -246,7 +272,7 @@ class EmpiricalDuration(_Capped):
     """CSV file with a header and durations in seconds in its first column (relative paths
     are resolved from the scenario file); ``builtin:philly-runtime`` names the packaged
     83,154 Philly task runtimes."""
-    scale: float = Field(default=1.0, gt=0)
+    scale: float = Field(default=1.0, ge=MIN_SCALE, le=MAX_SCALE)
     """Multiply every value by this."""
 
     @model_validator(mode="after")
@@ -300,7 +326,7 @@ class CheckpointSpec(StrictModel):
     """Pause of the job while a checkpoint is written."""
     restart: Seconds = 300.0
     """Time to resume after a preemption or failure (reload, warm-up)."""
-    size_gb_per_gpu: float = Field(default=20.0, ge=0)
+    size_gb_per_gpu: float = Field(default=20.0, ge=0, le=MAX_CHECKPOINT_GB_PER_GPU)
     """Checkpoint size per GPU of the job (GB), moved when the job resumes at another site."""
 
 
@@ -324,7 +350,7 @@ class _JobTraits(StrictModel):
     """Priority class (higher first) for the ``priority`` queue policy and preemption."""
     checkpoint: CheckpointSpec | None = None
     """Checkpointing; None: no checkpoint pauses, an interruption restarts from scratch."""
-    speedup: dict[str, Annotated[float, Field(gt=0, le=1000)]] | None = None
+    speedup: dict[str, Annotated[float, Field(ge=MIN_SPEEDUP, le=MAX_SPEEDUP)]] | None = None
     """Relative speed per GPU type (``{H100: 1.0, B200: 2.2}``): duration on a type is the
     duration divided by its speed; unlisted types run at 1.0."""
     deferrable: DeferrableSpec | None = None
@@ -436,7 +462,7 @@ class InferenceWorkload(StrictModel):
     """GPUs per replica."""
     gpu_types: list[str] | None = Field(default=None, min_length=1)
     """GPU types replicas may use (default: any)."""
-    speedup: dict[str, Annotated[float, Field(gt=0, le=1000)]] | None = None
+    speedup: dict[str, Annotated[float, Field(ge=MIN_SPEEDUP, le=MAX_SPEEDUP)]] | None = None
     """Relative speed of a replica per GPU type (default 1.0: the figures below)."""
     slots: int = Field(default=32, ge=1, le=100_000)
     """Requests one replica serves at once (continuous batching)."""
@@ -559,9 +585,9 @@ class LinkSpec(StrictModel):
     """One site name."""
     b: str
     """The other site name."""
-    latency_ms: float = Field(ge=0)
+    latency_ms: float = Field(ge=0, le=MAX_LATENCY_MS)
     """One-way latency."""
-    bandwidth_gbps: float = Field(gt=0)
+    bandwidth_gbps: float = Field(ge=MIN_BANDWIDTH_GBPS, le=MAX_BANDWIDTH_GBPS)
     """Bandwidth available to migrations (Gb/s)."""
 
 
@@ -569,11 +595,11 @@ class NetworkSpec(StrictModel):
     """Inter-site network: latency from distance (fibre ~4.9 us/km, route ~1.3 x
     great-circle) and a default bandwidth, unless ``links`` give them explicitly."""
 
-    fibre_us_per_km: float = Field(default=4.9, gt=0)
-    """One-way propagation delay per km of fibre."""
-    route_factor: float = Field(default=1.3, ge=1)
+    fibre_us_per_km: float = Field(default=4.9, gt=0, le=1000)
+    """One-way propagation delay per km of fibre (light in glass: ~4.9)."""
+    route_factor: float = Field(default=1.3, ge=1, le=10)
     """Fibre route length over great-circle distance."""
-    bandwidth_gbps: float = Field(default=400.0, gt=0)
+    bandwidth_gbps: float = Field(default=400.0, ge=MIN_BANDWIDTH_GBPS, le=MAX_BANDWIDTH_GBPS)
     """Bandwidth between two sites for migrations (Gb/s)."""
     links: list[LinkSpec] = Field(default_factory=list)
     """Explicit links (by site names)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,10 +11,11 @@ import numpy as np
 
 from gpu import Backend, BackendUnavailableError, PluginCall, get_backend
 from scheduler.cluster import Cluster
-from scheduler.errors import InputError
+from scheduler.errors import InputError, InputTypeError, Problem
 from scheduler.interrupt import StopControl
 from scheduler.jobs import JobTable
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
+from scheduler.memory import check_memory
 from scheduler.network import Network
 from scheduler.placement_config import build_plugin_calls
 from scheduler.policies import resolve_queue
@@ -40,6 +42,9 @@ def resolve_scenario(scenario: Scenario | str | Path | dict[str, Any],
                      overrides: Iterable[str] = ()) -> Scenario:
     """A :class:`Scenario` from a model, a file path or a dict, with ``--set`` overrides."""
     overrides = list(overrides)
+    if not isinstance(scenario, Scenario | str | Path | dict):
+        raise InputTypeError(f"expected a Scenario, a file path or a dict of scenario fields "
+                             f"(got {type(scenario).__name__})", "scenario")
     if isinstance(scenario, str | Path):
         return load_scenario(scenario, overrides)
     if isinstance(scenario, dict):
@@ -87,6 +92,22 @@ def build_engine(scenario: Scenario, backend: Backend, seed: int, filters: list[
         rng=np.random.SeedSequence([seed, 0x5EED]), progress=progress, stop=stop))
 
 
+def _check_limits(max_wall_time_s: object, max_events: object) -> None:
+    """Refuse limits that cannot mean anything (a negative event count would stop at once,
+    a NaN wall time never), as the CLI's ``--max-events`` and ``--max-wall-time`` do."""
+    problems = []
+    if max_events is not None and (isinstance(max_events, bool) or not isinstance(
+            max_events, int | np.integer) or max_events < 1):
+        problems.append(Problem("max_events", f"must be a whole number >= 1 (got {max_events!r})"))
+    if max_wall_time_s is not None and (
+            isinstance(max_wall_time_s, bool) or not isinstance(max_wall_time_s, int | float)
+            or not 0 < max_wall_time_s < math.inf):
+        problems.append(Problem("max_wall_time_s", "must be a number > 0 of seconds "
+                                f"(got {max_wall_time_s!r})"))
+    if problems:
+        raise InputError(problems)
+
+
 def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | None = None,
              backend: str | None = None, overrides: Iterable[str] = (),
              filters: list[PluginCall] | None = None,
@@ -103,10 +124,12 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     results marked ``interrupted``.
     Raises :class:`InputError` for any invalid input.
     """
+    _check_limits(max_wall_time_s, max_events)
     model = resolve_scenario(scenario, overrides)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
                              or not 0 <= seed < 2**63):
         raise InputError(f"must be a whole number in [0, 2^63) (got {seed!r})", "seed")
+    check_memory(model)
     run_seed = seed if seed is not None else (model.seed if model.seed is not None else draw_seed())
     try:
         chosen = get_backend(backend or model.backend)

@@ -20,6 +20,9 @@ TIME_UNITS_S: dict[str, float] = {
 POWER_UNITS_W: dict[str, float] = {"": 1.0, "W": 1.0, "kW": 1e3, "MW": 1e6, "GW": 1e9}
 MAX_TIME_S = 1e12
 """Longest time accepted (31,700 years): beyond, sums of times x powers may overflow."""
+MAX_POWER_W = 1e12
+"""Largest power accepted (1 TW, an eighth of the world's generating capacity): beyond, it
+is a unit slip, and sums of powers x times may overflow."""
 
 
 def _parse(value: object, units: dict[str, float], kind: str, examples: str) -> float:
@@ -54,8 +57,11 @@ def parse_time(value: object) -> float:
 
 
 def parse_power(value: object) -> float:
-    """Watts from a number or a string like ``"500MW"``."""
-    return _parse(value, POWER_UNITS_W, "power", '700, "700W", "2.5kW", "500MW"')
+    """Watts from a number or a string like ``"500MW"``, at most :data:`MAX_POWER_W`."""
+    watts = _parse(value, POWER_UNITS_W, "power", '700, "700W", "2.5kW", "500MW"')
+    if watts > MAX_POWER_W:
+        raise ValueError(f"power must be at most {MAX_POWER_W:g} W (got {value!r})")
+    return watts
 
 
 def format_time(seconds: float) -> str:

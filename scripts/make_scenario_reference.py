@@ -383,8 +383,17 @@ class Reference:
             "- **type** `time` accepts seconds or a string with a unit: `s`, `m`/`min`, `h`, "
             "`d`, `w` (`\"90s\"`, `\"2h\"`, `\"14d\"`); it is stored in **seconds**. `power` "
             "accepts watts or a string with `W`, `kW`, `MW`, `GW` (`\"700W\"`, `\"500MW\"`); "
-            "it is stored in **watts**. Both reject negative, infinite and NaN values. "
+            "it is stored in **watts**. Both reject negative, infinite and NaN values, times "
+            "above 1e12 s and powers above 1e12 W. "
             "Numbers and strings are not coerced into each other (`\"8\"` is not an integer).",
+            "- **numbers** are read as in YAML 1.2, not PyYAML's YAML 1.1: `010` is 10 (a "
+            "leading zero is decimal; `0o10`, `0x10`, `0b10` keep their base) and `1:30` is "
+            "the string `\"1:30\"` (not 90), refused where a number or a time is expected.",
+            "- **physical bounds**: values far beyond any real device are refused with the "
+            "bound in the message rather than overflowing later: a GPU's `busy_w`/`idle_w` "
+            "<= 10 kW, host overhead <= 100 kW per 8 GPUs and <= 1 MW per node, `speedup` "
+            "from 0.001 to 1000, bandwidths from 1 Mb/s to 1 Pb/s (reasons: "
+            "`scheduler/scenario.py`).",
             "- **default** `**required**` means the field must be given; `null` means absent "
             "(the description says what absent means).",
             "- **constraints** are checked on load (`>= 1`, `min length 1`...); cross-field "

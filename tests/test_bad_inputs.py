@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -103,6 +104,38 @@ SCENARIOS: dict[str, str] = {
                                  "equal to 1000000",
     "huge_price_constant.yaml": ":61: grid.price_eur_per_mwh: Input should be greater than",
     "huge_int_digits.yaml": "huge_int_digits.yaml: cannot read value: Exceeds the limit",
+    # physically absurd values: valid numbers that broke the run or its results (issue 20.7)
+    "absurd_busy_w.yaml": ":62: gpu_types.H100.busy_w: Input should be less than or equal "
+                          "to 10000",
+    "absurd_busy_w_max_float.yaml": ":62: gpu_types.H100.busy_w: power must be at most 1e+12 W",
+    "absurd_idle_w.yaml": ":63: gpu_types.X1.idle_w: Input should be less than or equal to "
+                          "10000",
+    "absurd_host_overhead.yaml": ":62: gpu_types.H100.host_overhead_w_per_8_gpus: Input should "
+                                 "be less than or equal to 100000",
+    "absurd_tflops.yaml": ":62: gpu_types.H100.bf16_tflops: Input should be greater than or "
+                          "equal to 0.001",
+    "absurd_memory_gb.yaml": ":62: gpu_types.H100.memory_gb: Input should be less than or "
+                             "equal to 100000",
+    "absurd_node_overhead.yaml": ":12: sites.0.nodes.0.overhead_w: power must be at most 1e+12",
+    "absurd_power_cap_string.yaml": ":8: sites.0.power_cap: power must be at most 1e+12 W",
+    "absurd_speedup_tiny.yaml": ":25: workloads.0.speedup.H100: Input should be greater than "
+                                "or equal to 0.001",
+    "absurd_checkpoint_size.yaml": ":25: workloads.0.checkpoint.size_gb_per_gpu: Input should "
+                                   "be less than or equal to 10000",
+    "absurd_duration_scale.yaml": ":56: workloads.1.duration.scale: Input should be less than "
+                                  "or equal to 1000000",
+    "absurd_bandwidth_tiny.yaml": ":61: network.bandwidth_gbps: Input should be greater than "
+                                  "or equal to 0.001",
+    "absurd_link_latency.yaml": ":64: network.links.0.latency_ms: Input should be less than or "
+                                "equal to 1000000",
+    # more memory than available (the test sets CLUSTERSIM_MEMORY_LIMIT=16GB)
+    "memory_45m_jobs.yaml": "workloads: about 45,000,144 jobs need an estimated 54.0 GB of "
+                            "memory (1,200 bytes per job), more than the 16.0 GB of "
+                            "CLUSTERSIM_MEMORY_LIMIT",
+    # YAML 1.1 surprises: base-60 numbers are text now, so they fail as a time or a count
+    "yaml11_sexagesimal_duration.yaml": ":4: duration: cannot read '1:30' as a time",
+    "yaml11_sexagesimal_count.yaml": ":11: sites.0.nodes.0.count: Input should be a valid "
+                                     "integer (got '1:30')",
     # NaN and infinity
     "nan_pue.yaml": ":7: sites.0.pue: must be a finite number (got nan)",
     "inf_duration.yaml": ":4: duration: must be a finite number (got inf)",
@@ -184,7 +217,8 @@ def test_corpus_and_table_agree():
 
 @pytest.mark.parametrize("command", ["validate", "run"])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_bad_scenario_file(name, command):
+def test_bad_scenario_file(name, command, monkeypatch):
+    monkeypatch.setenv("CLUSTERSIM_MEMORY_LIMIT", "16GB")  # the same verdict on any machine
     path = SCENARIO_DIR / name
     argv = [command, str(path)] + (["--quiet"] if command == "run" else [])
     started = time.perf_counter()
@@ -783,3 +817,121 @@ def test_regression_scenario_from_a_pipe_is_refused():
         finally:
             producer.kill()
     assert_input_error(proc.returncode, proc.stderr, "is a pipe (FIFO)")
+
+
+def test_regression_yaml_1_1_octal_and_base_60_numbers(tmp_path):
+    """Issue 20.7: YAML 1.1 read ``count: 010`` as 8 (octal) and ``duration: 1:30`` as 90
+    (base 60). A leading zero is now decimal as in YAML 1.2 (``0o10`` and ``0x10`` stay
+    octal and hex), and ``a:b`` is text, refused where a number or time is expected."""
+    from scheduler.loading import parse_document
+
+    data, _ = parse_document("a: 010\nb: -007\nc: 0o10\nd: 0x10\ne: 1_000\nf: 0\n"
+                             "g: 1:30\nh: 1:30.5\ni: 010.5\nj: 0b11\n", "x.yaml")
+    assert data == {"a": 10, "b": -7, "c": 8, "d": 16, "e": 1000, "f": 0, "g": "1:30",
+                    "h": "1:30.5", "i": 10.5, "j": 3}
+    text = yaml.safe_dump(tiny_scenario(), sort_keys=False).replace("count: 4", "count: 010")
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    from scheduler.loading import load_scenario
+
+    assert load_scenario(path).sites[0].nodes[0].count == 10
+    code, _, err = run_cli("run", str(path), "--quiet", "--set", "duration=1:30")
+    assert_input_error(code, err, "duration: cannot read '1:30' as a time")
+
+
+def test_regression_simulate_refuses_wrong_types_and_limits():
+    """Issue 20.7: ``simulate(None)`` raised AttributeError and ``max_events=-5`` was
+    accepted. Both are input errors now (the first also a TypeError)."""
+    from scheduler import simulate
+    from scheduler.errors import InputError
+
+    for bad in (None, 3, [1], b"s.yaml"):
+        with pytest.raises(TypeError, match="scenario: expected a Scenario, a file path or"):
+            simulate(bad)
+        with pytest.raises(InputError):
+            simulate(bad)
+    ok = tiny_scenario(duration="1h")
+    for kwargs, fragment in ((dict(max_events=-5), "max_events: must be a whole number >= 1"),
+                             (dict(max_events=0), "max_events: must be a whole number >= 1"),
+                             (dict(max_events=2.5), "max_events: must be a whole number >= 1"),
+                             (dict(max_events=True), "max_events: must be a whole number"),
+                             (dict(max_wall_time_s=-1), "max_wall_time_s: must be a number > 0"),
+                             (dict(max_wall_time_s=float("nan")), "max_wall_time_s: must be"),
+                             (dict(max_wall_time_s="1h"), "max_wall_time_s: must be a number")):
+        with pytest.raises(InputError, match=fragment):
+            simulate(ok, **kwargs)
+    assert simulate(ok, max_events=5).summary["interrupted"] is True
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), [
+    ("workloads.0.speedup", {"H100": 1e-300}, "greater than or equal to 0.001"),
+    ("workloads.0.speedup", {"H100": 1e4}, "less than or equal to 1000"),
+    ("gpu_types", {"H100": {"idle_w": "20 kW"}}, "less than or equal to 10000"),
+    ("gpu_types", {"H100": {"busy_w": 1e300}}, "power must be at most 1e+12 W"),
+    ("gpu_types", {"H100": {"bf16_tflops": 1e300}}, "less than or equal to 1000000"),
+    ("network", {"fibre_us_per_km": 1e300}, "less than or equal to 1000"),
+    ("network", {"route_factor": 1e300}, "less than or equal to 10"),
+    ("network", {"bandwidth_gbps": 1e300}, "less than or equal to 1000000"),
+    ("network", {"links": [{"a": "A", "b": "B", "latency_ms": 1,
+                            "bandwidth_gbps": 1e-300}]}, "greater than or equal to 0.001"),
+    ("workloads.0.duration", {"distribution": "empirical", "values": [60], "scale": 1e-300},
+     "greater than or equal to 0.000001"),
+    ("sites.0.power_cap", 1e300, "power must be at most 1e+12 W"),
+    ("sites.0.nodes.0.overhead_w", "2 MW", "less than or equal to 1000000"),
+])
+def test_regression_absurd_values_are_refused_with_the_bound(path, value, fragment):
+    """Issue 20.7: physically absurd values validated and then gave inf (a traceback at
+    summary writing) or results like 2.3e296 MWh. Each is refused, naming the bound."""
+    from scheduler.errors import InputError
+    from scheduler.loading import apply_override, validate_data
+
+    data = apply_override(tiny_scenario(), path, value)
+    with pytest.raises(InputError, match=re.escape(fragment)):
+        validate_data(data)
+
+
+def test_the_bounds_admit_every_built_in_gpu_type_and_scenario():
+    """The bounds leave room: every catalog type and every shipped scenario still loads."""
+    from scheduler.catalog import builtin_gpu_types
+    from scheduler.loading import load_scenario, validate_data
+
+    types = {name: {"busy_w": t.busy_w, "idle_w": t.idle_w, "memory_gb": t.memory_gb,
+                    "bf16_tflops": t.bf16_tflops,
+                    "host_overhead_w_per_8_gpus": t.host_overhead_w_per_8_gpus}
+             for name, t in builtin_gpu_types().items()}
+    validate_data(tiny_scenario(gpu_types=types))
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        if "scenario" not in (yaml.safe_load(path.read_text()) or {}):  # not a sweep file
+            load_scenario(path)
+
+
+def test_regression_memory_is_estimated_before_running(tmp_path, monkeypatch):
+    """Issue 20.7: 45 M jobs (under the 50 M job limit) were "valid", then the run grew past
+    the machine's memory (~1.15 kB per waiting job). The estimate (jobs x 1,200 B, measured:
+    scheduler/memory.py) is checked against the available memory before anything is built,
+    by ``run``, ``validate`` and ``simulate()`` alike, in a real subprocess too."""
+    from scheduler import simulate
+    from scheduler.errors import InputError
+    from scheduler.memory import BYTES_PER_JOB, expected_jobs, parse_size
+    from scheduler.scenario import Scenario
+
+    data = tiny_scenario(duration="10d")
+    data["workloads"][0]["arrival"]["rate_per_hour"] = 10_000  # 2.4 M jobs, ~2.9 GB
+    data["workloads"][1]["max_jobs"] = 5
+    assert expected_jobs(Scenario.model_validate(data)) == pytest.approx(2_400_005)
+    monkeypatch.setenv("CLUSTERSIM_MEMORY_LIMIT", "1GB")
+    with pytest.raises(InputError, match=r"about 2,400,005 jobs need an estimated 2\.9 GB"):
+        simulate(data)
+    path = write_scenario(tmp_path, data)
+    for command in ("validate", "run"):
+        code, _, err = run_cli(command, str(path))
+        assert_input_error(code, err, "more than the 1.0 GB of CLUSTERSIM_MEMORY_LIMIT")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLUSTERSIM_MEMORY_LIMIT": "2.5 GiB"}
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "run", str(path)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert_input_error(proc.returncode, proc.stderr, "more than the 2.7 GB of")
+    monkeypatch.setenv("CLUSTERSIM_MEMORY_LIMIT", "lots")
+    assert_input_error(*run_cli("validate", str(path))[::2], "CLUSTERSIM_MEMORY_LIMIT: cannot "
+                       "read 'lots' as a size")
+    assert parse_size("16GB") == 16 * 10**9 and parse_size("512 MiB") == 512 * 2**20
+    assert parse_size("1234") == 1234 and BYTES_PER_JOB >= 1150

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pandas as pd
@@ -76,6 +80,37 @@ def aggregate_table(summary: pd.DataFrame, parameters: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+class SweepInterrupted(BaseException):
+    """Raised in the sweep's main thread by SIGINT or SIGTERM (a BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` on the way swallows it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@contextmanager
+def _interrupt_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`SweepInterrupted`: the runner then kills its workers
+    and writes the rows that finished. A second signal is ignored while that happens (it
+    takes well under a second), so the runs table is never left half-written."""
+    previous: dict[signal.Signals, Any] = {}
+
+    def handler(number: int, _frame: FrameType | None) -> None:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        raise SweepInterrupted(signal.Signals(number).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def run_sweep_command(args: argparse.Namespace) -> int:
     """``clustersim sweep``: 0 when every run is ok, 1 when some failed, 2 for bad input."""
     from scheduler.sweeps.runner import run_plan
@@ -86,8 +121,16 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         raise InputError(f"must be >= 1 (got {args.workers})", "--workers")
     plan = plan_sweep(args.sweep, format=args.format)
     out = Path(args.out) if args.out else plan.out or Path(f"{Path(args.sweep).stem}-sweep")
-    runs = run_plan(plan, out=out, workers=args.workers, dask=args.dask,
-                    progress=not args.quiet)
+    from scheduler.interrupt import SIGNAL_EXIT_CODES
+
+    try:
+        with _interrupt_on_signals():
+            runs = run_plan(plan, out=out, workers=args.workers, dask=args.dask,
+                            progress=not args.quiet)
+    except SweepInterrupted as stop:
+        print(f"interrupted by {stop.name}; the runs that finished are in {out} (run the "
+              "sweep again to resume)", file=sys.stderr)
+        return SIGNAL_EXIT_CODES[stop.name]
     failed = runs[runs["status"] != "ok"]
     if not args.quiet:
         print(aggregate_table(aggregate(runs), plan.parameters))

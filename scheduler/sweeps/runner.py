@@ -9,19 +9,27 @@ the runs whose ``run_id`` is already there with ``status: ok``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import json
+import logging
 import math
 import multiprocessing
 import numbers
 import os
+import re
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pandas as pd
@@ -40,6 +48,13 @@ EXCLUDED_SUMMARY_KEYS = frozenset({"seed", "wall_time_s"})
 """Summary keys that are not metrics (the seed is a column; the run's ``wall_s`` covers time)."""
 
 RowCallback = Callable[[dict[str, Any]], None]
+LOCK_NAME = ".sweep.lock"
+"""The file in a sweep folder that the running sweep holds locked (left in place: removing
+it while another process waits on it would let two sweeps hold two different locks)."""
+RUN_ID = re.compile(r"^[0-9a-f]{16}$")
+"""A run id as :func:`scheduler.sweeps.spec.digest` makes them."""
+PARENT_POLL_S = 1.0
+"""How often a worker without ``prctl`` checks that its parent is still there."""
 
 
 @dataclass(frozen=True)
@@ -120,23 +135,111 @@ def _process_context() -> Any:
     return None
 
 
+def exit_with_parent(parent_pid: int) -> None:
+    """End this process as soon as ``parent_pid`` (its parent) is gone, however it went.
+
+    Linux: the kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``), even
+    on ``kill -9``. Elsewhere, or if that call fails, a daemon thread polls ``os.getppid()``
+    (a dead parent's children are adopted by another process).
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+            pr_set_pdeathsig = 1
+            if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # it died before the call above
+                    os._exit(1)
+                return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _worker_setup(parent_pid: int) -> None:
+    """Start of every local worker: Ctrl-C is the parent's to handle (a terminal sends it
+    to the whole process group; the parent then stops the workers, so they print nothing),
+    SIGTERM kills (not the parent's handler, inherited through fork), and the worker ends
+    with its parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it forked
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    exit_with_parent(parent_pid)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's processes now (the runs they are in are lost; finished rows are kept)."""
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14
+    if kill is not None:
+        kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
+
+
 def run_local(tasks: list[RunTask], workers: int, on_row: RowCallback) -> None:
-    """Run ``tasks`` on a pool of ``workers`` processes; ``on_row`` gets each row as it ends."""
+    """Run ``tasks`` on a pool of ``workers`` processes; ``on_row`` gets each row as it ends.
+
+    Workers exit when this process does (even on ``kill -9``); when this function is left by
+    an exception (Ctrl-C, a signal handler raising), the workers are killed at once.
+    """
     if not tasks:
         return
     pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(tasks))),
-                               mp_context=_process_context())
+                               mp_context=_process_context(), initializer=_worker_setup,
+                               initargs=(os.getpid(),))
     try:
-        futures: dict[Future[dict[str, Any]], RunTask] = {
-            pool.submit(run_one, task): task for task in tasks}
+        with _deferring(signal.SIGINT, signal.SIGTERM):  # the first submit forks the workers
+            futures: dict[Future[dict[str, Any]], RunTask] = {
+                pool.submit(run_one, task): task for task in tasks}
         for future in as_completed(futures):
             try:
                 row = future.result()
             except Exception as exc:  # the worker died (killed, out of memory)
                 row = _failed_row(futures[future], exc)
             on_row(row)
+    except BaseException:
+        _kill_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _ignoring(*signals: signal.Signals) -> Iterator[None]:
+    """Ignore ``signals`` while child processes start, so that the children start ignoring
+    them: SIG_IGN is the one disposition a spawned (exec'd) child keeps. A signal in this
+    window (a second or so, while a dask cluster starts) is lost. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _deferring(*signals: signal.Signals) -> Iterator[None]:
+    """Block ``signals`` while this thread forks workers: a forked child would otherwise run
+    this process's handlers until its setup replaces them. A signal that arrives meanwhile
+    waits (and is handled here on leaving); the children inherit the mask and unblock it in
+    :func:`_worker_setup`."""
+    if not hasattr(signal, "pthread_sigmask"):  # no fork there either
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _dask_client(dask: Any, workers: int) -> tuple[Any, Callable[[], None]]:
@@ -149,8 +252,12 @@ def _dask_client(dask: Any, workers: int) -> tuple[Any, Callable[[], None]]:
     if isinstance(dask, Client):
         return dask, lambda: None
     if dask is None or dask is True:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        # The workers inherit SIG_IGN: Ctrl-C is for this process, which stops the cluster.
+        # Logs below CRITICAL are silenced: each run's fate is in its row, and closing the
+        # cluster under busy workers (an interrupt) makes them log heartbeat tracebacks.
+        with _ignoring(signal.SIGINT):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster)
 
         def close_both() -> None:
@@ -185,6 +292,10 @@ def run_dask(tasks: list[RunTask], dask: Any, workers: int, on_row: RowCallback)
             except Exception as exc:  # KilledWorker, lost connection ...
                 row = _failed_row(owner[future.key], exc)
             on_row(row)
+    except BaseException:
+        # Interrupted: closing kills the busy workers, which dask logs as warnings.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        raise
     finally:
         for future in futures:
             future.cancel()
@@ -194,15 +305,39 @@ def run_dask(tasks: list[RunTask], dask: Any, workers: int, on_row: RowCallback)
 # --------------------------------------------------------------------------- the runs table
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-    else:
-        text_columns = {c: str for c in ("run_id", "point_id", "status", "error", "finished_at")}
-        frame = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values=[""])
+def _read_table(path: Path) -> pd.DataFrame | None:
+    """The runs table of a folder a sweep resumes into; None when the file is empty.
+
+    A file that is not a sweep's runs table (random bytes, other columns, a row without a
+    valid ``run_id`` and ``status``, such as a NUL row) is an :class:`InputError`: rewriting
+    it would lose what it holds, keeping such a row would report a run that never ran.
+    """
+    hint = "; move it away or choose another --out"
+    try:
+        if path.stat().st_size == 0 or (path.suffix != ".parquet"
+                                        and not path.read_bytes().strip()):
+            return None
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            text_columns = {c: str for c in ("run_id", "point_id", "status", "error",
+                                             "finished_at")}
+            frame = pd.read_csv(path, dtype=text_columns, keep_default_na=False,
+                                na_values=[""])
+    except (OSError, ValueError, ImportError) as exc:  # pandas' parser errors are ValueErrors
+        raise InputError(f"cannot read the runs table ({describe_error(exc)[:200]}){hint}",
+                         str(path)) from None
     if not {"run_id", "status"} <= set(frame.columns):
-        raise InputError("not a sweep runs table (no run_id and status columns); "
-                         "choose another --out", str(path))
+        raise InputError("cannot read the runs table: not a sweep runs table (no run_id and "
+                         f"status columns){hint}", str(path))
+    bad = [k + 1 for k, (run_id, status) in enumerate(zip(frame["run_id"], frame["status"],
+                                                          strict=True))
+           if not (isinstance(run_id, str) and RUN_ID.match(run_id)
+                   and status in ("ok", "error"))]
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise InputError(f"row {bad[0]}{more} is not a sweep run (a run_id of 16 hex digits "
+                         f"and a status of ok or error){hint}", str(path))
     return frame
 
 
@@ -247,8 +382,8 @@ class RunsTable:
             return
         other = self.path.with_suffix(".parquet" if format == "csv" else ".csv")
         existing = next((f for f in (self.path, other) if f.is_file()), None)
-        if existing is not None:
-            old = _read_table(existing)
+        old = _read_table(existing) if existing is not None else None
+        if existing is not None and old is not None:
             self.columns = list(old.columns)
             for record in old.to_dict(orient="records"):
                 row = {str(k): _cell(v) for k, v in record.items()}
@@ -286,6 +421,60 @@ class RunsTable:
         self._dirty = False
         self._last_write = time.perf_counter()
         self._write_cost = self._last_write - start
+
+
+# --------------------------------------------------------------------------- the folder lock
+
+
+class SweepLock:
+    """Hold a sweep folder for one sweep at a time (an OS file lock on ``folder/.sweep.lock``).
+
+    Entering refuses with :class:`InputError` (exit code 2) when another process holds the
+    folder, naming its pid: two sweeps rewriting one runs table would each drop the other's
+    rows. The kernel releases the lock when the holder exits, even on ``kill -9``, so a stale
+    lock file never blocks a later sweep. Without ``fcntl`` (Windows) nothing is locked.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / LOCK_NAME
+        self._handle: Any = None
+
+    def __enter__(self) -> SweepLock:
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        handle = open(self.path, "a+", encoding="utf-8")  # held until __exit__
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read(32).strip()
+            handle.close()
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise InputError(f"another sweep{who} is writing to this folder; wait for it "
+                             "to end or choose another --out", str(self.path.parent)) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing releases the lock
+            self._handle = None
+
+
+@contextlib.contextmanager
+def _held(folder: Path | None) -> Iterator[None]:
+    if folder is None:
+        yield
+        return
+    with SweepLock(folder):
+        yield
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -341,12 +530,21 @@ def run_plan(plan: SweepPlan, *, out: str | Path | None = None, workers: int | N
         if folder.exists() and not folder.is_dir():
             raise InputError("exists and is not a folder", str(folder))
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(folder / "sweep.json", lambda p: p.write_text(
-            json.dumps(plan.manifest(), indent=2, default=str) + "\n", encoding="utf-8"))
     n_workers = workers if workers is not None else (spec.workers or os.cpu_count() or 1)
     if n_workers < 1:
         raise InputError(f"must be >= 1 (got {n_workers})", "--workers")
-    table = RunsTable(folder, spec.format)
+    with _held(folder):
+        return _run_locked(plan, folder, n_workers, dask, progress)
+
+
+def _run_locked(plan: SweepPlan, folder: Path | None, n_workers: int, dask: Any,
+                progress: bool) -> pd.DataFrame:
+    """:func:`run_plan` once the folder is this sweep's alone."""
+    spec = plan.spec
+    table = RunsTable(folder, spec.format)  # first: a damaged table stops before any write
+    if folder is not None:
+        atomic_write(folder / "sweep.json", lambda p: p.write_text(
+            json.dumps(plan.manifest(), indent=2, default=str) + "\n", encoding="utf-8"))
     table.order = {run.run_id: k for k, run in enumerate(plan.runs)}
     lead = ["run_id", "point_id", *plan.parameters, "seed", "status", "error", "wall_s",
             "finished_at"]
