@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from scheduler.errors import InputError
+from scheduler.interrupt import SignalExit, exit_on_signals
 from scheduler.safetext import printable
 from scheduler.units import format_time
 
@@ -390,6 +391,7 @@ def _plot(args: argparse.Namespace) -> int:
                           f"use one of {', '.join('.' + f for f in PLOT_FORMATS)}", "--out")
     result = _load(args.directory)
     from scheduler import plots
+    from scheduler.outputs import check_replaceable
 
     if args.kind == "all":
         kinds = plots.available(result)
@@ -399,6 +401,9 @@ def _plot(args: argparse.Namespace) -> int:
             print(f"skipped (no data in this run): {', '.join(skipped)}", file=sys.stderr)
     else:
         targets = {args.kind: out}
+    for target in targets.values():  # before drawing anything: refusing is quick
+        with writing(target):
+            check_replaceable(target)
     plots.require_matplotlib()
     for kind, target in targets.items():
         with writing(target):
@@ -409,7 +414,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Load DIR, write the page, print its path."""
-    from scheduler.outputs import MANIFEST, check_not_inputs, writing
+    from scheduler.outputs import MANIFEST, check_not_inputs, check_replaceable, writing
     from scheduler.report import write_report
     from scheduler.results import FILES
 
@@ -419,6 +424,8 @@ def _report(args: argparse.Namespace) -> int:
     target = out if out is not None else folder / REPORT_FILE
     # The page must not land on one of the run's own files (the set would be torn).
     check_not_inputs(target.parent, [target.name], [folder / name for name in (*FILES, MANIFEST)])
+    with writing(target):
+        check_replaceable(target)  # before rendering: refusing is quick
     with writing(target):
         write_report(result, target)
     print(f"report written to {printable(target)}")
@@ -431,7 +438,14 @@ def _compare(args: argparse.Namespace) -> int:
 
     from scheduler.compare import compare
 
-    results = [_load(directory) for directory in args.directories]
+    results, problems = [], []
+    for directory in args.directories:  # every bad folder is reported, not just the first
+        try:
+            results.append(_load(directory))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
     table = compare(results, labels=list(args.directories))
     if args.json:
         print(table.reset_index().to_json(orient="records", indent=2))
@@ -459,8 +473,6 @@ def _signals_exit() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    from scheduler.interrupt import exit_on_signals
-
     with exit_on_signals():
         yield
 
@@ -474,8 +486,6 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
-    from scheduler.interrupt import SignalExit
-
     try:
         with _signals_exit():
             args = _build_parser().parse_args(argv)

@@ -13,8 +13,7 @@ into place, then ``manifest.json`` is written last, listing each file with its s
 SHA-256. We use a manifest rather than swapping the whole folder because an output folder is
 the user's: it may be ``.``, hold a report, figures or other files, and must keep them. While
 the files are moved, ``manifest.json`` says ``"complete": false``; SIGINT and SIGTERM are
-blocked during those renames (they are delivered right after), so a signal never splits a
-set, and a crash there (kill -9, power loss) leaves a manifest that readers refuse. A full
+deferred during those renames (raised again right after), so a signal never splits a set, and a crash there (kill -9, power loss) leaves a manifest that readers refuse. A full
 disk or a signal while writing the hidden folder leaves the previous set untouched; the
 hidden folder is removed on every exit path Python sees, and a stale one (after kill -9) is
 removed by the next writer.
@@ -35,8 +34,10 @@ import shutil
 import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from scheduler.errors import InputError, Problem
@@ -47,7 +48,7 @@ MANIFEST_VERSION = 1
 _SAVE_PREFIX = ".clustersim-save-"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-_BLOCKED = (signal.SIGINT, signal.SIGTERM)
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 
 class OutputError(InputError):
@@ -57,7 +58,10 @@ class OutputError(InputError):
 def output_problem(where: str | Path, exc: OSError) -> OutputError:
     """An :class:`OutputError` for an OS error while writing ``where`` (no traceback)."""
     reason = exc.strerror or str(exc) or type(exc).__name__
-    return OutputError(f"cannot write here: {reason}", str(where))
+    text = str(where)
+    if len(text) > 160:  # a path too long for the OS is too long for one error line too
+        text = f"{text[:70]}...{text[-70:]} ({len(text):,} characters)"
+    return OutputError(f"cannot write here: {reason}", text)
 
 
 @contextlib.contextmanager
@@ -95,11 +99,12 @@ def check_out_dir(path: Path) -> None:
     """Refuse an output folder that is empty, or exists (or has a parent) that is no folder."""
     if not str(path):
         raise OutputError("empty path: give a folder", "--out")
-    for folder in (path, *path.parents):
-        if folder.exists() or folder.is_symlink():
-            if not folder.is_dir():
-                raise OutputError(f"{folder} exists and is not a directory", "--out")
-            return
+    with writing(path):  # a name too long, a component that cannot be searched
+        for folder in (path, *path.parents):
+            if folder.exists() or folder.is_symlink():
+                if not folder.is_dir():
+                    raise OutputError(f"{folder} exists and is not a directory", "--out")
+                return
 
 
 def check_not_inputs(folder: Path, names: Iterable[str], inputs: Iterable[Path]) -> None:
@@ -191,16 +196,27 @@ class FolderLock:
 
 
 @contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """SIGINT and SIGTERM wait (are delivered on exit) while the set is moved into place."""
-    can = hasattr(signal, "pthread_sigmask")
-    if can:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait while the set is moved into place, then are raised again for
+    the handlers in force. Python-level handlers, not a thread signal mask: in a process with
+    other threads (BLAS, Arrow) the kernel may deliver a signal to any thread that does not
+    block it, and Python then runs its handler in the main thread anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def record(number: int, _frame: FrameType | None) -> None:
+        received.append(number)
+
+    previous = {sig: signal.signal(sig, record) for sig in _DEFERRED}
     try:
         yield
     finally:
-        if can:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        for number in received:
+            signal.raise_signal(number)
 
 
 def _sha256(path: Path) -> str:
@@ -264,7 +280,7 @@ def write_set(folder: Path, files: Mapping[str, Callable[[Path], object]],
                 _chmod_usual(staging / name)
                 with open(staging / name, "rb+") as handle:  # on disk before the renames
                     os.fsync(handle.fileno())
-            with _signals_blocked():
+            with _signals_deferred():
                 os.replace(staging / ".pending", folder / MANIFEST)
                 for name in files:
                     os.replace(staging / name, folder / name)
