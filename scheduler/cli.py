@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from scheduler.errors import InputError
-from scheduler.interrupt import SignalExit, exit_on_signals
+from scheduler.interrupt import (
+    SIGNAL_EXIT_CODES,
+    SignalExit,
+    exit_on_signals,
+    handled,
+    pending,
+    raise_pending,
+)
 from scheduler.safetext import printable
 from scheduler.units import format_time
 
@@ -297,6 +304,7 @@ def _run(args: argparse.Namespace) -> int:
 
     out = _out_path(args.out)
     scenario = resolve_scenario(args.scenario, args.overrides)
+    raise_pending()  # before anything is created or run
     if out is None:
         return _simulate_and_save(args, scenario, None)
     with _output_folder(out, input_paths(scenario, args.scenario)):
@@ -489,7 +497,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _signals_exit():
             args = _build_parser().parse_args(argv)
+            raise_pending()  # a signal swallowed during the imports (see exit_on_signals)
             code = COMMANDS[args.command](args)
+            raise_pending()
             sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
             return code
     except InputError as exc:
@@ -497,9 +507,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
+        handled()
         print("interrupted (SIGINT)", file=sys.stderr)
         return 130
     except SignalExit as exc:
+        handled()
         print(f"interrupted ({exc.name})", file=sys.stderr)
         return exc.code
     except BrokenPipeError:
@@ -510,4 +522,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             _silence_stdout()
             print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
             return EXIT_ERROR
-        raise
+        if pending() is None:
+            raise
+        return _interrupted()
+    except Exception:
+        # A signal's exception raised inside a C extension's import can come out as another
+        # error (NumPy: "ImportError: PyCapsule_Import could not import module datetime"):
+        # after a signal, what broke is its consequence, not a bug to show.
+        if pending() is None:
+            raise
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    name = pending() or "SIGINT"
+    handled()
+    print(f"interrupted ({name})", file=sys.stderr)
+    return SIGNAL_EXIT_CODES.get(name, EXIT_ERROR)

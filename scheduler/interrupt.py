@@ -83,22 +83,55 @@ class SignalExit(BaseException):
         self.code = SIGNAL_EXIT_CODES.get(name, 1)
 
 
+_RAISED: list[str] = []
+"""Signals whose exception :func:`exit_on_signals` raised and nobody has handled yet."""
+
+
 @contextmanager
 def exit_on_signals() -> Iterator[None]:
     """While active, SIGTERM raises :class:`SignalExit` (instead of killing the process with no
-    cleanup) and SIGINT raises KeyboardInterrupt (Python's default). Main thread only."""
+    cleanup) and SIGINT raises KeyboardInterrupt. Main thread only.
+
+    An exception raised by a signal handler can land where Python swallows it (a weakref
+    callback of the import machinery prints "Exception ignored" and goes on), so each signal
+    is also recorded: :func:`raise_pending` raises it again at a safe point.
+    """
 
     def handler(number: int, _frame: FrameType | None) -> None:
-        raise SignalExit(signal.Signals(number).name)
+        name = signal.Signals(number).name
+        _RAISED.append(name)
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SignalExit(name)
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _RAISED.clear()
     signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def raise_pending() -> None:
+    """Raise again a signal :func:`exit_on_signals` saw but whose exception was swallowed."""
+    if _RAISED:
+        name = _RAISED[0]
+        if name == "SIGINT":
+            raise KeyboardInterrupt
+        raise SignalExit(name)
+
+
+def pending() -> str | None:
+    """The first signal :func:`exit_on_signals` saw and nobody has handled (else None)."""
+    return _RAISED[0] if _RAISED else None
+
+
+def handled() -> None:
+    """The caller has dealt with the signals raised so far."""
+    _RAISED.clear()
 
 
 @contextmanager

@@ -42,4 +42,4 @@ def test_cli_plot_kinds_match_the_plots():
     from scheduler.plots import PLOT_FORMATS as FORMATS
     from scheduler.plots import PLOTS
 
-    assert PLOT_KINDS == tuple(PLOTS) and PLOT_FORMATS == FORMATS
+    assert tuple(PLOTS) == PLOT_KINDS and PLOT_FORMATS == FORMATS
