@@ -1,23 +1,50 @@
 """The ``clustersim`` command line (also ``python -m scheduler``).
 
-Exit codes: 0 success; 2 invalid input (one line per problem, no traceback); 1 anything else.
+Exit codes: 0 success; 2 invalid input (scenario, trace, option, an output path that cannot
+be written, a result folder that is incomplete or inconsistent), one line per problem and no
+traceback; 130 / 143 stopped by SIGINT / SIGTERM (partial results, if any, are written as a
+whole set first); 141 standard output closed early (``| head``); 1 anything else (also a
+failed write to standard output, one line).
+
+Only light modules are imported here at module level: NumPy, pandas and the rest load inside
+:func:`main`, where Ctrl-C and SIGTERM during the imports give a clean exit.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import os
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from scheduler.errors import InputError
-from scheduler.sweeps.cli import add_sweep_parser, run_sweep_command
+from scheduler.interrupt import (
+    SIGNAL_EXIT_CODES,
+    SignalExit,
+    exit_on_signals,
+    handled,
+    pending,
+    raise_pending,
+)
+from scheduler.safetext import printable
 from scheduler.units import format_time
+
+if TYPE_CHECKING:
+    from scheduler.results import Result
+    from scheduler.scenario import Scenario
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_INPUT = 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE, what a shell reports for a command whose reader went away."""
+REPORT_FILE = "report.html"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,16 +86,58 @@ def _seed_arg(text: str) -> int:
     return value
 
 
-def _check_out_dir(out: str) -> None:
-    """Refuse an ``--out`` that cannot become a folder before the run, not after it."""
-    from pathlib import Path
+def _out_path(value: str | None, what: str = "--out") -> Path | None:
+    """``--out`` as a path; an empty string is an error (it would silently write nothing)."""
+    if value is None:
+        return None
+    if not value:
+        from scheduler.outputs import OutputError
 
-    path = Path(out)
-    for folder in (path, *path.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise InputError(f"{folder} exists and is not a directory", "--out")
-            return
+        raise OutputError("empty path", what)
+    return Path(value)
+
+
+def input_paths(scenario: Scenario, scenario_file: str | None) -> list[Path]:
+    """Files a run reads: the scenario file and every ``path:`` / ``file:`` inside it
+    (traces, signal CSVs, empirical distributions), resolved as the loaders resolve them."""
+    found = [Path(scenario_file)] if scenario_file else []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in {"path", "file"} and isinstance(value, str) and value:
+                    found.append(scenario.resolve_path(value))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(scenario.model_dump(mode="json"))
+    return found
+
+
+@contextlib.contextmanager
+def _output_folder(out: Path, inputs: Sequence[Path]) -> Iterator[None]:
+    """Check ``out`` before the run (a folder, no input among the files a save replaces),
+    create it and hold its lock until the results are saved; a folder created here and
+    still empty when the command fails is removed."""
+    from scheduler.outputs import MANIFEST, FolderLock, check_not_inputs, check_out_dir, writing
+    from scheduler.results import FILES
+
+    check_out_dir(out)
+    created = not out.exists()
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+    try:
+        check_not_inputs(out, [*FILES, MANIFEST], inputs)
+        with FolderLock(out):
+            yield
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only when empty
+        raise
 
 
 def _check_like_run(scenario: Any) -> None:
@@ -133,13 +202,43 @@ def _build_parser() -> argparse.ArgumentParser:
     add_stats_arguments(trace_sub.add_parser(
         "stats", help="rows, time span, GPU-count and duration distributions of a trace"))
 
-    from scheduler.plots import add_plot_parser
-    from scheduler.report import add_report_parser
+    _add_plot_parser(sub)
+    _add_report_parser(sub)
+    _add_compare_parser(sub)
+    from scheduler.sweeps.cli import add_sweep_parser
 
-    add_plot_parser(sub)
-    add_report_parser(sub)
     add_sweep_parser(sub)
     return parser
+
+
+PLOT_KINDS = ("utilization", "queue", "power", "carbon", "cdf", "map")
+"""``clustersim plot --kind`` names (:data:`scheduler.plots.PLOTS`; a test keeps them equal)."""
+PLOT_FORMATS = ("png", "svg", "pdf")
+
+
+def _add_plot_parser(sub: Any) -> None:
+    parser = sub.add_parser("plot", help="draw figures of a run's output directory")
+    parser.add_argument("directory", metavar="DIR", help="output directory of `clustersim run --out`")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="image file (.png, .svg or .pdf); with --kind all, one file per "
+                        "plot named FILE-<kind>.<ext>")
+    parser.add_argument("--kind", default="all", choices=[*PLOT_KINDS, "all"],
+                        help="which plot (default: all that have data)")
+
+
+def _add_report_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "report", help="write DIR/report.html: one self-contained page about a run")
+    parser.add_argument("directory", metavar="DIR", help="output directory of `clustersim run --out`")
+    parser.add_argument("--out", metavar="FILE", help=f"where to write (default DIR/{REPORT_FILE})")
+
+
+def _add_compare_parser(sub: Any) -> None:
+    parser = sub.add_parser("compare", help="one row per run's output directory: what ran "
+                            "and its key metrics")
+    parser.add_argument("directories", nargs="+", metavar="DIR",
+                        help="output directories of `clustersim run --out`")
+    parser.add_argument("--json", action="store_true", help="print JSON records instead")
 
 
 def _fmt(value: Any, unit: str = "") -> str:
@@ -171,7 +270,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         if key in summary:
             rows.append((label, _fmt(summary[key])))
     width = max(len(label) for label, _ in rows)
-    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+    # Names come from the scenario: nothing in them may act on the terminal.
+    return "\n".join(f"{label:<{width}}  {printable(value)}" for label, value in rows)
 
 
 def _describe(scenario: Any) -> str:
@@ -198,47 +298,66 @@ def _describe(scenario: Any) -> str:
     placement = scenario.policy.placement
     lines.append(f"policy: queue {scenario.policy.queue_name}; filters {', '.join(placement.filters)}; "
                  f"scores {', '.join(f'{s.type} x{s.weight:g}' for s in placement.scores)}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from scheduler.simulation import resolve_scenario, simulate
+    from scheduler.simulation import resolve_scenario
 
+    out = _out_path(args.out)
     scenario = resolve_scenario(args.scenario, args.overrides)
-    if args.out:
-        _check_out_dir(args.out)
+    raise_pending()  # before anything is created or run
+    if out is None:
+        return _simulate_and_save(args, scenario, None)
+    with _output_folder(out, input_paths(scenario, args.scenario)):
+        return _simulate_and_save(args, scenario, out)
+
+
+def _simulate_and_save(args: argparse.Namespace, scenario: Scenario, out: Path | None) -> int:
+    """Run, save (signals still caught: the first one during the save waits for the set to
+    be whole), then print; the exit code and the message follow what the files say."""
+    from scheduler.interrupt import SIGNAL_EXIT_CODES, StopControl, stop_on_signals
+    from scheduler.outputs import writing
+    from scheduler.simulation import simulate
+
     progress = None
     if sys.stderr.isatty() and not args.quiet:
         from scheduler.progress import Progress
 
         progress = Progress(scenario.duration, enabled=True)
-    from scheduler.interrupt import SIGNAL_EXIT_CODES, StopControl, stop_on_signals
-
     stop = StopControl(args.max_wall_time, args.max_events)
     try:
         with stop_on_signals(stop):
             result = simulate(scenario, seed=args.seed, backend=args.backend,
                               progress=progress, stop=stop)
+            if out is not None:
+                with writing(out):
+                    result.save(out, format=args.format)
     finally:
         if progress is not None:
             progress.close()
-    if args.out:
-        result.save(args.out, format=args.format)
+    summary = result.summary
     if args.json:
         from scheduler.results import dump_summary
 
-        print(dump_summary(result.summary))
+        print(dump_summary(summary))
     elif not args.quiet:
-        print(summary_table(result.summary))
-        if args.out:
-            print(f"results written to {args.out}")
-    if stop.reason in SIGNAL_EXIT_CODES:
-        print(f"interrupted by {stop.reason} at simulated time "
-              f"{format_time(result.summary['simulated_time_s'])}; partial results"
-              + (f" written to {args.out}" if args.out else ""), file=sys.stderr)
-        return SIGNAL_EXIT_CODES[stop.reason]
-    if stop.reason is not None and not args.quiet:
-        print(f"stopped early ({stop.reason}); partial results", file=sys.stderr)
+        print(summary_table(summary))
+        if out is not None:
+            print(f"results written to {printable(out)}")
+    written = f" written to {printable(out)}" if out is not None else ""
+    reason = summary.get("stop_reason") if summary.get("interrupted") else None
+    if reason in SIGNAL_EXIT_CODES:
+        print(f"interrupted by {reason} at simulated time "
+              f"{format_time(summary['simulated_time_s'])}; partial results{written}",
+              file=sys.stderr)
+        return SIGNAL_EXIT_CODES[reason]
+    if stop.late_reason in SIGNAL_EXIT_CODES:
+        print(f"{stop.late_reason} arrived after the simulation had ended: the results are "
+              f"complete (not interrupted){written}", file=sys.stderr)
+        return SIGNAL_EXIT_CODES[stop.late_reason]
+    if reason is not None and not args.quiet:
+        print(f"stopped early ({reason}); partial results", file=sys.stderr)
     return EXIT_OK
 
 
@@ -265,31 +384,160 @@ def _trace(args: argparse.Namespace) -> int:
     return run_stats(args)
 
 
-def _plot(args: argparse.Namespace) -> int:
-    from scheduler.plots import run_plot
+def _load(directory: str) -> Result:
+    from scheduler.results import Result
 
-    return run_plot(args)
+    return Result.load(directory)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    """Write the requested figure(s) of a run's folder; print each path written."""
+    from scheduler.outputs import OutputError, writing
+
+    out = _out_path(args.out)
+    assert out is not None  # --out is required
+    if out.suffix.lower().lstrip(".") not in PLOT_FORMATS:
+        raise OutputError(f"unsupported image type {out.suffix or '(none)'!r}; "
+                          f"use one of {', '.join('.' + f for f in PLOT_FORMATS)}", "--out")
+    result = _load(args.directory)
+    from scheduler import plots
+    from scheduler.outputs import check_replaceable
+
+    if args.kind == "all":
+        kinds = plots.available(result)
+        targets = {kind: out.with_name(f"{out.stem}-{kind}{out.suffix}") for kind in kinds}
+        skipped = [kind for kind in plots.PLOTS if kind not in kinds]
+        if skipped:
+            print(f"skipped (no data in this run): {', '.join(skipped)}", file=sys.stderr)
+    else:
+        targets = {args.kind: out}
+    for target in targets.values():  # before drawing anything: refusing is quick
+        with writing(target):
+            check_replaceable(target)
+    plots.require_matplotlib()
+    for kind, target in targets.items():
+        with writing(target):
+            plots.save_figure(plots.PLOTS[kind](result), target)
+        print(f"wrote {printable(target)}")
+    return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
-    from scheduler.report import run_report
+    """Load DIR, write the page, print its path."""
+    from scheduler.outputs import MANIFEST, check_not_inputs, check_replaceable, writing
+    from scheduler.report import write_report
+    from scheduler.results import FILES
 
-    return run_report(args)
+    out = _out_path(args.out)
+    result = _load(args.directory)
+    folder = Path(args.directory)
+    target = out if out is not None else folder / REPORT_FILE
+    # The page must not land on one of the run's own files (the set would be torn).
+    check_not_inputs(target.parent, [target.name], [folder / name for name in (*FILES, MANIFEST)])
+    with writing(target):
+        check_replaceable(target)  # before rendering: refusing is quick
+    with writing(target):
+        write_report(result, target)
+    print(f"report written to {printable(target)}")
+    return EXIT_OK
 
 
-COMMANDS = {"run": _run, "validate": _validate, "schema": _schema, "trace": _trace,
-            "plot": _plot, "report": _report, "sweep": run_sweep_command}
+def _compare(args: argparse.Namespace) -> int:
+    """Print one row per run's folder (each checked like ``report`` checks it)."""
+    import pandas as pd
+
+    from scheduler.compare import compare
+
+    results, problems = [], []
+    for directory in args.directories:  # every bad folder is reported, not just the first
+        try:
+            results.append(_load(directory))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    table = compare(results, labels=list(args.directories))
+    if args.json:
+        print(table.reset_index().to_json(orient="records", indent=2))
+    else:
+        with pd.option_context("display.max_columns", None, "display.width", 200):
+            print("\n".join(printable(line) for line in table.T.to_string().splitlines()))
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from scheduler.sweeps.cli import run_sweep_command
+
+    return run_sweep_command(args)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run, "validate": _validate, "schema": _schema, "trace": _trace, "plot": _plot,
+    "report": _report, "compare": _compare, "sweep": _sweep}
+
+
+@contextlib.contextmanager
+def _signals_exit() -> Iterator[None]:
+    """SIGTERM raises like Ctrl-C does, so cleanup runs (main thread only: in-process
+    callers on other threads keep their own handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with exit_on_signals():
+        yield
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     try:
-        args = _build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with _signals_exit():
+            args = _build_parser().parse_args(argv)
+            raise_pending()  # a signal swallowed during the imports (see exit_on_signals)
+            code = COMMANDS[args.command](args)
+            raise_pending()
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+            return code
     except InputError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        handled()
+        print("interrupted (SIGINT)", file=sys.stderr)
         return 130
+    except SignalExit as exc:
+        handled()
+        print(f"interrupted ({exc.name})", file=sys.stderr)
+        return exc.code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc.errno in {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG}:
+            _silence_stdout()
+            print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
+            return EXIT_ERROR
+        if pending() is None:
+            raise
+        return _interrupted()
+    except Exception:
+        # A signal's exception raised inside a C extension's import can come out as another
+        # error (NumPy: "ImportError: PyCapsule_Import could not import module datetime"):
+        # after a signal, what broke is its consequence, not a bug to show.
+        if pending() is None:
+            raise
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    name = pending() or "SIGINT"
+    handled()
+    print(f"interrupted ({name})", file=sys.stderr)
+    return SIGNAL_EXIT_CODES.get(name, EXIT_ERROR)

@@ -12,7 +12,7 @@ by 3.6e9.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -65,6 +65,17 @@ def cap_steps(run: RunRecord, site: int, period: float) -> tuple[np.ndarray, np.
     return times, np.array([run.power.cap_at(site, t) for t in edges])
 
 
+def _integral(signal: Any, times: np.ndarray, values: np.ndarray, period: float,
+              unit: float) -> float | None:
+    """∫ power x signal over ``[0, period]`` in ``unit``; None without a signal. A run
+    stopped before its first event has no power step inside ``[0, 0)``: the integral is 0."""
+    if signal is None:
+        return None
+    if times.size == 0:
+        return 0.0
+    return float(signal.integrate_product(times, values, 0.0, period) / unit)
+
+
 def account(run: RunRecord, period: float) -> EnergyAccount:
     """Integrate power, carbon and cost per site and per segment over ``[0, period]``."""
     seg = run.segments
@@ -91,10 +102,8 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
         widths = np.diff(np.append(times, period))
         facility_j = float(np.dot(values, widths))
         carbon_signal, price_signal = run.carbon[s], run.price[s]
-        carbon = (carbon_signal.integrate_product(times, values, 0.0, period) / J_PER_KWH
-                  if carbon_signal is not None else None)
-        cost = (price_signal.integrate_product(times, values, 0.0, period) / J_PER_MWH
-                if price_signal is not None else None)
+        carbon = _integral(carbon_signal, times, values, period, J_PER_KWH)
+        cost = _integral(price_signal, times, values, period, J_PER_MWH)
         if carbon_signal is not None:
             seg_carbon[mask] = watts[mask] * carbon_signal.integrals(start[mask], end[mask]) / J_PER_KWH
         if price_signal is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from scheduler.safetext import printable
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -19,8 +21,9 @@ class Problem:
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
-        # One line per problem, whatever the input held (a key or CSV header with a newline).
-        return text.replace("\r", "\\r").replace("\n", "\\n")
+        # One line per problem, whatever the input held (a key or CSV header with a newline),
+        # and nothing a terminal would act on (ESC sequences in a name).
+        return printable(text)
 
 
 class InputError(Exception):

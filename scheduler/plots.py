@@ -11,19 +11,23 @@ Quantities the run did not model (no energy model yet: no ``facility_power_mw[<s
 columns) give a figure that says so instead of an error; :func:`available` lists the plots
 that have data.
 
-The same figures from the command line: ``clustersim plot DIR --out FILE.png [--kind NAME]``.
+Text is drawn literally: mathtext (``$...$``) is off while figures are built, so a site named
+``A$B`` is a label, not a formula (and not a parse error).
+
+The same figures from the command line: ``clustersim plot DIR --out FILE.png [--kind NAME]``
+(the command itself lives in :mod:`scheduler.cli`).
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import functools
 import json
 import math
 import re
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -35,7 +39,16 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from scheduler.results import Result
+
+class RunLike(Protocol):
+    """What the plots read from a run (a :class:`scheduler.results.Result` is one): a
+    protocol, so that this module does not import the results module (which imports it)."""
+
+    summary: dict[str, Any]
+    jobs: pd.DataFrame
+    timeseries: pd.DataFrame
+    scenario_text: str
+
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 _SITE_COLUMN = re.compile(r"^(?P<prefix>[a-z_]+)\[(?P<site>.*)\]$")
@@ -56,7 +69,7 @@ def site_columns(timeseries: pd.DataFrame, prefix: str) -> dict[str, str]:
     return out
 
 
-def scenario_data(result: Result) -> dict[str, Any]:
+def scenario_data(result: RunLike) -> dict[str, Any]:
     """The scenario that produced ``result`` as a dict (empty when it was not recorded)."""
     if not result.scenario_text:
         return {}
@@ -67,7 +80,7 @@ def scenario_data(result: Result) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def site_names(result: Result) -> list[str]:
+def site_names(result: RunLike) -> list[str]:
     """Site names in scenario order (falling back to the time series, then the summary)."""
     sites = scenario_data(result).get("sites")
     if isinstance(sites, list) and sites:
@@ -78,7 +91,7 @@ def site_names(result: Result) -> list[str]:
     return list((result.summary.get("sites") or {}).keys())
 
 
-def site_locations(result: Result) -> dict[str, tuple[float, float]]:
+def site_locations(result: RunLike) -> dict[str, tuple[float, float]]:
     """``{site: (lat, lon)}`` for the sites whose scenario entry has a ``location``."""
     out: dict[str, tuple[float, float]] = {}
     for site in scenario_data(result).get("sites") or []:
@@ -88,7 +101,7 @@ def site_locations(result: Result) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _period_s(result: Result) -> float:
+def _period_s(result: RunLike) -> float:
     period = result.summary.get("simulated_time_s")
     if isinstance(period, int | float) and period > 0:
         return float(period)
@@ -98,7 +111,7 @@ def _period_s(result: Result) -> float:
     return float(times.iloc[-1]) + _step_widths(result)[-1]
 
 
-def _step_widths(result: Result) -> np.ndarray:
+def _step_widths(result: RunLike) -> np.ndarray:
     """Seconds covered by each time-series row (rows are means over ``[t_i, t_{i+1})``)."""
     times = result.timeseries["time_s"].to_numpy(dtype=float)
     if len(times) == 0:
@@ -115,7 +128,7 @@ def _step_widths(result: Result) -> np.ndarray:
     return np.append(widths, last)
 
 
-def _time_axis(result: Result) -> tuple[np.ndarray, str, float]:
+def _time_axis(result: RunLike) -> tuple[np.ndarray, str, float]:
     """Time-series times in a readable unit: (values, unit label, seconds per unit)."""
     period = _period_s(result)
     unit, size = (("days", 86400.0) if period > 3 * 86400 else
@@ -125,17 +138,36 @@ def _time_axis(result: Result) -> tuple[np.ndarray, str, float]:
     return times / size, unit, size
 
 
-def has_energy(result: Result) -> bool:
+def has_energy(result: RunLike) -> bool:
     """Whether the run has per-site facility power (the energy model was on)."""
     return bool(site_columns(result.timeseries, "facility_power_mw"))
 
 
-def has_carbon(result: Result) -> bool:
+def has_carbon(result: RunLike) -> bool:
     """Whether the run has per-site carbon intensity."""
     return bool(site_columns(result.timeseries, "carbon_g_per_kwh"))
 
 
 # --------------------------------------------------------------------------- figure helpers
+
+
+@contextlib.contextmanager
+def literal_text() -> Iterator[None]:
+    """Matplotlib settings under which text is never parsed as mathtext (names with ``$``)."""
+    from matplotlib import rc_context
+
+    with rc_context({"text.parse_math": False}):
+        yield
+
+
+def _literal(plot: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Build the figure under :func:`literal_text` (each Text keeps the setting it was made
+    with, so saving later needs nothing more)."""
+    @functools.wraps(plot)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with literal_text():
+            return plot(*args, **kwargs)
+    return wrapper
 
 
 def _figure(width: float = 10.0, height: float = 5.0,
@@ -155,7 +187,7 @@ def _not_modelled(title: str, message: str) -> Figure:
     return fig
 
 
-def _title(fig: Figure, result: Result, what: str) -> None:
+def _title(fig: Figure, result: RunLike, what: str) -> None:
     name = result.summary.get("scenario", "")
     seed = result.summary.get("seed")
     fig.suptitle(f"{what} \N{EM DASH} {name} (seed {seed})", x=0.01, ha="left",
@@ -191,7 +223,8 @@ def _time_ticks(ax: Axes, low: float, high: float) -> None:
 # --------------------------------------------------------------------------- the plots
 
 
-def plot_utilization(result: Result) -> Figure:
+@_literal
+def plot_utilization(result: RunLike) -> Figure:
     """Cluster GPU utilization over time (top) and per site as a heat map (bottom)."""
     ts = result.timeseries
     times, unit, size = _time_axis(result)
@@ -237,7 +270,8 @@ def plot_utilization(result: Result) -> Figure:
     return fig
 
 
-def plot_queue(result: Result) -> Figure:
+@_literal
+def plot_queue(result: RunLike) -> Figure:
     """Queued and running jobs over time, and why pending jobs wait (stacked by reason)."""
     ts = result.timeseries
     times, unit, _ = _time_axis(result)
@@ -263,7 +297,8 @@ def plot_queue(result: Result) -> Figure:
     return fig
 
 
-def plot_power(result: Result) -> Figure:
+@_literal
+def plot_power(result: RunLike) -> Figure:
     """Facility power per site against its cap (small multiples; the first is the total)."""
     ts = result.timeseries
     power = site_columns(ts, "facility_power_mw")
@@ -323,7 +358,8 @@ def plot_power(result: Result) -> Figure:
     return fig
 
 
-def plot_carbon(result: Result) -> Figure:
+@_literal
+def plot_carbon(result: RunLike) -> Figure:
     """Grid carbon intensity per site and the cumulative emissions of the run by site."""
     ts = result.timeseries
     intensity = site_columns(ts, "carbon_g_per_kwh")
@@ -406,7 +442,8 @@ def _ecdf(ax: Axes, values: np.ndarray, label: str, color: Any) -> tuple[float, 
     return float(positive[0]), float(positive[-1])
 
 
-def plot_cdf(result: Result) -> Figure:
+@_literal
+def plot_cdf(result: RunLike) -> Figure:
     """Cumulative distributions of wait (over started jobs) and JCT (over completed jobs),
     one line per workload, log time axis."""
     jobs = result.jobs
@@ -440,7 +477,8 @@ def plot_cdf(result: Result) -> Figure:
     return fig
 
 
-def plot_map(result: Result, color: str = "auto") -> Figure:
+@_literal
+def plot_map(result: RunLike, color: str = "auto") -> Figure:
     """The sites on a longitude/latitude plane: marker area by GPUs, colour by utilization
     (``color="utilization"``) or mean carbon intensity (``"carbon"``; ``"auto"`` picks carbon
     when the run has it). No tiles or coastlines: nothing is downloaded."""
@@ -545,7 +583,7 @@ PLOTS: dict[str, Callable[..., Figure]] = {
 """Plot names (``--kind``) and their functions."""
 
 
-def available(result: Result) -> list[str]:
+def available(result: RunLike) -> list[str]:
     """The plots that have data in ``result`` (power and carbon need the energy model)."""
     names = []
     for name in PLOTS:
@@ -569,7 +607,7 @@ class PlotAccessor:
     names = tuple(PLOTS)
     """Every plot name."""
 
-    def __init__(self, result: Result) -> None:
+    def __init__(self, result: RunLike) -> None:
         self._result = result
 
     def __call__(self, kind: str, **options: Any) -> Figure:
@@ -609,7 +647,7 @@ class PlotAccessor:
         return plot_map(self._result, color=color)
 
 
-# --------------------------------------------------------------------------- files and CLI
+# --------------------------------------------------------------------------- files
 
 
 def require_matplotlib() -> None:
@@ -623,49 +661,13 @@ def require_matplotlib() -> None:
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix: png, svg or pdf), atomically."""
-    from scheduler.results import atomic_write
+    from scheduler.outputs import atomic_write
 
     target = Path(path)
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in PLOT_FORMATS:
         raise InputError(f"unsupported image type {target.suffix or '(none)'!r}; "
                          f"use one of {', '.join('.' + f for f in PLOT_FORMATS)}", "--out")
-    atomic_write(target, lambda p: fig.savefig(p, format=fmt, dpi=dpi))
+    with literal_text():
+        atomic_write(target, lambda p: fig.savefig(p, format=fmt, dpi=dpi))
     return target
-
-
-def add_plot_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add ``clustersim plot DIR --out FILE [--kind NAME|all]`` to the subcommands ``sub``."""
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "plot", help="draw figures of a run's output directory")
-    parser.add_argument("directory", metavar="DIR", help="output directory of `clustersim run --out`")
-    parser.add_argument("--out", required=True, metavar="FILE",
-                        help="image file (.png, .svg or .pdf); with --kind all, one file per "
-                        "plot named FILE-<kind>.<ext>")
-    parser.add_argument("--kind", default="all", choices=[*PLOTS, "all"],
-                        help="which plot (default: all that have data)")
-    return parser
-
-
-def run_plot(args: argparse.Namespace) -> int:
-    """``clustersim plot``: write the requested figure(s); prints each path written."""
-    from scheduler.report import load_run
-
-    out = Path(args.out)
-    if out.suffix.lower().lstrip(".") not in PLOT_FORMATS:
-        raise InputError(f"unsupported image type {out.suffix or '(none)'!r}; "
-                         f"use one of {', '.join('.' + f for f in PLOT_FORMATS)}", "--out")
-    result = load_run(args.directory)
-    if args.kind == "all":
-        kinds = available(result)
-        targets = {kind: out.with_name(f"{out.stem}-{kind}{out.suffix}") for kind in kinds}
-        skipped = [kind for kind in PLOTS if kind not in kinds]
-        if skipped:
-            print(f"skipped (no data in this run): {', '.join(skipped)}", file=sys.stderr)
-    else:
-        targets = {args.kind: out}
-    require_matplotlib()
-    for kind, target in targets.items():
-        save_figure(PLOTS[kind](result), target)
-        print(f"wrote {target}")
-    return 0

@@ -6,12 +6,13 @@ waited or were rejected, the trace read reports (``details.json``), every summar
 the scenario that produced the run (``scenario.json``). CSS is inline; there is no script, no
 external stylesheet, font or image, so the file can be mailed or archived as it is.
 
-From Python: ``write_report(result, "out/report.html")`` or ``render_report(result)``.
+From Python: ``write_report(result, "out/report.html")`` or ``render_report(result)``; the
+``clustersim report`` command (in :mod:`scheduler.cli`) reads the folder with
+:meth:`Result.load`.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import io
@@ -24,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from scheduler.errors import InputError, Problem
-from scheduler.results import Result, atomic_write
+from scheduler.errors import InputError
+from scheduler.outputs import atomic_write
+from scheduler.results import Result
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -85,29 +87,6 @@ details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
 nav { font-size: 13.5px; margin: 0 0 10px; }
 nav a { color: var(--accent); margin-right: 12px; text-decoration: none; }
 """
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def load_run(directory: str | Path) -> Result:
-    """The :class:`Result` saved in ``directory``; :class:`InputError` (one line) when the
-    folder is missing, has no ``summary.json``, or its files cannot be read."""
-    path = Path(directory)
-    if not path.exists():
-        raise InputError("no such directory (give the --out folder of `clustersim run`)",
-                         str(path))
-    if not path.is_dir():
-        raise InputError("not a directory (give the --out folder of `clustersim run`)",
-                         str(path))
-    if not (path / "summary.json").is_file():
-        raise InputError("no summary.json here: not a run's output directory (write one with "
-                         f"`clustersim run SCENARIO --out {path}`)", str(path))
-    try:
-        return Result.load(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError([Problem(str(path), f"cannot read the run's files: {message}")]) from None
 
 
 # --------------------------------------------------------------------------- formatting
@@ -545,20 +524,3 @@ def write_report(result: Result, path: str | Path) -> Path:
     text = render_report(result)
     atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
     return target
-
-
-def add_report_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add ``clustersim report DIR [--out FILE]`` to the subcommands ``sub``."""
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "report", help="write DIR/report.html: one self-contained page about a run")
-    parser.add_argument("directory", metavar="DIR", help="output directory of `clustersim run --out`")
-    parser.add_argument("--out", metavar="FILE", help=f"where to write (default DIR/{REPORT_FILE})")
-    return parser
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """``clustersim report``: load DIR, write the page, print its path."""
-    result = load_run(args.directory)
-    target = write_report(result, args.out or Path(args.directory) / REPORT_FILE)
-    print(f"report written to {target}")
-    return 0

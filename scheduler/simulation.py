@@ -147,5 +147,7 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
                           scores if scores is not None else default_scores,
                           progress=progress, stop=stop)
     wall = engine.run()
-    scenario_text = model.model_dump_json(indent=2)
+    stop.finish()  # a signal from now on did not cut the run short: results stay complete
+    # The seed used is the seed recorded (also when --seed overrode the scenario's).
+    scenario_text = model.model_copy(update={"seed": run_seed}).model_dump_json(indent=2)
     return build_result(engine.record(), wall, model.name, scenario_text)

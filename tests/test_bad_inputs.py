@@ -467,6 +467,19 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
      "trace file not found (swf trace)"),
     ("report-missing-folder", ["report", "{tmp}/nope"], "no such directory"),
     ("report-not-a-run", ["report", "{tmp}"], "no summary.json here"),
+    # output paths (issue 20, class 4)
+    ("out-empty", ["run", "{ok}", "--out", "", "--quiet"], "--out: empty path"),
+    ("out-under-proc", ["run", "{ok}", "--out", "/proc/clustersim-out", "--quiet"],
+     "/proc/clustersim-out: cannot write here"),
+    ("out-too-long", ["run", "{ok}", "--out", "{tmp}/" + "x" * 5000, "--quiet"],
+     "cannot write here: File name too long"),
+    ("out-onto-the-scenario", ["run", "{tmp}/scenario.json", "--out", "{tmp}", "--quiet"],
+     "would overwrite the input"),
+    ("report-out-empty", ["report", str(BAD / "results" / "jobs_header_only"), "--out", ""],
+     "--out: empty path"),
+    ("plot-out-empty", ["plot", str(BAD / "results" / "jobs_header_only"), "--out", ""],
+     "--out: empty path"),
+    ("compare-missing-folder", ["compare", "{tmp}/nope"], "no such directory"),
 ]
 
 
@@ -475,6 +488,7 @@ def test_bad_command_line(tmp_path, case, argv, fragment):
     ok = write_scenario(tmp_path, tiny_scenario(duration="2h"), "ok.yaml")
     regular = tmp_path / "file"
     regular.write_text("not a folder")
+    (tmp_path / "scenario.json").write_text(json.dumps(tiny_scenario(duration="2h")))
     fill = {"{ok}": str(ok), "{file}": str(regular), "{tmp}": str(tmp_path)}
     args = []
     for arg in argv:
@@ -497,6 +511,49 @@ def test_unreadable_scenario(tmp_path):
     finally:
         path.chmod(0o644)
     assert_input_error(code, err, "Permission denied")
+
+
+# =========================================================================== result folders
+
+RESULT_DIR = BAD / "results"
+# folder -> fragment; each is one saved run damaged in one way (make_results.py). report,
+# plot and compare all read through Result.load and must refuse them with exit code 2.
+RESULT_SETS: dict[str, str] = {
+    "summary_is_a_list": "summary.json holds a JSON list, not an object",
+    "summary_not_json": "cannot read the run's files: Expecting property name",
+    "summary_string_counts": "jobs_completed must be a whole number >= 0 (got '24')",
+    "summary_bool_count": "jobs_failed must be a whole number >= 0 (got True)",
+    "summary_counts_disagree": "the job table has 41 rows but summary.json says 46 jobs",
+    "summary_not_conserved": "jobs_submitted (41) is not the sum of completed, rejected",
+    "summary_status_disagrees": "the job table has 24 completed jobs but summary.json says 23",
+    "jobs_header_only": "the job table has 0 rows but summary.json says 41 jobs",
+    "timeseries_truncated_at_a_row": "the time series stops at 2400 s, before the end",
+    "timeseries_cut_mid_row": "timeseries.csv: ends in the middle of a row",
+    "timeseries_missing": "no timeseries.csv or timeseries.parquet: the set is incomplete",
+    "manifest_incomplete": "incomplete result set: a save into this folder was interrupted",
+    "manifest_file_changed": "jobs.csv: differs from what the run wrote",
+    "manifest_file_missing": "timeseries.csv: missing from the result set",
+    "manifest_not_json": "manifest.json: cannot read the manifest",
+}
+
+
+def test_result_corpus_and_table_agree():
+    folders = {p.name for p in RESULT_DIR.iterdir() if p.is_dir()}
+    assert folders == set(RESULT_SETS), folders ^ set(RESULT_SETS)
+
+
+@pytest.mark.parametrize("command", ["report", "plot", "compare"])
+@pytest.mark.parametrize("name", sorted(RESULT_SETS))
+def test_bad_result_folder(tmp_path, name, command):
+    folder = RESULT_DIR / name
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    argv = {"report": ["report", str(folder), "--out", str(tmp_path / "r.html")],
+            "plot": ["plot", str(folder), "--out", str(tmp_path / "f.png")],
+            "compare": ["compare", str(folder)]}[command]
+    code, out, err = run_cli(*argv)
+    assert_input_error(code, err, RESULT_SETS[name])
+    assert out == "" and not list(tmp_path.iterdir())
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 # =========================================================================== subprocesses

@@ -21,6 +21,7 @@ from typing import Any, TextIO, TypeVar
 
 from scheduler import bounded_io
 from scheduler.errors import InputError, Problem
+from scheduler.safetext import excerpt
 from scheduler.traces.records import TraceReport
 from scheduler.traces.spec import TraceSpec
 from scheduler.units import MAX_TIME_S
@@ -278,7 +279,7 @@ class ParseContext:
         if missing:
             raise self.fail(header_line,
                             f"missing column(s) {', '.join(missing)} in the header "
-                            f"(found: {', '.join(header)}); expected "
+                            f"(found: {excerpt(', '.join(header))}); expected "
                             f"{', '.join([*required, *optional])}")
         ignored = [name for name in header if name not in {*required, *optional, *known}]
         if ignored:

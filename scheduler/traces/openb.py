@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from scheduler.errors import InputError, Problem
+from scheduler.safetext import excerpt
 from scheduler.traces._base import (
     BadValue,
     FormatInfo,
@@ -138,7 +139,7 @@ def read_openb_nodes(path: str | Path) -> list[OpenbNodeGroup]:
             missing = [c for c in ("gpu", "model") if c not in fields]
             if missing:
                 raise InputError(f"missing column(s) {', '.join(missing)} "
-                                 f"(found: {', '.join(fields)})", f"{source}:1")
+                                 f"(found: {excerpt(', '.join(fields))})", f"{source}:1")
             for record in reader:
                 line = reader.line_num
                 try:
