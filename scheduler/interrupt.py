@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 """Shell conventions: 128 + signal number."""
@@ -135,17 +136,14 @@ def handled() -> None:
 
 
 @contextmanager
-def stop_on_signals(control: StopControl) -> Iterator[None]:
-    """While active, SIGINT and SIGTERM ask ``control`` to stop the run; a second signal
-    falls back to the default behaviour (so a stuck run can still be killed)."""
-    previous: dict[signal.Signals, object] = {}
-
-    def handler(number: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(number).name
-        control.request(name)
-        for sig, old in previous.items():  # the next one is not caught
-            signal.signal(sig, old)  # type: ignore[arg-type]
-
+def handling_signals(
+        make_handler: Callable[[dict[signal.Signals, Any]], Callable[[int, FrameType | None],
+                                                                     None]]) -> Iterator[None]:
+    """While active, SIGINT and SIGTERM go to ``make_handler(previous)`` (``previous``: the
+    handlers it replaced, by signal, so it can put them back or ignore the next signal);
+    the previous handlers are restored on the way out."""
+    previous: dict[signal.Signals, Any] = {}
+    handler = make_handler(previous)
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.getsignal(sig)
         signal.signal(sig, handler)
@@ -153,4 +151,21 @@ def stop_on_signals(control: StopControl) -> Iterator[None]:
         yield
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)  # type: ignore[arg-type]
+            signal.signal(sig, old)
+
+
+@contextmanager
+def stop_on_signals(control: StopControl) -> Iterator[None]:
+    """While active, SIGINT and SIGTERM ask ``control`` to stop the run; a second signal
+    falls back to the default behaviour (so a stuck run can still be killed)."""
+
+    def make_handler(previous: dict[signal.Signals, Any]) -> Callable[[int, FrameType | None],
+                                                                     None]:
+        def handler(number: int, _frame: FrameType | None) -> None:
+            control.request(signal.Signals(number).name)
+            for sig, old in previous.items():  # the next one is not caught
+                signal.signal(sig, old)
+        return handler
+
+    with handling_signals(make_handler):
+        yield

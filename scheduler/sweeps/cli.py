@@ -6,7 +6,7 @@ import argparse
 import math
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from scheduler.errors import InputError
+from scheduler.interrupt import handling_signals
 from scheduler.units import format_time
 
 SHOWN_METRICS = ("jobs_completed", "mean_wait_s", "p95_wait_s", "mean_jct_s", "gpu_utilization",
@@ -94,21 +95,17 @@ def _interrupt_on_signals() -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`SweepInterrupted`: the runner then kills its workers
     and writes the rows that finished. A second signal is ignored while that happens (it
     takes well under a second), so the runs table is never left half-written."""
-    previous: dict[signal.Signals, Any] = {}
 
-    def handler(number: int, _frame: FrameType | None) -> None:
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)
-        raise SweepInterrupted(signal.Signals(number).name)
+    def make_handler(previous: dict[signal.Signals, Any]) -> Callable[[int, FrameType | None],
+                                                                     None]:
+        def handler(number: int, _frame: FrameType | None) -> None:
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+            raise SweepInterrupted(signal.Signals(number).name)
+        return handler
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.getsignal(sig)
-        signal.signal(sig, handler)
-    try:
+    with handling_signals(make_handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
