@@ -67,19 +67,20 @@ def walk(order: Iterable[int], job_class: Sequence[int] | np.ndarray, rules: Wal
     started: list[int] = []
     blocked: dict[int, int] = {}  # class -> reason
     reservation = math.inf
+    admit, pick, wait = rules.admit, rules.pick, rules.wait  # bound once: the hot loop
     for job in order:
-        if stop_early and len(blocked) == classes_pending:
+        if stop_early and blocked and len(blocked) == classes_pending:
             break  # every class waiting has failed: nothing behind can start
         cls = int(job_class[job])
-        reason = blocked.get(cls, STARTS)
+        reason = blocked.get(cls, STARTS) if blocked else STARTS
         if reason == STARTS:
-            reason = rules.admit(job)
+            reason = admit(job)
         if reason != STARTS:
-            rules.wait(job, reason)
+            wait(job, reason)
             if strict:
                 break
             continue
-        column, reason = rules.pick(job, cls)
+        column, reason = pick(job, cls)
         if column < 0 and preemptive:
             column = rules.make_room(job, cls)
             if column >= 0:
@@ -87,10 +88,10 @@ def walk(order: Iterable[int], job_class: Sequence[int] | np.ndarray, rules: Wal
         if column >= 0 and reservation < math.inf:
             late = rules.backfill(job, cls, column, reservation)
             if late != STARTS:
-                rules.wait(job, late)
+                wait(job, late)
                 continue
         if column < 0:
-            rules.wait(job, reason)
+            wait(job, reason)
             blocked[cls] = reason
             if strict:
                 break

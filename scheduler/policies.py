@@ -45,6 +45,8 @@ class QueuePolicy:
     def __init__(self, handle: SchedulerHandle, options: BaseModel | None = None) -> None:
         self.handle = handle
         """The run as a policy may see it (clock, job table, running segments, timers)."""
+        self.jobs = handle.jobs
+        """The run's job table (the same object for the whole run)."""
         self.options = options
         """The policy's validated options (an instance of :attr:`Options`), or None."""
 
@@ -55,7 +57,7 @@ class QueuePolicy:
 
     def order_key(self, job: int) -> tuple[float, ...]:
         """Pending order: arrival time, then job id."""
-        return (float(self.handle.jobs.arrival_s[job]), float(job))
+        return (float(self.jobs.arrival_s[job]), float(job))
 
     def may_preempt(self, waiting: int, running: int) -> bool:
         """May ``waiting`` stop ``running``? Only asked when ``preemptive``."""
@@ -63,7 +65,7 @@ class QueuePolicy:
 
     def victim_order(self, running: int) -> tuple[float, ...]:
         """Among victims, lower sorts first: default the latest started."""
-        return (-float(self.handle.jobs.start_s[running]),)
+        return (-float(self.jobs.start_s[running]),)
 
     def on_start(self, job: int) -> None:
         """Called when a job starts a run segment (LAS sets demotion timers here)."""
@@ -84,7 +86,7 @@ class ShortestJobFirst(QueuePolicy):
     blocking = "greedy"
 
     def order_key(self, job: int) -> tuple[float, ...]:
-        jobs = self.handle.jobs
+        jobs = self.jobs
         return (float(jobs.estimate_s[job] * jobs.remaining_s[job] / jobs.duration_s[job]),
                 float(jobs.arrival_s[job]), float(job))
 
@@ -113,15 +115,15 @@ class Priority(QueuePolicy):
         self.preemptive = spec.preempt
 
     def order_key(self, job: int) -> tuple[float, ...]:
-        jobs = self.handle.jobs
+        jobs = self.jobs
         return (-float(jobs.priority[job]), float(jobs.arrival_s[job]), float(job))
 
     def may_preempt(self, waiting: int, running: int) -> bool:
-        priority = self.handle.jobs.priority
+        priority = self.jobs.priority
         return bool(priority[running] < priority[waiting])
 
     def victim_order(self, running: int) -> tuple[float, ...]:
-        jobs = self.handle.jobs
+        jobs = self.jobs
         return (float(jobs.priority[running]), -float(jobs.start_s[running]))
 
 
@@ -161,13 +163,13 @@ class LeastAttainedService(QueuePolicy):
         return queue
 
     def order_key(self, job: int) -> tuple[float, ...]:
-        return (float(self.queue_of(job)), float(self.handle.jobs.arrival_s[job]), float(job))
+        return (float(self.queue_of(job)), float(self.jobs.arrival_s[job]), float(job))
 
     def may_preempt(self, waiting: int, running: int) -> bool:
         return self.queue_of(running) > self.queue_of(waiting)
 
     def victim_order(self, running: int) -> tuple[float, ...]:
-        return (-float(self.queue_of(running)), -float(self.handle.jobs.start_s[running]))
+        return (-float(self.queue_of(running)), -float(self.jobs.start_s[running]))
 
     def on_start(self, job: int) -> None:
         handle = self.handle
@@ -189,7 +191,7 @@ class HeterogeneityAware(QueuePolicy):
 
     def order_key(self, job: int) -> tuple[float, ...]:
         gain = self.handle.speed_gain(job)
-        return (-gain, float(self.handle.jobs.arrival_s[job]), float(job))
+        return (-gain, float(self.jobs.arrival_s[job]), float(job))
 
 
 # --------------------------------------------------------------------------- user policies

@@ -14,7 +14,7 @@ reservations) is returned in :class:`Decisions` and written by the engine afterw
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -35,21 +35,24 @@ from scheduler.runtime.reasons import NO_REASON, Reason
 from scheduler.runtime.segment import Segment
 
 
-@dataclass
 class Decisions:
     """What one cycle decided. ``starts`` and ``preempted`` were applied as they were made
-    (see the module docstring); ``waits`` and ``reservations`` are for the engine to write."""
+    (see the module docstring); ``waits`` and ``reservations`` are for the engine to write.
+    (A plain class with slots: one is made per cycle, millions of times in a long run.)"""
 
-    starts: list[tuple[int, int]] = field(default_factory=list)
-    """(job, node class) in the order they started (replicas first)."""
-    preempted: list[int] = field(default_factory=list)
-    """Running jobs stopped to make room, in the order they were stopped."""
-    waits: dict[int, int] = field(default_factory=dict)
-    """Pending job -> reason code, for every job the cycle looked at and did not start."""
-    reservations: list[tuple[int, float]] = field(default_factory=list)
-    """(job, time): EASY reservations of blocked heads."""
-    replicas_waiting: list[int] = field(default_factory=list)
-    """Replica requests still waiting after the cycle, in request order."""
+    __slots__ = ("preempted", "replicas_waiting", "reservations", "starts", "waits")
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[int, int]] = []
+        """(job, node class) in the order they started (replicas first)."""
+        self.preempted: list[int] = []
+        """Running jobs stopped to make room, in the order they were stopped."""
+        self.waits: dict[int, int] = {}
+        """Pending job -> reason code, for every job the cycle looked at and did not start."""
+        self.reservations: list[tuple[int, float]] = []
+        """(job, time): EASY reservations of blocked heads."""
+        self.replicas_waiting: list[int] = []
+        """Replica requests still waiting after the cycle, in request order."""
 
 
 class CyclePort(Protocol):
@@ -99,13 +102,15 @@ class SchedulingCycle:
         self.parts = parts
         self.port = port
         self.easy = EasyReservation()
+        self._rules = _Rules(self)
 
     def decide(self, replicas: list[int]) -> tuple[Decisions, bool]:
         """Run one cycle over the waiting ``replicas`` and the pending queue. Returns the
         decisions and whether only the head of the queue was looked at (strict order)."""
         parts = self.parts
         decisions = Decisions()
-        rules = _Rules(self, decisions)
+        rules = self._rules
+        rules.decisions = decisions
         if replicas:
             self._place_replicas(replicas, rules, decisions)
         policy = parts.policy
@@ -167,22 +172,24 @@ class SchedulingCycle:
 
 
 class _Rules:
-    """The walk's rules for one cycle (see :class:`gpu.walk.WalkRules`)."""
+    """The walk's rules (see :class:`gpu.walk.WalkRules`); ``decisions`` is the current
+    cycle's record."""
 
-    def __init__(self, cycle: SchedulingCycle, decisions: Decisions) -> None:
+    def __init__(self, cycle: SchedulingCycle) -> None:
         self.cycle = cycle
         self.parts = cycle.parts
         self.port = cycle.port
-        self.decisions = decisions
-
-    def admit(self, job: int) -> int:
-        return self.parts.quotas.admit(job)
+        self.decisions = Decisions()
+        self.admit = self.parts.quotas.admit  # bound once: asked for every job tried
+        self._keys = self.parts.keys
 
     def _prefetch(self) -> list[int]:
         return list(self.parts.pending.head_classes(PREFETCH))
 
     def pick(self, job: int, cls: int) -> tuple[int, int]:
-        return self.parts.keys.pick(cls, self.parts.is_replica(job), self._prefetch)
+        keys = self._keys  # per-pick scores apply to service replicas only
+        per_pick = bool(keys.dynamic_scores) and self.parts.is_replica(job)
+        return keys.pick(cls, per_pick, self._prefetch)
 
     def make_room(self, job: int, cls: int) -> int:
         parts = self.parts
@@ -238,10 +245,14 @@ def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int
     return counts
 
 
-def log_pending(log: list[tuple[float, dict[int, int]]], now: float,
-                counts: dict[int, int]) -> None:
-    """Append (now, counts) to the pending log: the last entry of an instant replaces the
-    earlier ones, and a run of empty entries is kept to its first."""
+def log_pending(log: list[tuple[float, dict[int, int]]], now: float, jobs: JobTable,
+                pending: list[int], strict: bool, deferred: int) -> None:
+    """Append (now, pending jobs per reason, deferred ones included) to the pending log: the
+    last entry of an instant replaces the earlier ones, and a run of empty entries is kept
+    to its first."""
+    counts = pending_counts(jobs, pending, strict)
+    if deferred:
+        counts[Reason.DEFERRED] = deferred
     if log and log[-1][0] == now:
         log.pop()
     if counts or (log and log[-1][1]):

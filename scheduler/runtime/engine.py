@@ -29,7 +29,7 @@ from gpu import CapacityState
 from scheduler.checkpoint import segment_end, work_done, work_kept
 from scheduler.interrupt import StopControl
 from scheduler.jobs import KIND_NAMES, SEGMENT_END, SegmentLog, Status
-from scheduler.runtime.cycle import CycleParts, SchedulingCycle, log_pending, pending_counts
+from scheduler.runtime.cycle import CycleParts, SchedulingCycle, log_pending
 from scheduler.runtime.deciders import Quotas
 from scheduler.runtime.deferral import release_time, site_weights
 from scheduler.runtime.failures import FailureClock
@@ -118,7 +118,7 @@ class Engine:
             self.services.site_rtt if self.services.services else lambda _: None,
             self.services.site_replicas)
         preempts = [bool(getattr(w, "preempt_training", False)) for w in scenario.workloads]
-        self.pending = PendingQueue(self.policy.order_key, lambda: self.jobs.job_class)
+        self.pending = PendingQueue(self.policy.order_key, self.jobs)
         self.cycle = SchedulingCycle(CycleParts(
             jobs=self.jobs, classes=self.classes, keys=self.keys, pending=self.pending,
             quotas=self.quotas, budget=self.budget, cluster=self.cluster,
@@ -202,8 +202,9 @@ class Engine:
         if self.replicas_pending:
             self.replicas_pending = decisions.replicas_waiting
         jobs = self.jobs
-        for job, reason in decisions.waits.items():
-            jobs.reason[job] = reason
+        if decisions.waits:
+            for job, reason in decisions.waits.items():
+                jobs.reason[job] = reason
         for job, shadow in decisions.reservations:
             if math.isnan(jobs.reservation_s[job]):
                 jobs.reservation_s[job] = shadow
@@ -211,10 +212,8 @@ class Engine:
 
     def _log_pending(self, strict: bool) -> None:
         """Record why jobs wait from now until the next cycle."""
-        counts = pending_counts(self.jobs, self.pending.jobs, strict)
-        if self.deferred:
-            counts[Reason.DEFERRED] = len(self.deferred)
-        log_pending(self.pending_log, float(self.env.now), counts)
+        log_pending(self.pending_log, float(self.env.now), self.jobs, self.pending.jobs, strict,
+                    len(self.deferred))
 
     # ------------------------------------------------------------------ queue and replicas
 
@@ -334,7 +333,7 @@ class Engine:
         """Start a segment of ``job`` on node class ``column`` now (the cycle decided it)."""
         jobs = self.jobs
         now = self.env.now
-        info = self.classes[cls]
+        info = self.classes.classes[cls]
         placement = self.cluster.place(column, info.gpus)
         speed = info.speed_by_node_class[column]
         workload = int(jobs.workload[job])
@@ -354,10 +353,11 @@ class Engine:
         jobs.reason[job] = NO_REASON
         power_w = info.power_by_node_class[column]
         self.budget.add(placement.site, power_w)
-        self.quotas.started(int(jobs.tenant[job]), info.gpus)
+        if self.quotas.limits:
+            self.quotas.started(int(jobs.tenant[job]), info.gpus)
         self._token += 1
         segment = Segment(self._token, placement, now, end, remaining, speed, resumed, plan,
-                          power_w, self._estimate_ratio(job))
+                          power_w, self._estimate_ratio(job) if self._noisy_estimates else 1.0)
         self.running[job] = segment
         self._set_end_timer(job, segment, info.gpus)
         if self._service_workload[workload]:
@@ -373,8 +373,6 @@ class Engine:
         return self.network.transfer_s(int(self.jobs.site[job]), site, size)
 
     def _estimate_ratio(self, job: int) -> float:
-        if not self._noisy_estimates:
-            return 1.0
         duration = float(self.jobs.duration_s[job])
         return float(self.jobs.estimate_s[job]) / duration if 0 < duration < math.inf else 1.0
 
@@ -382,7 +380,8 @@ class Engine:
         """One timer per segment: its failure if that comes first, else its finish
         (replicas have no finish: they run until scaled down)."""
         now = segment.start
-        failure_at = self.failures.failure_at(now, gpus)
+        failures = self.failures
+        failure_at = failures.failure_at(now, gpus) if failures.rate_per_gpu_s > 0 else math.inf
         if failure_at < segment.end:
             event = self.env.timeout(failure_at - now, value=(job, segment.token))
             event.callbacks.append(self._on_failure)
@@ -398,9 +397,10 @@ class Engine:
             self._running_training -= 1
         placement = segment.placement
         self.cluster.release(placement)
-        gpus = segment.gpus
+        gpus = sum(placement.gpus)
         self.budget.remove(placement.site, segment.power_w)
-        self.quotas.stopped(int(self.jobs.tenant[job]), gpus)
+        if self.quotas.limits:
+            self.quotas.stopped(int(self.jobs.tenant[job]), gpus)
         self.jobs.attained_gpu_s[job] += gpus * (now - segment.start)
         self.segments.add(job, placement.site, placement.group, gpus, segment.start, now,
                           segment.power_w, cause)
@@ -441,16 +441,17 @@ class Engine:
         return job, segment
 
     def _on_finish(self, event: simpy.Event) -> None:
-        current = self._current(event)
-        if current is None:
-            return
-        job = current[0]
+        job, token = event.value  # type: ignore[misc]
+        segment = self.running.get(job)
+        if segment is None or segment.token != token:
+            return  # the segment was interrupted earlier
+        self.events += 1
         self._stop(job, COMPLETED)
         jobs = self.jobs
         jobs.remaining_s[job] = 0.0
         jobs.status[job] = Status.COMPLETED
         jobs.end_s[job] = self.env.now
-        if self.pending:
+        if self.pending.jobs:
             self._cycle_now_or_later()
 
     def _on_failure(self, event: simpy.Event) -> None:
@@ -479,7 +480,7 @@ class Engine:
     def _on_repair(self, event: simpy.Event) -> None:
         self.events += 1
         self.cluster.set_up(int(event.value))  # type: ignore[arg-type]
-        if self.pending:
+        if self.pending.jobs:
             self._request_cycle()
 
     # ------------------------------------------------------------------ timed processes
@@ -558,13 +559,13 @@ class Engine:
 
     def _run_until(self, until: float) -> bool:
         """Process events before ``until``; False when the stop control ended the run."""
-        return run_until(self.env, until, self.stop, lambda: self.events)
+        return run_until(self.env, until, self.stop, self)
 
     def _run_drain(self) -> None:
         """After the horizon: run until every admitted job ends (progress and signal timers
         stop at the horizon; failures keep happening)."""
         run_while(self.env, lambda: bool(self._running_training or self.pending
-                                         or self.deferred), self.stop, lambda: self.events)
+                                         or self.deferred), self.stop, self)
 
     def _close(self) -> None:
         """Mark what is still pending or running as unfinished at the end time."""

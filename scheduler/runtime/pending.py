@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import numpy as np
+
+
+class HasJobClass(Protocol):
+    job_class: np.ndarray
+    """Class of each job, by job id (a growable table's column: read it each time)."""
 
 
 class PendingQueue:
     """Ordered pending jobs, their order keys, and per-class counts."""
 
-    def __init__(self, order_key: Callable[[int], tuple[float, ...]],
-                 job_class: np.ndarray | Callable[[], np.ndarray]) -> None:
+    def __init__(self, order_key: Callable[[int], tuple[float, ...]], jobs: HasJobClass) -> None:
         self._order_key = order_key
-        self._job_class = job_class if callable(job_class) else (lambda: job_class)
+        self._jobs = jobs
         self.keys: list[tuple[float, ...]] = []
         self.jobs: list[int] = []
         self.class_count: dict[int, int] = {}
@@ -39,7 +44,7 @@ class PendingQueue:
             index = bisect.bisect_right(self.keys, key)
             self.keys.insert(index, key)
             self.jobs.insert(index, job)
-        cls = int(self._job_class()[job])
+        cls = int(self._jobs.job_class[job])
         self.class_count[cls] = self.class_count.get(cls, 0) + 1
 
     def _forget_class(self, cls: int) -> None:
@@ -51,7 +56,7 @@ class PendingQueue:
 
     def remove(self, started: set[int]) -> None:
         """Drop jobs that started (anywhere in the queue)."""
-        job_class = self._job_class()
+        job_class = self._jobs.job_class
         keep = [i for i, job in enumerate(self.jobs) if job not in started]
         for job in started:
             self._forget_class(int(job_class[job]))
@@ -60,9 +65,15 @@ class PendingQueue:
 
     def remove_prefix(self, count: int) -> None:
         """Drop the first ``count`` jobs (what a strict head-of-line cycle started)."""
-        job_class = self._job_class()
+        job_class = self._jobs.job_class
+        class_count = self.class_count
         for job in self.jobs[:count]:
-            self._forget_class(int(job_class[job]))
+            cls = int(job_class[job])
+            left = class_count[cls] - 1  # _forget_class, inline: once per start
+            if left:
+                class_count[cls] = left
+            else:
+                del class_count[cls]
         del self.jobs[:count]
         del self.keys[:count]
 
@@ -75,5 +86,5 @@ class PendingQueue:
 
     def head_classes(self, limit: int) -> Iterable[int]:
         """Classes of the first ``limit`` pending jobs (to score them in one batch)."""
-        job_class = self._job_class()
+        job_class = self._jobs.job_class
         return (int(job_class[j]) for j in self.jobs[:limit])

@@ -157,7 +157,7 @@ class PlacementKeys:
         if keys is None:
             self.compute([cls, *prefetch()])
             keys = self._keys[cls]
-        shape = self.classes[cls].shape
+        shape = self.classes.classes[cls].shape
         if self.dynamic_scores and per_pick:
             keys = self._with_dynamic_scores(keys, cls)
             column = pick(keys, self.capacity, shape)

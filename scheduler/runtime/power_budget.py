@@ -40,15 +40,19 @@ class PowerBudget:
 
     def add(self, site: int, facility_w: float) -> None:
         """A segment starts at ``site`` drawing ``facility_w`` more."""
-        self.extra_it_w[site] += facility_w / self._pue[site]
-        if self.enforced:
-            self.refresh(site)
+        pue = self._pue[site]
+        extra = self.extra_it_w[site] + facility_w / pue
+        self.extra_it_w[site] = extra
+        if self.enforced:  # refresh(site), inline: this runs at every start
+            self.budget[site] = self.cap_now[site] - (self._base_it_w[site] + extra) * pue
 
     def remove(self, site: int, facility_w: float) -> None:
         """A segment drawing ``facility_w`` stops at ``site``."""
-        self.extra_it_w[site] -= facility_w / self._pue[site]
+        pue = self._pue[site]
+        extra = self.extra_it_w[site] - facility_w / pue
+        self.extra_it_w[site] = extra
         if self.enforced:
-            self.refresh(site)
+            self.budget[site] = self.cap_now[site] - (self._base_it_w[site] + extra) * pue
 
     def apply_caps_at(self, now: float) -> None:
         """Put the caps in force at ``now`` (demand-response window edges)."""
