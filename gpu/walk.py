@@ -63,16 +63,17 @@ def walk(order: Iterable[int], job_class: Sequence[int] | np.ndarray, rules: Wal
         raise ValueError(f"blocking must be one of {BLOCKING_MODES} (got {blocking!r})")
     strict = blocking == "strict"
     easy = blocking == "easy"
-    stop_early = classes_pending is not None and not preemptive
+    # With preemption capacity can grow within the walk: never stop early (-1 never matches).
+    stop_at = classes_pending if classes_pending is not None and not preemptive else -1
     started: list[int] = []
     blocked: dict[int, int] = {}  # class -> reason
     reservation = math.inf
     admit, pick, wait = rules.admit, rules.pick, rules.wait  # bound once: the hot loop
     for job in order:
-        if stop_early and blocked and len(blocked) == classes_pending:
+        if len(blocked) == stop_at:
             break  # every class waiting has failed: nothing behind can start
         cls = int(job_class[job])
-        reason = blocked.get(cls, STARTS) if blocked else STARTS
+        reason = blocked.get(cls, STARTS)
         if reason == STARTS:
             reason = admit(job)
         if reason != STARTS:

@@ -200,8 +200,10 @@ def test_quotas_count_gpus_per_tenant():
 
 def test_pending_queue_keeps_policy_order_and_class_counts():
     keys = {0: (5.0,), 1: (1.0,), 2: (3.0,), 3: (1.0,)}
-    classes = np.array([0, 1, 0, 1])
-    queue = PendingQueue(lambda job: keys[job], classes)
+    table = JobTable()
+    table.extend(np.zeros(4), np.ones(4, np.int64), np.ones(4), 0, np.array([0, 1, 0, 1], np.int32),
+                 np.zeros(4, np.int8), np.zeros(4, np.int64), 0)
+    queue = PendingQueue(lambda job: keys[job], table)
     for job in range(4):
         queue.push(job)
     assert queue.jobs == [1, 3, 2, 0]  # equal keys keep arrival order
