@@ -73,7 +73,7 @@ def _starting_with(values: pd.Series, prefixes: tuple[str, ...]) -> pd.Series:
         return pd.Series(False, index=values.index)
 
 
-def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
+def escape_formula_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with formula-like text cells escaped (a copy only when something changes)."""
     out = frame
     for column in frame.columns:
@@ -87,8 +87,8 @@ def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _unescape(frame: pd.DataFrame) -> None:
-    """Undo :func:`_escaped` in place."""
+def unescape_formula_cells(frame: pd.DataFrame) -> None:
+    """Undo :func:`escape_formula_cells` in place."""
     for column in frame.columns:
         if str(frame[column].dtype) in _TEXT_DTYPES:
             hit = _starting_with(frame[column], ("'",))
@@ -99,7 +99,7 @@ def _unescape(frame: pd.DataFrame) -> None:
 def _table_writer(frame: pd.DataFrame, format: str) -> Callable[[Path], object]:
     def write(path: Path) -> object:
         if format == "csv":
-            return _escaped(frame).to_csv(path, index=False)
+            return escape_formula_cells(frame).to_csv(path, index=False)
         return frame.to_parquet(path, index=False)
     return write
 
@@ -268,7 +268,7 @@ class Result:
                 frames[name] = _read_csv(src / f"{name}.csv", columns.get(name),
                                          check_end=manifest is None)
                 if manifest is not None and manifest.get("csv_text_escape") == TEXT_ESCAPE:
-                    _unescape(frames[name])
+                    unescape_formula_cells(frames[name])
             else:
                 raise InputError(f"no {name}.csv or {name}.parquet: the set is incomplete",
                                  str(src))

@@ -236,3 +236,22 @@ def test_bad_options_exit_2(base: Path) -> None:
     assert run_cli("sweep", str(spec), "--format", "xls")[0] == 2
     code, _, err = run_cli("sweep", str(base.parent / "nope.yaml"))
     assert code == 2 and "file not found" in err
+
+
+def test_runs_tables_neutralise_formulas_and_resume_reads_them_back(base: Path,
+                                                                   tmp_path: Path) -> None:
+    """Issue 20.8 for sweeps: a grid value a spreadsheet would run is written with a leading
+    quote in runs.csv and aggregate.csv (as in jobs.csv) and read back exactly on resume."""
+    names = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0"]
+    spec = write_sweep(base.parent, grid={"name": names}, seeds=[1])
+    out = tmp_path / "out"
+    first = sweep(spec, out=out, workers=1, progress=False)
+    for table in ("runs.csv", "aggregate.csv"):
+        text = (out / table).read_text()
+        assert "\n=" not in text and ",=" not in text and ",+" not in text, table
+        assert "'=HYPERLINK" in text, table
+    assert sorted(first["name"]) == sorted(names)
+    again = sweep(spec, out=out, workers=1, progress=False)  # resumes: nothing to redo
+    assert again.set_index("run_id")["finished_at"].equals(
+        first.set_index("run_id")["finished_at"])
+    assert sorted(again["name"]) == sorted(names)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from scheduler.errors import InputError
 from scheduler.loading import validate_data
-from scheduler.results import atomic_write
+from scheduler.results import atomic_write, escape_formula_cells, unescape_formula_cells
 from scheduler.simulation import simulate
 from scheduler.sweeps.spec import PlannedRun, SweepPlan, SweepSpec, column_value, plan_sweep
 from scheduler.sweeps.stats import aggregate
@@ -324,6 +324,7 @@ def _read_table(path: Path) -> pd.DataFrame | None:
                                              "finished_at")}
             frame = pd.read_csv(path, dtype=text_columns, keep_default_na=False,
                                 na_values=[""])
+            unescape_formula_cells(frame)
     except (OSError, ValueError, ImportError) as exc:  # pandas' parser errors are ValueErrors
         raise InputError(f"cannot read the runs table ({describe_error(exc)[:200]}){hint}",
                          str(path)) from None
@@ -414,8 +415,9 @@ class RunsTable:
         last = len(self.order)
         rows = sorted(self.rows.values(), key=lambda r: self.order.get(r["run_id"], last))
         frame = pd.DataFrame(rows, columns=self.columns)
-        if self.format == "csv":
-            atomic_write(self.path, lambda p: frame.to_csv(p, index=False))
+        if self.format == "csv":  # text a spreadsheet would run is escaped, as in jobs.csv
+            safe = escape_formula_cells(frame)
+            atomic_write(self.path, lambda p: safe.to_csv(p, index=False))
         else:
             atomic_write(self.path, lambda p: _for_parquet(frame).to_parquet(p, index=False))
         self._dirty = False
@@ -592,7 +594,8 @@ def _run_locked(plan: SweepPlan, folder: Path | None, n_workers: int, dask: Any,
                            plan.parameters)
         if folder is not None:
             summary = aggregate(frame)
-            atomic_write(folder / "aggregate.csv", lambda p: summary.to_csv(p, index=False))
+            safe = escape_formula_cells(summary)  # as runs.csv: no cell a spreadsheet would run
+            atomic_write(folder / "aggregate.csv", lambda p: safe.to_csv(p, index=False))
     return frame
 
 
