@@ -355,8 +355,9 @@ class _JobTraits(StrictModel):
     duration divided by its speed; unlisted types run at 1.0."""
     deferrable: DeferrableSpec | None = None
     """Temporal shifting of the jobs' start to low-carbon or low-price windows."""
-    max_retries: int = Field(default=3, ge=0, le=1000)
-    """Failures a job survives (restarting from its last checkpoint) before it ends failed."""
+    max_retries: int | None = Field(default=None, ge=0, le=1000)
+    """Failures a job survives (restarting from its last checkpoint) before it ends failed;
+    None: no limit, as production training restarts until it finishes."""
 
 
 class TrainingWorkload(_JobTraits):
@@ -524,6 +525,17 @@ class EstimateSpec(StrictModel):
     """Spread of the noisy estimate (log scale)."""
 
 
+class PreemptionSpec(StrictModel):
+    """What a preemption does to the job it stops (queue-policy preemption, replicas
+    displacing training, demand-response ``preempt``)."""
+
+    checkpoint: bool = True
+    """True: the job is asked to save first (Tiresias, Gandiva, Slurm with a grace period):
+    it keeps all the work done up to the preemption less its checkpoint ``overhead`` (the
+    save's time; a job without a checkpoint block saves at no cost). False: it keeps only its
+    completed periodic checkpoints, like a failure."""
+
+
 class LasSpec(LasOptions):
     """Options of ``las`` as a sibling block (``policy.las``; older spelling of
     ``queue: {type: las, ...}``)."""
@@ -547,6 +559,8 @@ class PolicySpec(StrictModel):
     :func:`scheduler.policies.register_queue_policy` (its options under ``options``)."""
     estimates: EstimateSpec = Field(default_factory=EstimateSpec)
     """Duration estimates used by ``sjf`` and ``easy-backfill``."""
+    preemption: PreemptionSpec = Field(default_factory=PreemptionSpec)
+    """What a preempted job keeps (checkpoint on preemption by default)."""
     las: LasSpec = Field(default_factory=LasSpec)
     """Options of ``las`` (older spelling; options in the ``queue`` block win)."""
     priority: PrioritySpec = Field(default_factory=PrioritySpec)
