@@ -63,6 +63,10 @@ class LasOptions(StrictModel):
     """Attained GPU-hours at which a job drops to the next (lower-priority) queue."""
     preempt: bool = True
     """A waiting job of a higher queue preempts running jobs of lower queues."""
+    starvation_factor: float = Field(default=0.0, ge=0, le=1000)
+    """Starvation guard (Tiresias's ``solve_starvation``): a preempted job that has waited at
+    least this factor x its executed time (run time since its last promotion) goes back to
+    the top queue, its attained service counted from then. 0: off."""
 
     _check = field_validator("thresholds_gpu_hours")(classmethod(
         lambda cls, value: _increasing(value)))

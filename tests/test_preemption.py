@@ -161,3 +161,33 @@ def test_preempted_job_restarts_elsewhere_in_the_same_cycle(tmp_path):
     assert jobs.loc["low", "site"] == "X+Y"  # ran at X, then at Y
     assert jobs.loc["low", "end_s"] == pytest.approx(36_000.0)
     assert jobs.loc["high", "end_s"] == pytest.approx(7200.0)
+
+
+def test_las_starvation_guard_lets_a_demoted_job_run(tmp_path):
+    # One 8-GPU node, LAS [1]: a 10 h job from 0, then 8-GPU 10 min jobs every 10 min from
+    # 1 h to 4 h 50 (30 jobs), each in the top queue on arrival. Without the guard the long
+    # job waits from 1 h until the stream ends at 6 h and every short job starts on arrival.
+    # With factor 1 it is promoted at 2 h (it ran 1 h, waited 1 h), runs before the short
+    # job that arrives then, so short jobs wait.
+    rows = ["0,8,10h"] + [f"{3600 + 600 * i},8,10m" for i in range(30)]
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("arrival,gpus,duration\n" + "\n".join(rows) + "\n")
+
+    def run(factor: float):
+        data = {"seed": 1, "duration": "2d", "drain": True,
+                "sites": [{"name": "A",
+                           "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": 1}]}],
+                "workloads": [{"name": "w", "trace": {"format": "csv", "path": str(trace)}}],
+                "policy": {"queue": {"type": "las", "thresholds_gpu_hours": [1],
+                                     "starvation_factor": factor}}}
+        return simulate(data).jobs.sort_values("arrival_s")
+
+    off, on = run(0), run(1)
+    assert off.iloc[0]["preemptions"] == 1
+    assert (off.iloc[1:]["wait_s"] == 0).all()
+    assert on.iloc[0]["preemptions"] > 1
+    assert on.iloc[1:]["wait_s"].max() > 0
+    # The short job arriving at 2 h waits for the promoted long job, which runs until its
+    # 1 GPU-hour from the promotion is spent (8 GPUs: 7.5 min), drops to queue 1 and is
+    # preempted by that waiting job: it starts at 2 h 7.5 min = 7650 s.
+    assert on.iloc[7]["arrival_s"] == 7200.0 and on.iloc[7]["start_s"] == pytest.approx(7650.0)

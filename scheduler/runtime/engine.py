@@ -233,6 +233,7 @@ class Engine:
             self.jobs.status[job] = Status.PENDING
             self.replicas_pending.append(job)
         else:
+            self.policy.on_requeue(job)  # before the push: LAS may key the job anew
             self._enqueue(job)
 
     def request_replica(self, workload: int) -> int:
