@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from scheduler.errors import InputError, Problem
-from scheduler.queue_config import LasOptions, PriorityOptions, UserQueue
+from scheduler.queue_config import DEPRECATED_QUEUES, LasOptions, PriorityOptions, UserQueue
 
 if TYPE_CHECKING:
     from scheduler.runtime.handle import SchedulerHandle
@@ -223,11 +224,13 @@ class LeastAttainedService(QueuePolicy):
 
 
 class HeterogeneityAware(QueuePolicy):
-    """In the spirit of Gavel (OSDI'20): jobs that gain most from fast GPU types choose first
-    (order by the ratio of their best to worst speed over the cluster's types), a job that does
-    not fit is skipped; pair with the ``speedup`` placement score."""
+    """Static priority by speed gain (``speed-gain``; formerly ``gavel``): jobs that gain
+    most from fast GPU types choose first (order by the ratio of their best to worst speed
+    over the cluster's types), a job that does not fit is skipped; pair with the ``speedup``
+    placement score. Not Gavel (OSDI'20), which re-solves a throughput optimisation each
+    round."""
 
-    name = "gavel"
+    name = "speed-gain"
     blocking = "greedy"
 
     def order_key(self, job: int) -> tuple[float, ...]:
@@ -331,7 +334,13 @@ def queue_policy_names() -> list[str]:
 
 
 def queue_policy_class(name: str) -> type[QueuePolicy]:
-    """The registered policy class of ``name`` (InputError naming ``policy.queue`` if none)."""
+    """The registered policy class of ``name`` (InputError naming ``policy.queue`` if none);
+    a deprecated name gives its successor, with a :class:`DeprecationWarning`."""
+    if name in DEPRECATED_QUEUES and name not in _POLICIES:
+        new = DEPRECATED_QUEUES[name]
+        warnings.warn(f"policy.queue: {name!r} is deprecated, use {new!r} (the same policy)",
+                      DeprecationWarning, stacklevel=2)
+        name = new
     try:
         return _POLICIES[name]
     except KeyError:
@@ -383,7 +392,7 @@ def resolve_queue(policy: PolicySpec) -> QueuePlan:
         options = _merged(LasOptions, queue, policy.las)
     elif cls.Options is PriorityOptions:
         options = _merged(PriorityOptions, queue, policy.priority)
-    return QueuePlan(queue.type, cls, options)
+    return QueuePlan(cls.name, cls, options)  # a deprecated name resolves to its successor
 
 
 def make_queue_policy(spec: PolicySpec, handle: SchedulerHandle) -> QueuePolicy:

@@ -320,10 +320,11 @@ class CheckpointSpec(StrictModel):
     """Checkpoint and restart behaviour of training jobs (defaults: PROVENANCE.md)."""
 
     interval: Seconds | None = Field(default=3600.0, gt=0)
-    """Compute time between checkpoints (None: the job never checkpoints and an interruption
-    loses all its progress)."""
+    """Compute time between checkpoints (None: no periodic checkpoints; a failure loses all
+    the progress, a preemption still saves, see ``policy.preemption``)."""
     overhead: Seconds = 30.0
-    """Pause of the job while a checkpoint is written."""
+    """Pause of the job while a checkpoint is written; also the time a preempted job's save
+    takes (the work of its last ``overhead`` seconds is lost)."""
     restart: Seconds = 300.0
     """Time to resume after a preemption or failure (reload, warm-up)."""
     size_gb_per_gpu: float = Field(default=20.0, ge=0, le=MAX_CHECKPOINT_GB_PER_GPU)
@@ -349,7 +350,8 @@ class _JobTraits(StrictModel):
     priority: int = Field(default=0, ge=-1000, le=1000)
     """Priority class (higher first) for the ``priority`` queue policy and preemption."""
     checkpoint: CheckpointSpec | None = None
-    """Checkpointing; None: no checkpoint pauses, an interruption restarts from scratch."""
+    """Checkpointing; None: no checkpoint pauses, a failure restarts from scratch, a
+    preemption saves at no cost (``policy.preemption``)."""
     speedup: dict[str, Annotated[float, Field(ge=MIN_SPEEDUP, le=MAX_SPEEDUP)]] | None = None
     """Relative speed per GPU type (``{H100: 1.0, B200: 2.2}``): duration on a type is the
     duration divided by its speed; unlisted types run at 1.0."""
@@ -554,8 +556,8 @@ class PolicySpec(StrictModel):
     ``sjf`` (shortest estimated job first, skipping jobs that do not fit), ``easy-backfill``
     (FIFO with a reservation for the head, later jobs start if they end before it), ``las``
     (least attained service, preemptive), ``priority`` (priority classes, optional
-    preemption), ``gavel`` (heterogeneity-aware: jobs that gain most from the free GPU types
-    go first), or the name of a policy registered with
+    preemption), ``speed-gain`` (static priority by speed gain, formerly ``gavel``: jobs
+    that gain most from the free GPU types go first), or the name of a policy registered with
     :func:`scheduler.policies.register_queue_policy` (its options under ``options``)."""
     estimates: EstimateSpec = Field(default_factory=EstimateSpec)
     """Duration estimates used by ``sjf`` and ``easy-backfill``."""
