@@ -9,7 +9,7 @@ from typing import Any
 from benchmarks.common import ROOT, table, write_json
 from scheduler import simulate
 
-POLICIES = ["fifo", "sjf", "easy-backfill", "las", "priority", "gavel"]
+POLICIES = ["fifo", "sjf", "easy-backfill", "las", "priority", "speed-gain"]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -494,13 +495,24 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: Any = None, line: str | None = None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     try:
         with _signals_exit():
             args = _build_parser().parse_args(argv)
             raise_pending()  # a signal swallowed during the imports (see exit_on_signals)
-            code = COMMANDS[args.command](args)
+            with warnings.catch_warnings():
+                # Deprecations of scenario spellings are for the user: one line each on
+                # stderr (Python hides DeprecationWarning outside __main__ by default).
+                warnings.filterwarnings("default", category=DeprecationWarning,
+                                        module=r"scheduler\.")
+                warnings.showwarning = _show_warning
+                code = COMMANDS[args.command](args)
             raise_pending()
             sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
             return code

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from scheduler.errors import InputError, Problem
-from scheduler.queue_config import LasOptions, PriorityOptions, UserQueue
+from scheduler.queue_config import DEPRECATED_QUEUES, LasOptions, PriorityOptions, UserQueue
 
 if TYPE_CHECKING:
     from scheduler.runtime.handle import SchedulerHandle
@@ -37,7 +38,9 @@ class QueuePolicy:
     name: ClassVar[str] = "fifo"
     blocking: ClassVar[str] = "strict"
     preemptive: bool = False
-    needs_order_each_cycle: ClassVar[bool] = False
+    needs_order_each_cycle: bool = False
+    """True when the order changes while jobs wait: :meth:`order_pending` is asked each
+    cycle."""
     Options: ClassVar[type[BaseModel] | None] = None
     """A pydantic model of the policy's options (``policy.queue: {type: name, options:
     {...}}`` for policies registered in Python); None: the policy takes none."""
@@ -70,6 +73,9 @@ class QueuePolicy:
     def on_start(self, job: int) -> None:
         """Called when a job starts a run segment (LAS sets demotion timers here)."""
 
+    def on_requeue(self, job: int) -> None:
+        """Called when a preempted or failed job goes back to the queue."""
+
     def order_pending(self, pending: list[int]) -> list[int]:
         """Per-cycle order for policies whose order depends on the moment."""
         return pending
@@ -80,14 +86,19 @@ class Fifo(QueuePolicy):
 
 
 class ShortestJobFirst(QueuePolicy):
-    """Shortest estimated remaining work first; a job that does not fit is skipped."""
+    """Shortest estimated remaining work first; a job that does not fit is skipped.
+
+    The estimated remaining work is the estimate less the work the job has kept so far (its
+    progress, which a scheduler sees), at least 0: the true duration enters only through the
+    estimate, that is only with ``policy.estimates.estimate: oracle``."""
 
     name = "sjf"
     blocking = "greedy"
 
     def order_key(self, job: int) -> tuple[float, ...]:
         jobs = self.jobs
-        return (float(jobs.estimate_s[job] * jobs.remaining_s[job] / jobs.duration_s[job]),
+        progress = float(jobs.duration_s[job] - jobs.remaining_s[job])  # work kept so far
+        return (max(float(jobs.estimate_s[job]) - progress, 0.0),
                 float(jobs.arrival_s[job]), float(job))
 
 
@@ -131,7 +142,9 @@ class LeastAttainedService(QueuePolicy):
     """Discretised 2D-LAS (Tiresias, NSDI'19): queues by attained GPU-hours (thresholds), the
     least-served queue first, FIFO within a queue. A running job that crosses a threshold
     drops a queue (a timer wakes the scheduler) and may be preempted by waiting jobs of
-    higher queues; preempted jobs resume from their last checkpoint."""
+    higher queues; preempted jobs save and resume (``policy.preemption``). With a
+    ``starvation_factor``, a job waiting at least that factor x its executed time goes back
+    to the top queue (Tiresias's ``solve_starvation``)."""
 
     name = "las"
     blocking = "greedy"
@@ -146,6 +159,15 @@ class LeastAttainedService(QueuePolicy):
         self._thresholds: list[float] = self.thresholds_gpu_s.tolist()
         self._memo: dict[int, int] = {}
         self._memo_time = math.nan
+        self.starvation_factor = spec.starvation_factor
+        self.needs_order_each_cycle = spec.starvation_factor > 0  # promotions reorder
+        self._promoted_at: dict[int, float] = {}
+        """Job -> attained GPU-seconds at its last promotion (counted from there)."""
+        self._waiting_since: dict[int, float] = {}
+
+    def _attained(self, job: int) -> float:
+        """Attained GPU-seconds since the job's last promotion (all of it if none)."""
+        return self.handle.attained_gpu_s(job) - self._promoted_at.get(job, 0.0)
 
     def queue_of(self, job: int) -> int:
         """The job's queue now: thresholds at or below its attained GPU-seconds. Memoised per
@@ -158,7 +180,7 @@ class LeastAttainedService(QueuePolicy):
             self._memo_time = now
         queue = self._memo.get(job)
         if queue is None:
-            queue = bisect.bisect_right(self._thresholds, self.handle.attained_gpu_s(job))
+            queue = bisect.bisect_right(self._thresholds, self._attained(job))
             self._memo[job] = queue
         return queue
 
@@ -173,20 +195,44 @@ class LeastAttainedService(QueuePolicy):
 
     def on_start(self, job: int) -> None:
         handle = self.handle
-        attained = handle.attained_gpu_s(job)
+        self._waiting_since.pop(job, None)
+        attained = self._attained(job)
         gpus = float(handle.jobs.gpus[job])
-        for threshold in self.thresholds_gpu_s.tolist():
+        for threshold in self._thresholds:
             if threshold > attained:
                 handle.wake_at(handle.now + (threshold - attained) / gpus)
                 break
 
+    def _executed_s(self, job: int) -> float:
+        """Run time since the last promotion (attained GPU-seconds over the job's GPUs)."""
+        return self._attained(job) / float(self.handle.jobs.gpus[job])
+
+    def on_requeue(self, job: int) -> None:
+        if self.starvation_factor > 0:  # wake when the job is due for promotion
+            now = self.handle.now
+            self._waiting_since[job] = now
+            self.handle.wake_at(now + self.starvation_factor * self._executed_s(job))
+
+    def order_pending(self, pending: list[int]) -> list[int]:
+        """Promote starving jobs to the top queue, then order by queue and arrival."""
+        now = self.handle.now
+        for job in pending:
+            since = self._waiting_since.get(job)
+            if (since is not None and self.queue_of(job) > 0
+                    and now - since >= self.starvation_factor * self._executed_s(job)):
+                self._promoted_at[job] = self.handle.attained_gpu_s(job)
+                self._memo.pop(job, None)
+        return sorted(pending, key=self.order_key)
+
 
 class HeterogeneityAware(QueuePolicy):
-    """In the spirit of Gavel (OSDI'20): jobs that gain most from fast GPU types choose first
-    (order by the ratio of their best to worst speed over the cluster's types), a job that does
-    not fit is skipped; pair with the ``speedup`` placement score."""
+    """Static priority by speed gain (``speed-gain``; formerly ``gavel``): jobs that gain
+    most from fast GPU types choose first (order by the ratio of their best to worst speed
+    over the cluster's types), a job that does not fit is skipped; pair with the ``speedup``
+    placement score. Not Gavel (OSDI'20), which re-solves a throughput optimisation each
+    round."""
 
-    name = "gavel"
+    name = "speed-gain"
     blocking = "greedy"
 
     def order_key(self, job: int) -> tuple[float, ...]:
@@ -290,7 +336,13 @@ def queue_policy_names() -> list[str]:
 
 
 def queue_policy_class(name: str) -> type[QueuePolicy]:
-    """The registered policy class of ``name`` (InputError naming ``policy.queue`` if none)."""
+    """The registered policy class of ``name`` (InputError naming ``policy.queue`` if none);
+    a deprecated name gives its successor, with a :class:`DeprecationWarning`."""
+    if name in DEPRECATED_QUEUES and name not in _POLICIES:
+        new = DEPRECATED_QUEUES[name]
+        warnings.warn(f"policy.queue: {name!r} is deprecated, use {new!r} (the same policy)",
+                      DeprecationWarning, stacklevel=2)
+        name = new
     try:
         return _POLICIES[name]
     except KeyError:
@@ -342,7 +394,7 @@ def resolve_queue(policy: PolicySpec) -> QueuePlan:
         options = _merged(LasOptions, queue, policy.las)
     elif cls.Options is PriorityOptions:
         options = _merged(PriorityOptions, queue, policy.priority)
-    return QueuePlan(queue.type, cls, options)
+    return QueuePlan(cls.name, cls, options)  # a deprecated name resolves to its successor
 
 
 def make_queue_policy(spec: PolicySpec, handle: SchedulerHandle) -> QueuePolicy:

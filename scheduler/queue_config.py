@@ -17,7 +17,9 @@ from pydantic import Discriminator, Field, Tag, field_validator
 
 from scheduler.scenario_base import StrictModel
 
-BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "gavel")
+BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "speed-gain", "gavel")
+DEPRECATED_QUEUES = {"gavel": "speed-gain"}
+"""Old queue names still accepted, with a DeprecationWarning: old name -> new name."""
 
 
 class FifoQueue(StrictModel):
@@ -42,11 +44,19 @@ class EasyBackfillQueue(StrictModel):
     """Queue policy name: ``easy-backfill``."""
 
 
+class SpeedGainQueue(StrictModel):
+    """Static priority by speed gain: jobs that gain most from fast GPU types go first (not
+    Gavel's heterogeneity-aware allocation, which re-solves an optimisation each round)."""
+
+    type: Literal["speed-gain"]
+    """Queue policy name: ``speed-gain``."""
+
+
 class GavelQueue(StrictModel):
-    """Heterogeneity-aware order: jobs that gain most from fast GPU types go first."""
+    """Deprecated name of ``speed-gain`` (accepted with a warning)."""
 
     type: Literal["gavel"]
-    """Queue policy name: ``gavel``."""
+    """Queue policy name: ``gavel`` (deprecated: use ``speed-gain``)."""
 
 
 def _increasing(value: list[float] | None) -> list[float] | None:
@@ -63,6 +73,10 @@ class LasOptions(StrictModel):
     """Attained GPU-hours at which a job drops to the next (lower-priority) queue."""
     preempt: bool = True
     """A waiting job of a higher queue preempts running jobs of lower queues."""
+    starvation_factor: float = Field(default=0.0, ge=0, le=1000)
+    """Starvation guard (Tiresias's ``solve_starvation``): a preempted job that has waited at
+    least this factor x its executed time (run time since its last promotion) goes back to
+    the top queue, its attained service counted from then. 0: off."""
 
     _check = field_validator("thresholds_gpu_hours")(classmethod(
         lambda cls, value: _increasing(value)))
@@ -109,6 +123,7 @@ QueueSpec = Annotated[
     | Annotated[EasyBackfillQueue, Tag("[easy-backfill]")]
     | Annotated[LasQueue, Tag("[las]")]
     | Annotated[PriorityQueue, Tag("[priority]")]
+    | Annotated[SpeedGainQueue, Tag("[speed-gain]")]
     | Annotated[GavelQueue, Tag("[gavel]")]
     | Annotated[UserQueue, Tag("[user]")],
     Discriminator(_queue_kind),

@@ -320,10 +320,11 @@ class CheckpointSpec(StrictModel):
     """Checkpoint and restart behaviour of training jobs (defaults: PROVENANCE.md)."""
 
     interval: Seconds | None = Field(default=3600.0, gt=0)
-    """Compute time between checkpoints (None: the job never checkpoints and an interruption
-    loses all its progress)."""
+    """Compute time between checkpoints (None: no periodic checkpoints; a failure loses all
+    the progress, a preemption still saves, see ``policy.preemption``)."""
     overhead: Seconds = 30.0
-    """Pause of the job while a checkpoint is written."""
+    """Pause of the job while a checkpoint is written; also the time a preempted job's save
+    takes (the work of its last ``overhead`` seconds is lost)."""
     restart: Seconds = 300.0
     """Time to resume after a preemption or failure (reload, warm-up)."""
     size_gb_per_gpu: float = Field(default=20.0, ge=0, le=MAX_CHECKPOINT_GB_PER_GPU)
@@ -349,14 +350,16 @@ class _JobTraits(StrictModel):
     priority: int = Field(default=0, ge=-1000, le=1000)
     """Priority class (higher first) for the ``priority`` queue policy and preemption."""
     checkpoint: CheckpointSpec | None = None
-    """Checkpointing; None: no checkpoint pauses, an interruption restarts from scratch."""
+    """Checkpointing; None: no checkpoint pauses, a failure restarts from scratch, a
+    preemption saves at no cost (``policy.preemption``)."""
     speedup: dict[str, Annotated[float, Field(ge=MIN_SPEEDUP, le=MAX_SPEEDUP)]] | None = None
     """Relative speed per GPU type (``{H100: 1.0, B200: 2.2}``): duration on a type is the
     duration divided by its speed; unlisted types run at 1.0."""
     deferrable: DeferrableSpec | None = None
     """Temporal shifting of the jobs' start to low-carbon or low-price windows."""
-    max_retries: int = Field(default=3, ge=0, le=1000)
-    """Failures a job survives (restarting from its last checkpoint) before it ends failed."""
+    max_retries: int | None = Field(default=None, ge=0, le=1000)
+    """Failures a job survives (restarting from its last checkpoint) before it ends failed;
+    None: no limit, as production training restarts until it finishes."""
 
 
 class TrainingWorkload(_JobTraits):
@@ -524,6 +527,17 @@ class EstimateSpec(StrictModel):
     """Spread of the noisy estimate (log scale)."""
 
 
+class PreemptionSpec(StrictModel):
+    """What a preemption does to the job it stops (queue-policy preemption, replicas
+    displacing training, demand-response ``preempt``)."""
+
+    checkpoint: bool = True
+    """True: the job is asked to save first (Tiresias, Gandiva, Slurm with a grace period):
+    it keeps all the work done up to the preemption less its checkpoint ``overhead`` (the
+    save's time; a job without a checkpoint block saves at no cost). False: it keeps only its
+    completed periodic checkpoints, like a failure."""
+
+
 class LasSpec(LasOptions):
     """Options of ``las`` as a sibling block (``policy.las``; older spelling of
     ``queue: {type: las, ...}``)."""
@@ -542,11 +556,13 @@ class PolicySpec(StrictModel):
     ``sjf`` (shortest estimated job first, skipping jobs that do not fit), ``easy-backfill``
     (FIFO with a reservation for the head, later jobs start if they end before it), ``las``
     (least attained service, preemptive), ``priority`` (priority classes, optional
-    preemption), ``gavel`` (heterogeneity-aware: jobs that gain most from the free GPU types
-    go first), or the name of a policy registered with
+    preemption), ``speed-gain`` (static priority by speed gain, formerly ``gavel``: jobs
+    that gain most from the free GPU types go first), or the name of a policy registered with
     :func:`scheduler.policies.register_queue_policy` (its options under ``options``)."""
     estimates: EstimateSpec = Field(default_factory=EstimateSpec)
     """Duration estimates used by ``sjf`` and ``easy-backfill``."""
+    preemption: PreemptionSpec = Field(default_factory=PreemptionSpec)
+    """What a preempted job keeps (checkpoint on preemption by default)."""
     las: LasSpec = Field(default_factory=LasSpec)
     """Options of ``las`` (older spelling; options in the ``queue`` block win)."""
     priority: PrioritySpec = Field(default_factory=PrioritySpec)

@@ -27,7 +27,7 @@ QUICK_CASES: dict[str, tuple[str, int | None, tuple[str, ...]]] = {
     "philly-fifo": ("philly-6214e9.yaml", 1, ()),
     "philly-sjf": ("philly-6214e9.yaml", 1, ("policy={queue: sjf}",)),
     "philly-easy": ("philly-6214e9.yaml", 1, ("policy={queue: easy-backfill}",)),
-    "philly-gavel": ("philly-6214e9.yaml", 1, ("policy={queue: gavel}",)),
+    "philly-speed-gain": ("philly-6214e9.yaml", 1, ("policy={queue: speed-gain}",)),
     "philly-las-short": ("philly-6214e9.yaml", 1, ("policy={queue: las}", "duration=15d", "drain=false")),
     "philly-las-failures": ("philly-6214e9.yaml", 5, (
         "policy={queue: las, las: {thresholds_gpu_hours: [1, 10]}}", "duration=10d",

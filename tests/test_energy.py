@@ -104,8 +104,9 @@ def test_demand_response_preempts_and_conserves(tmp_path):
     result = simulate(data)
     s = result.summary
     assert s["jobs_completed"] == 2 and s["preemptions"] == 1
-    # No checkpointing: the preempted job restarts from scratch at 2 h and ends at 5 h.
-    assert sorted(result.jobs["end_s"]) == [3 * 3600.0, 5 * 3600.0]
+    # No checkpoint block: the preempted job saves at no cost, keeps its 1 h of work,
+    # resumes at 2 h with 2 h left and ends at 4 h.
+    assert sorted(result.jobs["end_s"]) == [3 * 3600.0, 4 * 3600.0]
     assert s["sites"]["A"]["time_over_cap_s"] == 0.0
 
 

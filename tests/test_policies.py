@@ -141,7 +141,7 @@ def test_speedup_steers_jobs_to_their_fast_gpus():
             "workloads": [{"name": "llm", "arrival": {"process": "poisson", "rate_per_hour": 3},
                            "gpus": 8, "duration": {"distribution": "exponential", "mean": "2h"},
                            "speedup": {"H100": 1.0, "B200": 2.5}}],
-            "policy": {"queue": "gavel", "placement": {"scores": scores}},
+            "policy": {"queue": "speed-gain", "placement": {"scores": scores}},
         }
     steered = simulate(data([{"type": "speedup", "weight": 5}, {"type": "packing"}]))
     plain = simulate(data([{"type": "packing"}]))

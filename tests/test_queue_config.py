@@ -110,3 +110,29 @@ def test_policy_without_options_refuses_some():
         assert plan_of("plain-user").policy is Plain
     finally:
         unregister_queue_policy("plain-user")
+
+
+def test_gavel_is_a_deprecated_alias_of_speed_gain(tmp_path, capsys):
+    import json
+    import warnings
+
+    from scheduler import simulate
+    from scheduler.cli import main
+
+    data = {"seed": 1, "duration": "5h",
+            "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": 1}]}],
+            "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 4},
+                           "gpus": 2, "duration": "1h"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new name warns about nothing
+        new = simulate({**data, "policy": {"queue": "speed-gain"}})
+    with pytest.warns(DeprecationWarning, match="'gavel' is deprecated, use 'speed-gain'"):
+        old = simulate({**data, "policy": {"queue": "gavel"}})
+    assert old.summary["queue_policy"] == new.summary["queue_policy"] == "speed-gain"
+    assert old.jobs.equals(new.jobs)
+    # The CLI says it on stderr, in one line, and runs.
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({**data, "policy": {"queue": "gavel"}}))
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: policy.queue: 'gavel' is deprecated, use 'speed-gain'") == 1

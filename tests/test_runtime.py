@@ -19,7 +19,7 @@ from scheduler.checkpoint import CheckpointPlan
 from scheduler.cluster import Cluster
 from scheduler.jobs import JobTable
 from scheduler.loading import validate_data
-from scheduler.policies import LeastAttainedService, Priority
+from scheduler.policies import LeastAttainedService, Priority, ShortestJobFirst
 from scheduler.queue_config import LasOptions, PriorityOptions
 from scheduler.runtime import Reason, Segment
 from scheduler.runtime.deciders import EasyReservation, Quotas, victims_to_preempt
@@ -272,6 +272,44 @@ def test_las_queues_preemption_and_demotion_timer_from_a_fake_handle():
     assert las.may_preempt(1, 0) and not las.may_preempt(0, 1)
     las.on_start(1)  # 4 GPUs reach 1 GPU-hour after 900 s
     assert handle.wakes == [100.0 + 900.0]
+
+
+def test_las_starvation_guard_promotes_after_factor_times_executed():
+    # Job 0 (2 GPUs) ran 1 h (2 GPU-hours: queue 1 of [1, 10]) and is preempted at 1 h; with
+    # factor 2 it is due back in the top queue after 2 x 1 h of waiting, at 3 h.
+    handle = FakeHandle(two_jobs(), now=3600.0)
+    las = LeastAttainedService(handle, LasOptions(thresholds_gpu_hours=[1, 10],
+                                                  starvation_factor=2))
+    assert las.needs_order_each_cycle
+    handle.attained = {0: 2 * 3600.0, 1: 0.0}
+    las.on_requeue(0)
+    assert handle.wakes == [3600.0 + 2 * 3600.0]
+    handle.now = 3 * 3600.0 - 1
+    assert las.order_pending([0, 1]) == [1, 0] and las.queue_of(0) == 1  # not yet
+    handle.now = 3 * 3600.0
+    assert las.order_pending([0, 1]) == [0, 1] and las.queue_of(0) == 0  # promoted
+    # Attained service counts from the promotion: 1 GPU-hour more, over 2 GPUs, demotes it.
+    las.on_start(0)
+    assert handle.wakes[-1] == 3 * 3600.0 + 1800.0
+    # Factor 0 (the default): no guard, the order is fixed while jobs wait.
+    assert not LeastAttainedService(handle, LasOptions()).needs_order_each_cycle
+
+
+def test_sjf_key_is_the_estimate_less_progress():
+    # A job of 100 s estimated at 200 s, preempted after keeping 60 s of work: the scheduler
+    # expects 200 - 60 = 140 s more. (The key used to be estimate x remaining / duration =
+    # 200 x 40 / 100 = 80: it read the true duration through the ratio.)
+    jobs = two_jobs()
+    jobs.duration_s[0], jobs.estimate_s[0], jobs.remaining_s[0] = 100.0, 200.0, 40.0
+    sjf = ShortestJobFirst(FakeHandle(jobs))
+    assert sjf.order_key(0)[0] == 140.0
+    jobs.duration_s[0], jobs.remaining_s[0] = 1000.0, 940.0  # same progress, other length
+    assert sjf.order_key(0)[0] == 140.0
+    jobs.estimate_s[0] = 50.0  # ran past its estimate: next to finish as far as it knows
+    assert sjf.order_key(0)[0] == 0.0
+    # With exact estimates (oracle) the key is the remaining work.
+    jobs.estimate_s[1], jobs.remaining_s[1] = 3600.0, 1000.0
+    assert sjf.order_key(1)[0] == 1000.0
 
 
 def test_priority_preempts_only_lower_classes():

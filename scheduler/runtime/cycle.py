@@ -34,6 +34,9 @@ from scheduler.runtime.power_budget import PowerBudget
 from scheduler.runtime.reasons import NO_REASON, Reason
 from scheduler.runtime.segment import Segment
 
+MAX_WALKS = 8
+"""Walks of the queue in one cycle at most (see :meth:`SchedulingCycle.decide`)."""
+
 
 class Decisions:
     """What one cycle decided. ``starts`` and ``preempted`` were applied as they were made
@@ -113,6 +116,20 @@ class SchedulingCycle:
         rules.decisions = decisions
         if replicas:
             self._place_replicas(replicas, rules, decisions)
+        # A job a walk preempted is back in the queue, behind the walk, and may fit now
+        # elsewhere (on a node its preemptor could not use): walk again while walks preempt.
+        # Built-in policies preempt only strictly lower ranks, so this ends; the bound guards
+        # user policies whose may_preempt allows cycles (A preempts B, B preempts A).
+        for _ in range(MAX_WALKS):
+            before = len(decisions.preempted)
+            self._walk_queue(rules)
+            if len(decisions.preempted) == before:
+                break
+        return decisions, parts.policy.blocking == "strict"
+
+    def _walk_queue(self, rules: _Rules) -> None:
+        """One walk of the pending queue in policy order; started jobs leave the queue."""
+        parts = self.parts
         policy = parts.policy
         pending = parts.pending
         order = pending.jobs
@@ -127,7 +144,6 @@ class SchedulingCycle:
                 pending.remove_prefix(len(started))  # what started is a prefix of the queue
             else:
                 pending.remove(set(started))
-        return decisions, policy.blocking == "strict"
 
     def _place_replicas(self, replicas: list[int], rules: _Rules,
                         decisions: Decisions) -> None:

@@ -26,9 +26,10 @@ import numpy as np
 import simpy
 
 from gpu import CapacityState
-from scheduler.checkpoint import segment_end, work_done, work_kept
+from scheduler.checkpoint import segment_end
 from scheduler.interrupt import StopControl
 from scheduler.jobs import KIND_NAMES, SEGMENT_END, SegmentLog, Status
+from scheduler.runtime.checkpoints import Checkpoints
 from scheduler.runtime.cycle import CycleParts, SchedulingCycle, log_pending
 from scheduler.runtime.deciders import Quotas
 from scheduler.runtime.deferral import release_time, site_weights
@@ -107,6 +108,10 @@ class Engine:
                              lambda: self.jobs.tenant, lambda: self.jobs.gpus)
         self._noisy_estimates = scenario.policy.estimates.estimate == "noisy"
         self._plans = [checkpoint_plan(w) for w in scenario.workloads]
+        sizes = [getattr(getattr(w, "checkpoint", None), "size_gb_per_gpu", 0.0)
+                 for w in scenario.workloads]
+        self.checkpoints = Checkpoints(self.network, lambda j: sizes[int(self.jobs.workload[j])],
+                                       scenario.policy.preemption.checkpoint)
         self.classes = JobClasses(scenario, self.cluster, self.power, self.capacity,
                                   FIRST_FILTER_REASON + len(parts.filters))
         self.services = parts.make_services(self.handle)
@@ -227,6 +232,7 @@ class Engine:
             self.jobs.status[job] = Status.PENDING
             self.replicas_pending.append(job)
         else:
+            self.policy.on_requeue(job)  # before the push: LAS may key the job anew
             self._enqueue(job)
 
     def request_replica(self, workload: int) -> int:
@@ -340,12 +346,11 @@ class Engine:
         plan = self._plans[workload]
         resumed = bool(jobs.preemptions[job] or jobs.failures[job])
         remaining = float(jobs.remaining_s[job])
+        transfer = self.checkpoints.transfer_s(job, info.gpus, placement.site)
         if plan.interval is None and not resumed:
-            end = now + remaining / speed  # the common case, without the general arithmetic
+            end = now + transfer + remaining / speed  # the common case, simple arithmetic
         else:
-            end = segment_end(now, remaining, speed, plan, resumed)
-        if resumed and jobs.site[job] >= 0 and jobs.site[job] != placement.site:
-            end += self._migration_s(job, workload, info.gpus, placement.site)
+            end = segment_end(now, remaining, speed, plan, resumed, transfer)
         if math.isnan(jobs.start_s[job]):
             jobs.start_s[job] = now
         jobs.status[job] = Status.RUNNING
@@ -357,7 +362,8 @@ class Engine:
             self.quotas.started(int(jobs.tenant[job]), info.gpus)
         self._token += 1
         segment = Segment(self._token, placement, now, end, remaining, speed, resumed, plan,
-                          power_w, self._estimate_ratio(job) if self._noisy_estimates else 1.0)
+                          power_w, self._estimate_ratio(job) if self._noisy_estimates else 1.0,
+                          transfer)
         self.running[job] = segment
         self._set_end_timer(job, segment, info.gpus)
         if self._service_workload[workload]:
@@ -365,12 +371,6 @@ class Engine:
         else:
             self._running_training += 1
             self.policy.on_start(job)
-
-    def _migration_s(self, job: int, workload: int, gpus: int, site: int) -> float:
-        """Time to move a resumed job's checkpoint from its previous site."""
-        checkpoint = getattr(self.scenario.workloads[workload], "checkpoint", None)
-        size = (checkpoint.size_gb_per_gpu if checkpoint is not None else 0.0) * gpus
-        return self.network.transfer_s(int(self.jobs.site[job]), site, size)
 
     def _estimate_ratio(self, job: int) -> float:
         duration = float(self.jobs.duration_s[job])
@@ -407,16 +407,15 @@ class Engine:
         return segment
 
     def _interrupt(self, job: int, cause: int) -> None:
-        """Preemption or failure: keep the work of completed checkpoints only."""
+        """Preemption (the job saves first, see :mod:`scheduler.runtime.checkpoints`) or
+        failure (the work of completed checkpoints only)."""
         now = self.env.now
         jobs = self.jobs
         if self.is_replica(job):  # before _stop: the service reads the segment it forgets
             self.services.replica_stopped(int(jobs.workload[job]), job, now, requeued=True)
         segment = self._stop(job, cause)
         self.interruptions += 1
-        args = (segment.start, now, segment.speed, segment.plan, segment.resumed)
-        kept = min(work_kept(*args), segment.remaining_at_start)
-        done = work_done(*args)
+        kept, done = self.checkpoints.stop(job, segment, now, cause == PREEMPTED)
         jobs.remaining_s[job] = segment.remaining_at_start - kept
         jobs.lost_gpu_s[job] += segment.gpus * max(0.0, done - kept) / segment.speed
         if cause == PREEMPTED:
@@ -467,7 +466,8 @@ class Engine:
         for victim in victims:  # every job on the failed node stops
             self._interrupt(victim, FAILED)
             workload = self.scenario.workloads[int(self.jobs.workload[victim])]
-            if self.jobs.failures[victim] > getattr(workload, "max_retries", math.inf):
+            limit = getattr(workload, "max_retries", None)  # None: restart without limit
+            if limit is not None and self.jobs.failures[victim] > limit:
                 self.jobs.status[victim] = Status.FAILED
                 self.jobs.end_s[victim] = self.env.now
             else:

@@ -28,6 +28,9 @@ class Segment:
     """Facility watts the segment adds at its site (reserved at start, released at stop)."""
     estimate_ratio: float
     """The user's runtime estimate over the true duration (1 with exact estimates)."""
+    transfer_s: float = 0.0
+    """Seconds waiting for the checkpoint to arrive from another site (after the restart,
+    before compute)."""
 
     @property
     def gpus(self) -> int:
