@@ -12,6 +12,7 @@ releasing a job costs O(nodes of the job), never a scan of all nodes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,16 @@ class ReleaseSimulator:
                 self.count[cluster.column_of[group, free]] -= 1
                 self.count[cluster.column_of[group, free + gpus]] += 1
             self._free[node] = free + gpus
+
+    def take(self, placement: Placement) -> None:
+        """The reverse of :meth:`release`: as if a job took ``placement`` (from :meth:`Cluster.peek`)."""
+        cluster = self.cluster
+        group = placement.group
+        for node, gpus in zip(placement.nodes, placement.gpus, strict=True):
+            free = self._free.get(node, cluster.free_of(node))
+            self.count[cluster.column_of[group, free]] -= 1
+            self.count[cluster.column_of[group, free - gpus]] += 1
+            self._free[node] = free - gpus
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,10 @@ class Cluster:
         self.site_busy_gpus = np.zeros(len(self.site_names), dtype=np.int64)
         self.total_gpus = int(self.site_gpus.sum())
         self.busy_gpus = 0
+        self.repairs: dict[int, float] = {}
+        """Node down -> when it is expected back in service."""
+        self.epoch = 0
+        """Bumped when a node goes down or comes back (EASY recomputes its reservation)."""
 
     # ------------------------------------------------------------------ queries
 
@@ -222,34 +237,40 @@ class Cluster:
         self._column[node] = column
         count[column] += 1
 
-    def place(self, column: int, gpus: int) -> Placement:
-        """Take ``gpus`` GPUs: the remainder on a node of ``column``, whole nodes of its group
-        for the rest (the choice the assignment made). Raises if capacity is missing."""
+    def peek(self, column: int, gpus: int) -> Placement:
+        """The placement :meth:`place` would make now, without taking it (EASY's what-if
+        needs the exact nodes: nodes of one column differ once their jobs end). Raises if
+        capacity is missing."""
         group = self._col_group[column]
         size = self._group_size[group]
         nodes_needed = -(-gpus // size)
         remainder = gpus - (nodes_needed - 1) * size
-        free_here = self._col_free[column]
-        if free_here < remainder or not self._stacks[column]:
+        stack = self._stacks[column]
+        if self._col_free[column] < remainder or not stack:
             raise RuntimeError(f"placement on column {column} without capacity")
-        column_of = self._column_of[group]
-        nodes = [self._stacks[column][-1]]
-        taken = [remainder]
-        self._move(nodes[0], column_of[free_here - remainder])
-        self._free[nodes[0]] = free_here - remainder
+        nodes = [stack[-1]]
         if nodes_needed > 1:
-            full = column_of[size]
-            empty = column_of[0]
-            for _ in range(nodes_needed - 1):
-                node = self._stacks[full][-1]
-                self._move(node, empty)
-                self._free[node] = 0
-                nodes.append(node)
-                taken.append(size)
-        site = self._group_site[group]
-        self.site_busy_gpus[site] += gpus
+            full = self._stacks[self._column_of[group][size]]
+            top = len(full) - (1 if full is stack else 0)  # the first node may be a full one
+            if top < nodes_needed - 1:
+                raise RuntimeError(f"placement on column {column} without capacity")
+            nodes += reversed(full[top - nodes_needed + 1:top])
+        return Placement(tuple(nodes), (remainder, *[size] * (nodes_needed - 1)),
+                         self._group_site[group], group)
+
+    def place(self, column: int, gpus: int) -> Placement:
+        """Take ``gpus`` GPUs: the remainder on a node of ``column``, whole nodes of its group
+        for the rest (the choice the assignment made, see :meth:`peek`). Raises if capacity
+        is missing."""
+        placement = self.peek(column, gpus)
+        column_of = self._column_of[placement.group]
+        for node, taken in zip(placement.nodes, placement.gpus, strict=True):
+            free = self._free[node] - taken
+            self._move(node, column_of[free])
+            self._free[node] = free
+        self.site_busy_gpus[placement.site] += gpus
         self.busy_gpus += gpus
-        return Placement(tuple(nodes), tuple(taken), site, group)
+        return placement
 
     def release(self, placement: Placement) -> None:
         """Give back what :meth:`place` took."""
@@ -265,17 +286,25 @@ class Cluster:
         self.site_busy_gpus[placement.site] -= total
         self.busy_gpus -= total
 
-    def set_down(self, node: int) -> None:
-        """Take an idle node out of service (failure, repair pending)."""
+    def set_down(self, node: int, repair_at: float = math.inf) -> None:
+        """Take an idle node out of service (failure) until ``repair_at`` (when known)."""
         if self._free[node] != self.group_size[self.node_group[node]]:
             raise RuntimeError(f"node {node} still runs jobs; stop them before taking it down")
         self._move(node, int(self.down_column[self.node_group[node]]))
+        self.repairs[node] = repair_at
+        self.epoch += 1
 
     def set_up(self, node: int) -> None:
         """Return a repaired node to service."""
         group = int(self.node_group[node])
         if self._column[node] == self.down_column[group]:
             self._move(node, int(self.column_of[group, self._free[node]]))
+        self.repairs.pop(node, None)
+        self.epoch += 1
+
+    def next_repair(self) -> float:
+        """When the next node down is expected back (inf when none is down or unknown)."""
+        return min(self.repairs.values(), default=math.inf)
 
     def is_up(self, node: int) -> bool:
         return bool(self._column[node] != self.down_column[self.node_group[node]])

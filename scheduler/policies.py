@@ -7,7 +7,8 @@ A policy is a small class (or a function over the pending jobs' arrays, see
 * ``order_key(job)``: the pending order (smaller first), fixed while the job waits.
 * ``blocking``: ``strict`` (stop at the first job that does not fit: FIFO), ``greedy`` (skip
   it, try the next) or ``easy`` (the first job that does not fit gets a reservation; later
-  jobs start only if they are expected to end before it: EASY backfilling).
+  jobs start only if they are expected to end before it or leave the head room then: EASY
+  backfilling).
 * ``preemptive`` with ``may_preempt(waiting, running)``: a waiting job that does not fit may
   stop running jobs it outranks (they checkpoint and go back to the queue).
 """
@@ -104,8 +105,10 @@ class ShortestJobFirst(QueuePolicy):
 
 class EasyBackfill(QueuePolicy):
     """FIFO with EASY backfilling: the head gets a reservation at the earliest time enough
-    GPUs free up (from running jobs' estimated ends); a later job may start now only if it is
-    expected to end by then, so it never delays the head (with exact estimates)."""
+    GPUs free up (from running jobs' estimated ends); a later job may start now if it is
+    expected to end by then or leaves the head room at that time (classic EASY's extra
+    nodes), so it never delays the head (with exact estimates). See
+    :class:`scheduler.runtime.deciders.EasyReservation` for capacity that comes back."""
 
     name = "easy-backfill"
     blocking = "easy"

@@ -38,7 +38,7 @@ class SjfQueue(StrictModel):
 
 class EasyBackfillQueue(StrictModel):
     """FIFO with EASY backfilling: the blocked head gets a reservation; later jobs start if
-    they are expected to end before it."""
+    they are expected to end before it or leave the head room at that time."""
 
     type: Literal["easy-backfill"]
     """Queue policy name: ``easy-backfill``."""

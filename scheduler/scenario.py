@@ -554,7 +554,8 @@ class PolicySpec(StrictModel):
     queue: QueueSpec = Field(default_factory=lambda: FifoQueue(type="fifo"))
     """Queue policy, by name or as a block with its options: ``fifo`` (strict head of line),
     ``sjf`` (shortest estimated job first, skipping jobs that do not fit), ``easy-backfill``
-    (FIFO with a reservation for the head, later jobs start if they end before it), ``las``
+    (FIFO with a reservation for the head, later jobs start if they end before it or leave
+    the head room then), ``las``
     (least attained service, preemptive), ``priority`` (priority classes, optional
     preemption), ``speed-gain`` (static priority by speed gain, formerly ``gavel``: jobs
     that gain most from the free GPU types go first), or the name of a policy registered with

@@ -70,7 +70,8 @@ class CyclePort(Protocol):
 
     @property
     def interruptions(self) -> int:
-        """Preemptions and failures so far (they invalidate an EASY reservation)."""
+        """Preemptions and failures so far (with node and cap changes, they invalidate an
+        EASY reservation)."""
 
     def start(self, job: int, cls: int, column: int) -> None: ...
 
@@ -113,7 +114,7 @@ class SchedulingCycle:
         parts = self.parts
         decisions = Decisions()
         rules = self._rules
-        rules.decisions = decisions
+        rules.new_cycle(decisions)
         if replicas:
             self._place_replicas(replicas, rules, decisions)
         # A job a walk preempted is back in the queue, behind the walk, and may fit now
@@ -198,6 +199,14 @@ class _Rules:
         self.decisions = Decisions()
         self.admit = self.parts.quotas.admit  # bound once: asked for every job tried
         self._keys = self.parts.keys
+        self._no_room: tuple[int, int, int] | None = None
+        """(class, column, starts so far) of the last job refused room beside the head, in
+        the current cycle (reset by :meth:`new_cycle`)."""
+
+    def new_cycle(self, decisions: Decisions) -> None:
+        """Record into ``decisions`` from now on; forget what the last cycle learnt."""
+        self.decisions = decisions
+        self._no_room = None
 
     def _prefetch(self) -> list[int]:
         return list(self.parts.pending.head_classes(PREFETCH))
@@ -222,16 +231,32 @@ class _Rules:
 
     def reserve(self, job: int, cls: int) -> float:
         parts = self.parts
-        shadow = self.cycle.easy.time(job, parts.keys.keys(cls), parts.classes[cls].shape,
-                                      self.port.now, self.port.running,
-                                      self.port.interruptions, parts.cluster, parts.capacity,
-                                      parts.budget.budget)
-        self.decisions.reservations.append((job, shadow))
+        now = self.port.now
+        epoch = (self.port.interruptions, parts.cluster.epoch, parts.budget.epoch)
+        regrowth = min(parts.cluster.next_repair(), parts.budget.next_edge_after(now))
+        easy = self.cycle.easy
+        shadow = easy.time(job, parts.keys.keys(cls), parts.classes[cls].shape, now,
+                           self.port.running, epoch, parts.cluster, parts.capacity,
+                           parts.budget.budget, regrowth)
+        if easy.promised:
+            self.decisions.reservations.append((job, shadow))
         return shadow
 
     def backfill(self, job: int, cls: int, column: int, reservation: float) -> int:
+        """Starts when the job is expected to end by the reservation, or (classic EASY) when
+        the head still fits at its reservation beside it."""
         if self.cycle.expected_end(job, cls, column) <= reservation:
             return STARTS
+        state = (cls, column, len(self.decisions.starts))
+        if state == self._no_room:  # same job class on the same capacity: same answer
+            return Reason.BACKFILL
+        parts = self.parts
+        placement = parts.cluster.peek(column, parts.classes[cls].gpus)
+        power_w = float(parts.classes[cls].power_by_node_class[column])
+        if self.cycle.easy.leaves_room(placement, power_w, self.port.running, parts.cluster,
+                                       parts.capacity, parts.budget.budget):
+            return STARTS
+        self._no_room = state
         return Reason.BACKFILL
 
     def start(self, job: int, cls: int, column: int) -> None:

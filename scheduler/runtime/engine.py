@@ -472,7 +472,7 @@ class Engine:
                 self.jobs.end_s[victim] = self.env.now
             else:
                 self._requeue(victim)
-        self.cluster.set_down(node)
+        self.cluster.set_down(node, self.env.now + spec.repair)
         self.node_repairs += 1
         self.env.timeout(spec.repair, value=node).callbacks.append(self._on_repair)
         self._request_cycle()

@@ -25,6 +25,9 @@ class PowerBudget:
         self._pue: list[float] = power.pue.tolist()
         self.cap_now = power.cap_w.copy()
         self.budget = np.full(n_sites, math.inf)
+        self.epoch = 0
+        """Bumped at every demand-response edge (EASY recomputes its reservation)."""
+        self._edges = sorted({t for w in power.windows for t in (w.start, w.end)})
         self.enforced = power.enforced
         if self.enforced:
             self.refresh()
@@ -59,6 +62,11 @@ class PowerBudget:
         for site in range(len(self.cap_now)):
             self.cap_now[site] = self.power.cap_at(site, now)
         self.refresh()
+        self.epoch += 1
+
+    def next_edge_after(self, now: float) -> float:
+        """The next demand-response window edge after ``now`` (inf when none)."""
+        return next((t for t in self._edges if t > now), math.inf)
 
     def facility_power_w(self, site: int) -> float:
         return float((self.power.base_it_w[site] + self.extra_it_w[site]) * self.power.pue[site])
