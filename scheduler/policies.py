@@ -71,6 +71,13 @@ class QueuePolicy:
         """Among victims, lower sorts first: default the latest started."""
         return (-float(self.jobs.start_s[running]),)
 
+    def victims(self, waiting: int, candidates: list[int]) -> list[int]:
+        """The jobs among ``candidates`` (running, in running order) that ``waiting`` may
+        stop, in the order to stop them. The same ``candidates`` list comes back while the
+        running set stays the same, so a policy may cache work keyed on its identity."""
+        return sorted((j for j in candidates if self.may_preempt(waiting, j)),
+                      key=self.victim_order)
+
     def on_start(self, job: int) -> None:
         """Called when a job starts a run segment (LAS sets demotion timers here)."""
 
@@ -162,6 +169,9 @@ class LeastAttainedService(QueuePolicy):
         self._thresholds: list[float] = self.thresholds_gpu_s.tolist()
         self._memo: dict[int, int] = {}
         self._memo_time = math.nan
+        self._ordered_for: list[int] | None = None
+        self._ordered: list[int] = []
+        self._ordered_queues: list[int] = []
         self.starvation_factor = spec.starvation_factor
         self.needs_order_each_cycle = spec.starvation_factor > 0  # promotions reorder
         self._promoted_at: dict[int, float] = {}
@@ -195,6 +205,17 @@ class LeastAttainedService(QueuePolicy):
 
     def victim_order(self, running: int) -> tuple[float, ...]:
         return (-float(self.queue_of(running)), -float(self.jobs.start_s[running]))
+
+    def victims(self, waiting: int, candidates: list[int]) -> list[int]:
+        """Running jobs of lower queues than ``waiting``'s, lowest queue first: a prefix of
+        the candidates in victim order, which is sorted once per running set (the same
+        result as filtering then sorting, since the sort is stable)."""
+        if candidates is not self._ordered_for:
+            self._ordered = sorted(candidates, key=self.victim_order)
+            self._ordered_queues = [-self.queue_of(j) for j in self._ordered]  # ascending
+            self._ordered_for = candidates
+        below = bisect.bisect_left(self._ordered_queues, -self.queue_of(waiting))
+        return self._ordered[:below]
 
     def on_start(self, job: int) -> None:
         handle = self.handle

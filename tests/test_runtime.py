@@ -332,3 +332,23 @@ def test_take_and_live_counts_agree():
         take(scratch, shape, column)
         cluster.place(column, gpus)
         np.testing.assert_array_equal(scratch.count, cluster.columns.count)
+
+
+def test_las_victims_equal_filtering_then_sorting():
+    """The LAS victim list (a prefix of the running jobs sorted once per running set) is
+    what the base rule gives: filter by may_preempt, then sort by victim_order."""
+    from scheduler.policies import QueuePolicy
+
+    rng = np.random.default_rng(3)
+    jobs = JobTable()
+    n = 40
+    jobs.extend(np.zeros(n), rng.integers(1, 9, n), np.full(n, 3600.0), 0,
+                np.zeros(n, np.int32), np.zeros(n, np.int8), np.zeros(n, np.int64), 0)
+    jobs.start_s[:n] = rng.integers(0, 5, n).astype(float)  # ties in start times too
+    handle = FakeHandle(jobs, now=50.0)
+    handle.attained = {j: float(rng.choice([0, 2, 20, 200])) * 3600.0 for j in range(n)}
+    las = LeastAttainedService(handle, LasOptions(thresholds_gpu_hours=[1, 10, 100]))
+    candidates = [int(j) for j in rng.permutation(n)]
+    for waiting in range(n):
+        expected = QueuePolicy.victims(las, waiting, candidates)
+        assert las.victims(waiting, candidates) == expected

@@ -107,6 +107,9 @@ class SchedulingCycle:
         self.port = port
         self.easy = EasyReservation()
         self._rules = _Rules(self)
+        self._training: list[int] = []
+        self._training_for: Decisions | None = None
+        self._training_counts = (0, 0)
 
     def decide(self, replicas: list[int]) -> tuple[Decisions, bool]:
         """Run one cycle over the waiting ``replicas`` and the pending queue. Returns the
@@ -171,9 +174,20 @@ class SchedulingCycle:
         if parts.is_replica(job):  # replicas displace training, lowest priority first
             return sorted((j for j in running if not parts.is_replica(j)),
                           key=lambda j: (int(jobs.priority[j]), -float(jobs.start_s[j]), j))
-        policy = parts.policy  # the queue policy's own preemption never stops replicas
-        return sorted((j for j in running if not parts.is_replica(j)
-                       and policy.may_preempt(job, j)), key=policy.victim_order)
+        # The queue policy's own preemption never stops replicas.
+        return parts.policy.victims(job, self._training_running())
+
+    def _training_running(self) -> list[int]:
+        """Running jobs that are not replicas, in running order; the same list object while
+        the running set is the same (within a cycle it changes only by the cycle's starts
+        and preemptions; a new cycle may follow any event)."""
+        decisions = self._rules.decisions
+        counts = (len(decisions.starts), len(decisions.preempted))
+        if decisions is not self._training_for or counts != self._training_counts:
+            is_replica = self.parts.is_replica
+            self._training = [j for j in self.port.running if not is_replica(j)]
+            self._training_for, self._training_counts = decisions, counts
+        return self._training
 
     def expected_end(self, job: int, cls: int, column: int) -> float:
         """When a job started now on ``column`` is expected to end (its estimate)."""
