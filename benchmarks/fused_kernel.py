@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from gpu.backend import Backend
+from gpu.framework import TIE_SPAN
 
 THREADS = 256
 
@@ -52,7 +53,7 @@ extern "C" __global__ void best_node_keys(
         const long long spread = (left * 100) / size;
         const long long loc = 100 / nodes;
         const long long total = pack * w_pack + spread * w_spread + loc * w_loc;
-        const long long key = total * n_nodes + (n_nodes - 1 - n);
+        const long long key = total * (101LL * n_nodes) + pack * n_nodes + (n_nodes - 1 - n);
         if (key > best) best = key;
     }
     __shared__ long long shared[256];
@@ -96,12 +97,13 @@ def best_keys_numpy(gpus: np.ndarray, allowed: np.ndarray, node_type: np.ndarray
         rem = g - (nodes - 1) * size
         ok = allowed[lo:lo + chunk][:, node_type] & node_up[None, :]
         ok &= (freeg >= rem) & (group_cap >= nodes)
-        total = ((size - freeg + rem) * 100 // size) * weights.packing
+        pack = (size - freeg + rem) * 100 // size
+        total = pack * weights.packing
         if weights.spread:
             total += ((freeg - rem) * 100 // size) * weights.spread
         if weights.locality:
             total += (100 // nodes) * weights.locality
-        keys = np.where(ok, total * n_nodes + tie, -1)
+        keys = np.where(ok, total * (TIE_SPAN * n_nodes) + pack * n_nodes + tie, -1)
         out[lo:lo + chunk] = keys.max(axis=1)
     return out
 
@@ -135,5 +137,6 @@ def best_keys_cupy(backend: Backend, gpus: Any, allowed: Any, node_type: Any, no
 
 
 def columns_of_keys(keys: np.ndarray, n_nodes: int) -> np.ndarray:
-    """Node index of each best key (-1 where none): keys end with ``N - 1 - node``."""
+    """Node index of each best key (-1 where none): keys are ``N - 1 - node`` modulo ``N``
+    (the packing tie-break sits above, see :data:`gpu.framework.TIE_SPAN`)."""
     return np.where(keys >= 0, n_nodes - 1 - keys % n_nodes, -1)

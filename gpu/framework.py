@@ -4,9 +4,11 @@ Contract (see ARCHITECTURE.md, principles 3-5):
 
 * Filters are ANDed into a static mask ``[J, B]`` (attributes of columns only). Scores are
   integers 0..100 per plugin, range-checked, multiplied by integer weights (milli-units) and
-  summed in int64. The key of (job, column) is ``total * B + (B - 1 - column)`` and ``-1``
-  where infeasible, so keys in a row are distinct: the best column is unique and ties go to
-  the lowest column index on every backend, never to a library's argmax tie rule.
+  summed in int64. The key of (job, column) is ``total * TIE_SPAN * B + tie`` with
+  ``tie = packing * B + (B - 1 - column)`` (:func:`tie_break`) and ``-1`` where infeasible,
+  so keys in a row are distinct: the best column is unique, and score ties go to the most
+  allocated node after placement (the ``packing`` score, 0..100), then to the lowest column
+  index, on every backend, never to a library's argmax tie rule.
 * The assignment equals placing the jobs one by one in queue order, each on the available
   column of highest key, with the capacity taken by earlier jobs seen by later ones
   (:func:`assign`). Keys are computed in bulk on the device for job *classes* (jobs of one
@@ -30,6 +32,21 @@ from gpu.walk import STARTS, walk
 
 WEIGHT_SCALE = 1000
 """Weights are fixed-point: weight 0.5 is 500 milli-units, so sums are exact integers."""
+TIE_SPAN = 101
+"""Values of the packing tie-break (0..100): a key is ``total * TIE_SPAN * B + tie``."""
+
+
+def tie_break(xp: Any, ctx: PlacementContext) -> Any:
+    """``[J, B]`` int64 tie-break in ``0 .. TIE_SPAN * B - 1``, distinct within a row: the
+    packing score (100 x GPUs in use on the node after placement / node size, clipped to
+    0..100), then the lowest column. So a policy whose scores tie (``carbon`` alone between
+    the nodes of one site) packs instead of spreading jobs over empty nodes."""
+    cols = ctx.columns
+    n_columns = ctx.shape[1]
+    used_after = cols.gpus_per_node[None, :] - cols.free[None, :] + ctx.remainder
+    packing = xp.clip((used_after * 100) // cols.gpus_per_node[None, :], 0, TIE_SPAN - 1)
+    column_index = xp.arange(n_columns, dtype=xp.int64)
+    return astype(xp, packing, xp.int64) * n_columns + (n_columns - 1 - column_index)[None, :]
 
 
 @dataclass(frozen=True)
@@ -90,8 +107,7 @@ def evaluate_device(backend: Backend, ctx: PlacementContext, filters: list[Plugi
             if low < 0 or high > 100:
                 raise PluginError(f"score plugin {call.plugin.name!r} returned values outside "
                                   f"0..100 (min {int(low)}, max {int(high)})")
-    column_index = xp.arange(n_columns, dtype=xp.int64)
-    keys = xp.where(mask, total * n_columns + (n_columns - 1 - column_index)[None, :], -1)
+    keys = xp.where(mask, total * (TIE_SPAN * n_columns) + tie_break(xp, ctx), -1)
     if alive:
         alive_matrix = xp.stack(alive, axis=1)
         first_dead = astype(xp, xp.argmin(astype(xp, alive_matrix, xp.int8), axis=1), xp.int64)
@@ -163,6 +179,10 @@ class JobShape:
     power_w: np.ndarray | None = None
     fits_node: np.ndarray | None = None
     """bool [B]: the column's nodes have room for the remainder (static)."""
+    scattered: bool = False
+    """Placement mode ``scattered``: the job takes all it can (``remainder``) on one node of
+    the column, the rest on any nodes of the group with free GPUs, fullest first
+    (:func:`take_scattered`); it fits when its group has ``gpus`` free GPUs in all."""
     _lists: tuple[Any, ...] | None = None
 
     def lists(self) -> tuple[Any, ...]:
@@ -176,7 +196,10 @@ class JobShape:
         return self._lists
 
     @classmethod
-    def of(cls, gpus: int, state: CapacityState, power_w: np.ndarray | None = None) -> JobShape:
+    def of(cls, gpus: int, state: CapacityState, power_w: np.ndarray | None = None,
+           scattered: bool = False) -> JobShape:
+        if scattered:
+            return cls.of_scattered(gpus, state, power_w)
         size = state.gpus_per_node
         nodes = -(-gpus // size)
         remainder = gpus - (nodes - 1) * size
@@ -187,18 +210,85 @@ class JobShape:
                    state.free >= remainder)
 
 
+    @classmethod
+    def of_scattered(cls, gpus: int, state: CapacityState,
+                     power_w: np.ndarray | None = None) -> JobShape:
+        """Needs in mode ``scattered``: ``min(gpus, free)`` on the column's node (nothing fits
+        a column without free GPUs), the rest on other nodes of the group."""
+        size = state.gpus_per_node
+        here = np.where(state.free >= 1, np.minimum(gpus, state.free), gpus)
+        nodes = 1 + -(-(gpus - here) // size)
+        full_of_column = state.full_column[state.group]
+        return cls(gpus, nodes, here, np.ones_like(nodes), full_of_column, power_w,
+                   state.free >= here, scattered=True)
+
+
+def group_free_gpus(state: CapacityState) -> np.ndarray:
+    """int64 [G]: free GPUs on the up nodes of each group now (down columns have free 0)."""
+    free = np.bincount(state.group, weights=state.count * state.free,
+                       minlength=state.full_column.shape[0])
+    return free.astype(np.int64)
+
+
 def valid_columns(state: CapacityState, shape: JobShape, ignore_power: bool = False) -> np.ndarray:
     """bool [B]: columns where a job of ``shape`` fits now (nodes, gang nodes, power)."""
     count = state.count
-    ok: np.ndarray = (count >= shape.need_here) & (count[shape.full_of_column] >= shape.nodes - 1)
+    if shape.scattered:
+        ok = (count >= 1) & (state.free >= 1)
+        ok &= group_free_gpus(state)[state.group] >= shape.gpus
+    else:
+        ok = (count >= shape.need_here) & (count[shape.full_of_column] >= shape.nodes - 1)
     ok &= state.free >= shape.remainder
     if not ignore_power and state.site_budget_w is not None and shape.power_w is not None:
         ok &= shape.power_w <= state.site_budget_w[state.site]
     return ok
 
 
+def scatter_levels(size: int, gpus: int, count_at: Any) -> list[tuple[int, int, int]]:
+    """Where the rest of a scattered job goes: ``(free level, nodes, GPUs each)`` moves over
+    the group's nodes with free GPUs, fullest first (free 1, 2, .. ``size``): whole nodes
+    while the rest needs them, then part of one node. ``count_at(free)`` is the number of
+    nodes available at that level. :func:`take_scattered` and ``Cluster.peek`` both use it."""
+    moves: list[tuple[int, int, int]] = []
+    rest = gpus
+    for level in range(1, size + 1):
+        if rest == 0:
+            break
+        available = count_at(level)
+        whole = min(available, rest // level)
+        if whole:
+            moves.append((level, whole, level))
+            rest -= whole * level
+        if 0 < rest < level and available > whole:
+            moves.append((level, 1, rest))
+            rest = 0
+    if rest:
+        raise RuntimeError(f"scattered placement without capacity ({rest} GPUs missing)")
+    return moves
+
+
+def take_scattered(state: CapacityState, shape: JobShape, column: int) -> None:
+    """:func:`take` in mode ``scattered`` (see :class:`JobShape`)."""
+    here = int(shape.remainder[column])
+    group = int(state.group[column])
+    column_of = state.column_of[group]
+    count = state.count
+    count[column] -= 1
+    count[column_of[int(state.free[column]) - here]] += 1
+    size = int(state.gpus_per_node[column])
+    for level, nodes, gpus in scatter_levels(size, shape.gpus - here,
+                                             lambda f: int(count[column_of[f]])):
+        count[column_of[level]] -= nodes
+        count[column_of[level - gpus]] += nodes
+
+
 def take(state: CapacityState, shape: JobShape, column: int) -> None:
     """Apply one placement to ``state`` (counts and power budget)."""
+    if shape.scattered:
+        take_scattered(state, shape, column)
+        if state.site_budget_w is not None and shape.power_w is not None:
+            state.site_budget_w[int(state.site[column])] -= float(shape.power_w[column])
+        return
     nodes = int(shape.nodes[column])
     remainder = int(shape.remainder[column])
     group = int(state.group[column])
@@ -230,6 +320,8 @@ def pick_ranked(ranked: list[int], keys_row: np.ndarray, state: CapacityState, s
     """:func:`pick` with a fast path: walk the best ``probe`` columns of ``ranked`` in Python
     (the first that fits is the answer, since keys are distinct), else the vectorised pick.
     Same result as :func:`pick`, cheaper when a good column has room, as it usually has."""
+    if shape.scattered:
+        return pick(keys_row, state, shape)
     count = state.count
     budget = state.site_budget_w
     lists = shape.lists()

@@ -8,7 +8,10 @@ cluster are a few hundred columns). With one node per column the same code score
 Placement of a job of ``g`` GPUs on a column of node size ``G`` (free ``f``): it needs
 ``n = ceil(g / G)`` nodes; ``n - 1`` fully free nodes of the same group take ``G`` GPUs each and
 one node of the chosen column takes the remainder ``r = g - (n - 1) G`` (so ``f >= r``). A job
-that fits on one node (``n == 1``) is consolidated on one node.
+that fits on one node (``n == 1``) is consolidated on one node. This is placement mode
+``packed`` (the default); in mode ``scattered`` a job takes ``min(g, f)`` GPUs on a node of the
+chosen column and the rest on any nodes of the group with free GPUs (see
+:func:`build_context` and :class:`gpu.framework.JobShape`).
 """
 
 from __future__ import annotations
@@ -86,11 +89,19 @@ class PlacementContext:
 
 
 def build_context(xp: Any, jobs: JobBatch, columns: Columns,
-                  site_arrays: dict[str, Any] | None = None, now: float = 0.0) -> PlacementContext:
-    """Derive ``nodes_needed`` and ``remainder`` (``[J, B]``) and bundle the inputs."""
+                  site_arrays: dict[str, Any] | None = None, now: float = 0.0,
+                  scattered: bool = False) -> PlacementContext:
+    """Derive ``nodes_needed`` and ``remainder`` (``[J, B]``) and bundle the inputs.
+    ``scattered`` (placement mode): the column's node takes ``min(g, free)`` (all of ``g``
+    where it has no free GPU, so filters reject it) and the rest goes to other nodes."""
     gpus = jobs.gpus[:, None]
     size = columns.gpus_per_node[None, :]
-    nodes_needed = (gpus + size - 1) // size
-    remainder = gpus - (nodes_needed - 1) * size
+    if scattered:
+        free = columns.free[None, :]
+        remainder = xp.where(free >= 1, xp.minimum(gpus, free), gpus)
+        nodes_needed = 1 + (gpus - remainder + size - 1) // size
+    else:
+        nodes_needed = (gpus + size - 1) // size
+        remainder = gpus - (nodes_needed - 1) * size
     return PlacementContext(xp, jobs, columns, nodes_needed, remainder,
                             dict(site_arrays or {}), now)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpu.framework import scatter_levels
 from gpu.placement import Columns
 from scheduler.catalog import GpuType, builtin_gpu_types
 from scheduler.scenario import Scenario
@@ -184,6 +185,8 @@ class Cluster:
         """Node down -> when it is expected back in service."""
         self.epoch = 0
         """Bumped when a node goes down or comes back (EASY recomputes its reservation)."""
+        self.scattered = scenario.policy.placement.mode == "scattered"
+        """Placement mode ``scattered``: jobs take free GPUs on any nodes of a group."""
 
     # ------------------------------------------------------------------ queries
 
@@ -241,6 +244,8 @@ class Cluster:
         """The placement :meth:`place` would make now, without taking it (EASY's what-if
         needs the exact nodes: nodes of one column differ once their jobs end). Raises if
         capacity is missing."""
+        if self.scattered:
+            return self._peek_scattered(column, gpus)
         group = self._col_group[column]
         size = self._group_size[group]
         nodes_needed = -(-gpus // size)
@@ -257,6 +262,30 @@ class Cluster:
             nodes += reversed(full[top - nodes_needed + 1:top])
         return Placement(tuple(nodes), (remainder, *[size] * (nodes_needed - 1)),
                          self._group_site[group], group)
+
+    def _peek_scattered(self, column: int, gpus: int) -> Placement:
+        """:meth:`peek` in mode ``scattered``: all it can on the top node of ``column``, the
+        rest on the group's nodes with free GPUs, fullest first (``gpu.framework.scatter_levels``,
+        the rule the assignment's capacity follows)."""
+        group = self._col_group[column]
+        stack = self._stacks[column]
+        if not stack or self._col_free[column] < 1:
+            raise RuntimeError(f"placement on column {column} without capacity")
+        first = stack[-1]
+        here = min(gpus, self._col_free[column])
+        nodes, taken = [first], [here]
+        column_of = self._column_of[group]
+
+        def available(level: int) -> int:  # nodes at a free level, ``first`` excepted
+            return len(self._stacks[column_of[level]]) - (column_of[level] == column)
+
+        for level, count, each in scatter_levels(self._group_size[group], gpus - here,
+                                                 available):
+            stack = self._stacks[column_of[level]]
+            top = len(stack) - (1 if stack[-1] == first else 0)  # skip ``first``, on top
+            nodes += reversed(stack[top - count:top])
+            taken += [each] * count
+        return Placement(tuple(nodes), tuple(taken), self._group_site[group], group)
 
     def place(self, column: int, gpus: int) -> Placement:
         """Take ``gpus`` GPUs: the remainder on a node of ``column``, whole nodes of its group

@@ -146,8 +146,17 @@ class PlacementSpec(StrictModel):
     filters: list[str] = Field(default_factory=lambda: list(DEFAULT_FILTERS))
     """Filter plugin names, applied in order (the first that rejects a job everywhere is its
     pending reason)."""
+    mode: Literal["packed", "scattered"] = "packed"
+    """How a job's GPUs are laid out on nodes. ``packed`` (default): a job of ``g`` GPUs on
+    nodes of ``G`` takes ``ceil(g / G) - 1`` wholly free nodes of one node group plus one node
+    for the remainder (a job that fits on one node stays on one node). ``scattered``: the job
+    takes free GPUs on any nodes of one node group (all it can on a node of the chosen node
+    class, the rest on the group's nodes with free GPUs, fullest first), as Tiresias's
+    ``count`` scheme and Gavel do; it fits when the group has ``g`` free GPUs in all. See
+    ``workloads[].spread_slowdown`` for the cost of spanning nodes."""
     scores: list[ScoreSpec] = Field(default_factory=lambda: [_default_score()])
-    """Score plugins with weights; the weighted sum decides, ties go to the lowest column."""
+    """Score plugins with weights; the weighted sum decides, ties go to the most allocated node
+    after placement (packing), then to the lowest column."""
 
 
 def site_weights(spec: SiteScore, site_names: list[str], where: str) -> np.ndarray:

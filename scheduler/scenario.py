@@ -357,6 +357,10 @@ class _JobTraits(StrictModel):
     duration divided by its speed; unlisted types run at 1.0."""
     deferrable: DeferrableSpec | None = None
     """Temporal shifting of the jobs' start to low-carbon or low-price windows."""
+    spread_slowdown: float = Field(default=1.0, ge=1.0, le=100.0)
+    """Duration factor of a segment whose GPUs span more than one node (any placement mode):
+    1.0 = none (default). An assumption to set from your own measurements (cross-node
+    all-reduce over the network instead of NVLink); no published simulator gives a value."""
     max_retries: int | None = Field(default=None, ge=0, le=1000)
     """Failures a job survives (restarting from its last checkpoint) before it ends failed;
     None: no limit, as production training restarts until it finishes."""

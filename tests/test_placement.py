@@ -45,7 +45,7 @@ def two_group_cluster() -> Cluster:
 
 
 def context(cluster: Cluster, gpus: list[int], allowed: list[list[str]] | None = None,
-            backend: Backend = NUMPY, site_arrays=None):
+            backend: Backend = NUMPY, site_arrays=None, scattered: bool = False):
     n_types = len(cluster.gpu_type_names)
     mask = np.ones((len(gpus), n_types), dtype=bool)
     if allowed is not None:
@@ -61,7 +61,7 @@ def context(cluster: Cluster, gpus: list[int], allowed: list[list[str]] | None =
         "group", "site", "gpu_type", "gpus_per_node", "free", "up", "count", "full_column",
         "group_nodes")))
     batch = JobBatch(gpus=xp.asarray(np.array(gpus, dtype=np.int64)), type_allowed=xp.asarray(mask))
-    return build_context(xp, batch, device_cols, site_arrays=site_arrays)
+    return build_context(xp, batch, device_cols, site_arrays=site_arrays, scattered=scattered)
 
 
 def column(cluster: Cluster, group: int, free: int) -> int:
@@ -176,9 +176,10 @@ def test_keys_weights_and_tie_break():
     result = evaluate(NUMPY, context(cluster, [1]), filters, scores)
     b = cluster.columns.size
     c8 = column(cluster, 0, 8)
-    # packing 12 x 1000 + spread 87 x 500 = 55,500 milli-points; key = total x B + (B-1-c).
-    assert result.keys[0, c8] == (12 * 1000 + 87 * 500) * b + (b - 1 - c8)
-    # Equal totals break ties toward the lower column index: keys are distinct in a row.
+    # packing 12 x 1000 + spread 87 x 500 = 55,500 milli-points;
+    # key = total x 101 B + packing x B + (B-1-c) (ties: most allocated, then lowest column).
+    assert result.keys[0, c8] == (12 * 1000 + 87 * 500) * 101 * b + 12 * b + (b - 1 - c8)
+    # Equal totals break ties toward packing then the lower column index: distinct in a row.
     valid = result.keys[0][result.keys[0] >= 0]
     assert len(set(valid.tolist())) == len(valid)
 
@@ -210,26 +211,38 @@ def test_first_rejecting_filter_is_the_reason():
     assert result.reason.tolist() == [0, 2, -1]  # gpu-type, capacity, fits
 
 
-def sequential_reference(cluster: Cluster, gpus: list[int], filters, scores) -> list[int]:
+def fits_by_hand(state: CapacityState, shape: JobShape, c: int) -> bool:
+    """Does a job fit on column ``c`` now? Written out per mode, independently of
+    :func:`gpu.framework.valid_columns`."""
+    if shape.scattered:  # free GPUs anywhere in the group, one node of this column to start
+        group = state.group[c]
+        total = sum(int(state.count[k] * state.free[k]) for k in range(len(state.count))
+                    if state.group[k] == group)
+        return state.count[c] >= 1 and state.free[c] >= 1 and total >= shape.gpus
+    n = int(shape.nodes[c])
+    full = int(state.full_column[state.group[c]])
+    need = 1 + (n - 1 if c == full else 0)
+    return (state.count[c] >= need and state.count[full] >= n - 1
+            and state.free[c] >= shape.remainder[c])
+
+
+def sequential_reference(cluster: Cluster, gpus: list[int], filters, scores,
+                         scattered: bool = False) -> list[int]:
     """Place jobs one at a time, re-evaluating everything from scratch for each job."""
     state = CapacityState.from_columns(cluster.columns, cluster.column_of)
     chosen = []
     for g in gpus:
-        keys = evaluate(NUMPY, context(cluster, [g]), filters, scores).keys[0]
-        shape = JobShape.of(g, state)
+        keys = evaluate(NUMPY, context(cluster, [g], scattered=scattered), filters,
+                        scores).keys[0]
+        shape = JobShape.of(g, state, scattered=scattered)
         best, best_key = -1, -1
         for c in range(len(keys)):  # brute force over columns
-            if keys[c] < 0:
-                continue
-            n = int(shape.nodes[c])
-            full = int(state.full_column[state.group[c]])
-            need = 1 + (n - 1 if c == full else 0)
-            if (state.count[c] >= need and state.count[full] >= n - 1
-                    and state.free[c] >= shape.remainder[c] and keys[c] > best_key):
+            if keys[c] >= 0 and fits_by_hand(state, shape, c) and keys[c] > best_key:
                 best, best_key = c, int(keys[c])
         chosen.append(best)
         if best >= 0:
             take(state, shape, best)
+            assert (state.count >= 0).all()
     return chosen
 
 
@@ -239,8 +252,10 @@ def sequential_reference(cluster: Cluster, gpus: list[int], filters, scores) -> 
                     max_size=3),
     gpus=st.lists(st.integers(1, 20), min_size=1, max_size=25),
     score=st.sampled_from(["packing", "spread", "locality", "fragmentation"]),
+    mode=st.sampled_from(["packed", "scattered"]),
 )
-def test_batched_assignment_equals_sequential(groups, gpus, score):
+def test_batched_assignment_equals_sequential(groups, gpus, score, mode):
+    scattered = mode == "scattered"
     cluster = Cluster(validate_data({
         "duration": "1h",
         "sites": [{"name": f"S{i}", "nodes": [{"gpu": "H100", "gpus_per_node": size,
@@ -251,12 +266,16 @@ def test_batched_assignment_equals_sequential(groups, gpus, score):
     }))
     filters, scores = calls((score, 1.0), ("packing", 0.25))
     sizes = sorted(set(gpus))
-    evaluation = evaluate(NUMPY, context(cluster, sizes), filters, scores)
+    evaluation = evaluate(NUMPY, context(cluster, sizes, scattered=scattered), filters, scores)
     state = CapacityState.from_columns(cluster.columns, cluster.column_of)
-    shapes = [JobShape.of(g, state) for g in sizes]
+    shapes = [JobShape.of(g, state, scattered=scattered) for g in sizes]
     job_class = np.array([sizes.index(g) for g in gpus])
     batched = assign(evaluation.keys, job_class, shapes, state).tolist()
-    assert batched == sequential_reference(cluster, gpus, filters, scores)
+    assert batched == sequential_reference(cluster, gpus, filters, scores, scattered)
+    # Conservation: the GPUs taken are the GPUs of the jobs placed.
+    free_gpus = int((state.count * state.free).sum())
+    placed = sum(g for g, c in zip(gpus, batched, strict=True) if c >= 0)
+    assert free_gpus == int(cluster.group_count @ cluster.group_size) - placed
 
 
 # --------------------------------------------------------------------------- backends

@@ -341,7 +341,7 @@ class Engine:
         now = self.env.now
         info = self.classes.classes[cls]
         placement = self.cluster.place(column, info.gpus)
-        speed = info.speed_by_node_class[column]
+        speed = info.speed_by_node_class[column] * info.spread_factor[len(placement.nodes) > 1]
         workload = int(jobs.workload[job])
         plan = self._plans[workload]
         resumed = bool(jobs.preemptions[job] or jobs.failures[job])

@@ -34,6 +34,9 @@ class JobClass:
     """Speed on each node class's GPU type (Python list: read once per start)."""
     power_by_node_class: list[float]
     """Facility watts the job adds on each node class (GPUs' extra draw x kind factor x PUE)."""
+    spread_factor: tuple[float, float] = (1.0, 1.0)
+    """Speed factor by ``placement spans several nodes`` (False, True): ``(1, 1 / the
+    workload's spread_slowdown)``; indexed by a bool at each start."""
     never_fits_reason: int = Reason.NEVER_FITS
     """Reason code of its jobs' rejection when it never fits (a more precise one when the
     source knows why, e.g. a trace row's GPU type that the scenario lacks)."""
@@ -98,9 +101,12 @@ class JobClasses:
         self.classes.append(JobClass(
             gpus=size, type_allowed=allowed, kind=kind_code, workload=workload,
             speed_by_type=speed, fits=fits,
-            shape=JobShape.of(size, self.capacity, facility_w if self.power.enforced else None),
+            shape=JobShape.of(size, self.capacity, facility_w if self.power.enforced else None,
+                              self.cluster.scattered),
             speed_by_node_class=speed[cols.gpu_type].tolist(),
             power_by_node_class=facility_w.tolist(),
+            spread_factor=(1.0, 1.0 / getattr(self.scenario.workloads[workload],
+                                              "spread_slowdown", 1.0)),
             never_fits_reason=self._reason_code(type_reason) if not fits else Reason.NEVER_FITS))
         return cls
 

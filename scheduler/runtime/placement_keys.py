@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gpu import Backend, CapacityState, Columns, JobBatch, PluginCall, build_context, evaluate
-from gpu.framework import pick, pick_ranked, ranked_columns
+from gpu.framework import TIE_SPAN, pick, pick_ranked, ranked_columns
 from scheduler.cluster import Cluster
 from scheduler.power import PowerModel
 from scheduler.runtime.job_classes import JobClasses
@@ -135,7 +135,7 @@ class PlacementKeys:
                          type_allowed=to(np.stack([i.type_allowed for i in info])),
                          extra=self._class_inputs(missing, self._inputs, to))
         ctx = build_context(self.backend.xp, batch, self._device_columns(), self._site_arrays(),
-                            now=self.now)
+                            now=self.now, scattered=self.cluster.scattered)
         result = evaluate(self.backend, ctx, self.filters, self.static_scores)
         for row, cls in enumerate(missing):
             self._keys[cls] = result.keys[row]
@@ -173,17 +173,19 @@ class PlacementKeys:
         return -1, Reason.WAITING
 
     def _with_dynamic_scores(self, keys: np.ndarray, cls: int) -> np.ndarray:
-        """Add the per-pick scores to a class's keys: key = total x B + tie-break, so the
-        total is recovered exactly, increased, and the key rebuilt (host NumPy, one row)."""
+        """Add the per-pick scores to a class's keys: key = total x span + tie-break (span =
+        TIE_SPAN x B), so the total is recovered exactly, increased, and the key rebuilt
+        (host NumPy, one row)."""
         info = self.classes[cls]
         n_columns = keys.shape[0]
         batch = JobBatch(gpus=np.array([info.gpus], dtype=np.int64),
                          type_allowed=info.type_allowed[None, :],
                          extra=self._class_inputs([cls], self._dynamic_inputs, np.asarray))
-        ctx = build_context(np, batch, self.cluster.columns)
+        ctx = build_context(np, batch, self.cluster.columns, scattered=self.cluster.scattered)
         extra = np.zeros(n_columns, dtype=np.int64)
         for call in self.dynamic_scores:
             score = np.asarray(call.plugin.fn(ctx, **call.args)).reshape(-1).astype(np.int64)
             extra += score * call.weight_milli
-        tie = keys % n_columns
-        return np.where(keys >= 0, (keys // n_columns + extra) * n_columns + tie, -1)
+        span = TIE_SPAN * n_columns
+        tie = keys % span
+        return np.where(keys >= 0, (keys // span + extra) * span + tie, -1)

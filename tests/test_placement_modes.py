@@ -1,0 +1,88 @@
+"""Placement modes (``policy.placement.mode``) and the spread slowdown (issue 16 item 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from scheduler.cluster import Cluster
+from scheduler.loading import validate_data
+from scheduler.simulation import simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def philly(size: int, count: int, mode: str) -> dict:
+    data = yaml.safe_load((ROOT / "scenarios" / "philly-6214e9.yaml").read_text())
+    data["workloads"][0]["trace"]["path"] = str(
+        ROOT / "tests" / "data" / "traces" / "philly-vc" / "6214e9.csv")
+    data["sites"] = [{"name": "p", "nodes": [{"gpu": "V100", "gpus_per_node": size,
+                                              "count": count}]}]
+    data["policy"] = {"queue": "fifo", "placement": {"mode": mode}}
+    return data
+
+
+def test_scattered_on_8_gpu_nodes_is_tiresias_count_fifo():
+    # Tiresias `count` takes free GPUs anywhere: the same as every GPU its own node. Philly VC
+    # 6214e9 on 32 x 8 V100, FIFO: the published simulator gives a mean JCT of 287,316 s.
+    scattered = simulate(validate_data(philly(8, 32, "scattered"))).jobs
+    one_gpu_nodes = simulate(validate_data(philly(1, 256, "packed"))).jobs
+    np.testing.assert_array_equal(scattered["start_s"].to_numpy(),
+                                  one_gpu_nodes["start_s"].to_numpy())
+    jct = (scattered["end_s"] - scattered["arrival_s"]).mean()
+    assert jct == pytest.approx(287_316, abs=1.0)
+    packed = simulate(validate_data(philly(8, 32, "packed"))).jobs
+    assert (packed["end_s"] - packed["arrival_s"]).mean() > jct + 5000  # 297,801 s
+
+
+def small(mode: str, jobs: str, tmp_path: Path, slowdown: float = 1.0) -> dict:
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("arrival,gpus,duration\n" + jobs)
+    return {
+        "name": "modes", "duration": "1d", "drain": True,
+        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": 2}]}],
+        "workloads": [{"name": "w", "kind": "training", "spread_slowdown": slowdown,
+                       "trace": {"format": "csv", "path": str(trace)}}],
+        "policy": {"queue": "fifo", "placement": {"mode": mode}},
+    }
+
+
+def test_scattered_job_uses_partial_nodes(tmp_path):
+    # Two 6-GPU jobs leave 2 free GPUs on each node; a 4-GPU job waits for a node in mode
+    # packed, starts at once over the two partial nodes in mode scattered.
+    jobs = "0,6,2h\n0,6,3h\n60,4,1h\n"
+    packed = simulate(validate_data(small("packed", jobs, tmp_path))).jobs
+    scattered = simulate(validate_data(small("scattered", jobs, tmp_path))).jobs
+    assert packed["start_s"].iloc[2] == 7200
+    assert scattered["start_s"].iloc[2] == 60
+
+
+def test_spread_slowdown_applies_to_jobs_over_several_nodes(tmp_path):
+    jobs = "0,16,1h\n0,8,1h\n"  # the 8-GPU job waits for the 16-GPU one, then fits one node
+    result = simulate(validate_data(small("packed", jobs, tmp_path, slowdown=1.5))).jobs
+    run = (result["end_s"] - result["start_s"]).tolist()
+    assert run == pytest.approx([5400.0, 3600.0])
+
+
+def test_scattered_cluster_peek_place_release_keep_invariants():
+    cluster = Cluster(validate_data({
+        "duration": "1h", "policy": {"placement": {"mode": "scattered"}},
+        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 4, "count": 3}]}],
+        "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 1},
+                       "gpus": 1, "duration": "1h"}]}))
+    full = int(cluster.column_of[0, 4])
+    a = cluster.place(full, 3)            # node with 1 free left
+    b = cluster.place(full, 3)            # another with 1 free left
+    assert a.gpus == (3,) and b.gpus == (3,)
+    # 5 GPUs starting on the last full node: 4 there, then the fullest partial node (1 free).
+    c = cluster.place(full, 5)
+    assert c.gpus == (4, 1) and len(set(c.nodes)) == 2
+    cluster.check_invariants()
+    assert cluster.busy_gpus == 11
+    for placement in (b, a, c):
+        cluster.release(placement)
+        cluster.check_invariants()
+    assert cluster.busy_gpus == 0 and int(cluster.columns.count[full]) == 3
