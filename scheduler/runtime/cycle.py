@@ -124,6 +124,9 @@ class SchedulingCycle:
         # elsewhere (on a node its preemptor could not use): walk again while walks preempt.
         # Built-in policies preempt only strictly lower ranks, so this ends; the bound guards
         # user policies whose may_preempt allows cycles (A preempts B, B preempts A).
+        if not parts.policy.preemptive:
+            self._walk_queue(rules)  # a walk that cannot preempt: once is enough
+            return decisions, parts.policy.blocking == "strict"
         for _ in range(MAX_WALKS):
             before = len(decisions.preempted)
             self._walk_queue(rules)

@@ -346,7 +346,7 @@ class Engine:
         plan = self._plans[workload]
         resumed = bool(jobs.preemptions[job] or jobs.failures[job])
         remaining = float(jobs.remaining_s[job])
-        transfer = self.checkpoints.transfer_s(job, info.gpus, placement.site)
+        transfer = self.checkpoints.transfer_s(job, info.gpus, placement.site) if resumed else 0.0
         if plan.interval is None and not resumed:
             end = now + transfer + remaining / speed  # the common case, simple arithmetic
         else:
