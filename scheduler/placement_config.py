@@ -14,7 +14,7 @@ from pydantic import Discriminator, Field, Tag
 
 from gpu import PluginCall, PluginError, get_plugin, registered
 from scheduler.errors import InputError, Problem
-from scheduler.scenario_base import StrictModel
+from scheduler.scenario_base import StrictModel, plugin_tag
 
 DEFAULT_FILTERS = ["gpu-type", "node-up", "capacity"]
 REMOVED_POWER_FILTER = "power"
@@ -116,8 +116,7 @@ BUILTIN_SCORES = {"packing", "spread", "locality", "fragmentation", "site", "car
 
 
 def _score_kind(value: Any) -> str:
-    name = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return f"[{name}]" if isinstance(name, str) and name in BUILTIN_SCORES else "[user]"
+    return plugin_tag(value, BUILTIN_SCORES)
 
 
 ScoreSpec = Annotated[

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
-from scheduler.scenario_base import StrictModel
+from scheduler.scenario_base import StrictModel, plugin_tag
 
 BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "speed-gain", "gavel")
 DEPRECATED_QUEUES = {"gavel": "speed-gain"}
@@ -113,8 +113,7 @@ class UserQueue(StrictModel):
 
 
 def _queue_kind(value: Any) -> str:
-    name = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return f"[{name}]" if isinstance(name, str) and name in BUILTIN_QUEUES else "[user]"
+    return plugin_tag(value, BUILTIN_QUEUES)
 
 
 QueueSpec = Annotated[

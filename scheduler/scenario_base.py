@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Collection
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
@@ -37,3 +38,8 @@ class StrictModel(BaseModel):
     )
 
 
+def plugin_tag(value: Any, builtins: Collection[str]) -> str:
+    """Tag of a ``{type: ...}`` block in a tagged union of built-ins and a user fallback:
+    ``[name]`` for a built-in, ``[user]`` otherwise (dicts before validation, models after)."""
+    name = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"[{name}]" if isinstance(name, str) and name in builtins else "[user]"
