@@ -211,8 +211,13 @@ class LeastAttainedService(QueuePolicy):
         the candidates in victim order, which is sorted once per running set (the same
         result as filtering then sorting, since the sort is stable)."""
         if candidates is not self._ordered_for:
-            self._ordered = sorted(candidates, key=self.victim_order)
-            self._ordered_queues = [-self.queue_of(j) for j in self._ordered]  # ascending
+            start_s = self.jobs.start_s
+            queue_of = self.queue_of
+            # (-queue, -first start) is victim_order; the position keeps the sort stable.
+            keyed = sorted((-queue_of(j), -float(start_s[j]), k, j)
+                           for k, j in enumerate(candidates))
+            self._ordered = [row[3] for row in keyed]
+            self._ordered_queues = [row[0] for row in keyed]  # ascending: -queue
             self._ordered_for = candidates
         below = bisect.bisect_left(self._ordered_queues, -self.queue_of(waiting))
         return self._ordered[:below]
