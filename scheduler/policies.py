@@ -169,6 +169,8 @@ class LeastAttainedService(QueuePolicy):
         self._thresholds: list[float] = self.thresholds_gpu_s.tolist()
         self._memo: dict[int, int] = {}
         self._memo_time = math.nan
+        self._steady: dict[int, tuple[int, int, float]] = {}
+        """Running job -> (segment token, queue, time until which the queue holds)."""
         self._ordered_for: list[int] | None = None
         self._ordered: list[int] = []
         self._ordered_queues: list[int] = []
@@ -193,8 +195,29 @@ class LeastAttainedService(QueuePolicy):
             self._memo_time = now
         queue = self._memo.get(job)
         if queue is None:
-            queue = bisect.bisect_right(self._thresholds, self._attained(job))
+            queue = self._queue_now(job, now)
             self._memo[job] = queue
+        return queue
+
+    def _queue_now(self, job: int, now: float) -> int:
+        """A running job keeps its queue until its attained service reaches the next
+        threshold: that time is kept per segment (with a margin; near it, or for a waiting
+        job, the queue is computed from the attained service as always)."""
+        segment = self.handle.running.get(job)
+        if segment is not None:
+            kept = self._steady.get(job)
+            if kept is not None and kept[0] == segment.token and now < kept[2]:
+                return kept[1]
+        attained = self._attained(job)
+        queue = bisect.bisect_right(self._thresholds, attained)
+        if segment is not None:
+            until = math.inf
+            if queue < len(self._thresholds):
+                until = now + (self._thresholds[queue] - attained) / sum(segment.placement.gpus)
+                until -= 1e-6 + abs(until) * 1e-12  # never trust the last rounding
+            if len(self._steady) > 4 * len(self.handle.running) + 1024:
+                self._steady = {j: v for j, v in self._steady.items() if j in self.handle.running}
+            self._steady[job] = (segment.token, queue, until)
         return queue
 
     def order_key(self, job: int) -> tuple[float, ...]:
