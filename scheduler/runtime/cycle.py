@@ -120,13 +120,13 @@ class SchedulingCycle:
         rules.new_cycle(decisions)
         if replicas:
             self._place_replicas(replicas, rules, decisions)
+        if not parts.policy.preemptive:
+            self._walk_queue(rules)  # a walk that cannot preempt: once is enough
+            return decisions, parts.policy.blocking == "strict"
         # A job a walk preempted is back in the queue, behind the walk, and may fit now
         # elsewhere (on a node its preemptor could not use): walk again while walks preempt.
         # Built-in policies preempt only strictly lower ranks, so this ends; the bound guards
         # user policies whose may_preempt allows cycles (A preempts B, B preempts A).
-        if not parts.policy.preemptive:
-            self._walk_queue(rules)  # a walk that cannot preempt: once is enough
-            return decisions, parts.policy.blocking == "strict"
         for _ in range(MAX_WALKS):
             before = len(decisions.preempted)
             self._walk_queue(rules)
