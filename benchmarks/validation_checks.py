@@ -680,6 +680,61 @@ replicas' batch slots. Four kinds of checks:
 """
 
 
+def _las_one_node(folder: Path, rows: str, **workload: Any) -> dict[str, Any]:
+    """One node of 8 GPUs, LAS with one threshold at 1 GPU-hour, jobs from a CSV trace."""
+    trace = folder / "jobs.csv"
+    trace.write_text("arrival,gpus,duration\n" + rows)
+    return {"seed": 1, "duration": "1d", "drain": True,
+            "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8,
+                                               "count": 1}]}],
+            "workloads": [{"name": "w", "trace": {"format": "csv", "path": str(trace)},
+                           **workload}],
+            "policy": {"queue": {"type": "las", "thresholds_gpu_hours": [1]}}}
+
+
+def run_preemption_by_hand(quick: bool) -> list[Check]:
+    rule = "exact: event times are sums of whole seconds"
+    checks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        jobs = simulate(_las_one_node(folder, "0,8,2h\n100,8,10m\n")).jobs
+        checks.append(within("LAS demotion: short job starts when the long one crosses 1 GPU-h "
+                             "(s)", 450.0, float(jobs["start_s"].iloc[1]), 1e-9, rule))
+        checks.append(within("LAS demotion: long job ends after the short one's 600 s (s)",
+                             7800.0, float(jobs["end_s"].iloc[0]), 1e-9, rule))
+        worked = "0,8,10h\n1h,8,10m\n2h,8,10m\n3h,8,10m\n"
+        long_job = simulate(_las_one_node(folder, worked)).jobs.iloc[0]
+        checks.append(within("preempted 3 x, saves free: long job's end (s)", 37_800.0,
+                             float(long_job["end_s"]), 1e-9, rule))
+        checkpoint = {"interval": "1h", "overhead": "30s", "restart": "5m"}
+        long_job = simulate(_las_one_node(folder, worked, checkpoint=checkpoint)).jobs.iloc[0]
+        checks.append(within("preempted 3 x, 30 s saves, 5 min restarts: end (s)", 39_000.0,
+                             float(long_job["end_s"]), 1e-9, rule))
+        checks.append(within("preempted 3 x, 30 s saves: lost GPU-hours", 0.2,
+                             float(long_job["lost_gpu_hours"]), 1e-9, rule))
+    return checks
+
+
+PREEMPTION_TEXT = r"""
+Preemption and LAS timing by hand, on one node of 8 GPUs with one LAS threshold at 1 GPU-hour
+(the example of issue 16):
+
+- A 2 h 8-GPU job starts at 0; a 10 min 8-GPU job arrives at 100 s. The long job crosses
+  1 GPU-hour at 3600 / 8 = 450 s, drops to queue 1 (its timer wakes the scheduler) and the
+  short job, in queue 0, preempts it then: it starts at 450 s and ends at 1,050 s; the long
+  job saves (free without a checkpoint block) and ends at 7,200 + 600 = 7,800 s.
+- A 10 h job and three 10 min jobs at 1 h, 2 h, 3 h: each short job preempts the long one at
+  once; the long one keeps all its work and ends at 10 h + 3 x 10 min = 37,800 s (13.17 h when
+  preemption threw the work away). With hourly checkpoints (30 s pause), a 5 min restart and
+  the save taking the last 30 s before each preemption: 3,570 + 2,670 + 2,670 s kept in three
+  segments, 27,090 s left from 11,700 s with 7 pauses: 11,700 + 27,090 + 210 = 39,000 s; lost
+  3 x 30 s x 8 GPUs = 0.2 GPU-hours.
+
+Event times are sums of whole seconds here, so the tolerance is 1e-9: any difference is a
+wrong decision, not rounding.
+"""
+
+
 PHILLY_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "philly-6214e9.yaml"
 PUBLISHED_FIFO_JCT_S = {"Tiresias count": 287_316.0, "Gavel": 293_676.0}
 PUBLISHED_LAS_JCT_S = {"Tiresias dlas-gpu": 264_182.0, "Gavel": 266_118.0}
@@ -745,6 +800,7 @@ GROUPS: list[Group] = [
     Group("Energy, carbon and cost by hand", ENERGY_TEXT, run_energy),
     Group("Queue policy orderings", POLICY_TEXT, run_policies),
     Group("EASY backfilling on multi-GPU nodes, by hand", EASY_TEXT, run_easy_by_hand),
+    Group("Preemption and LAS timing, by hand", PREEMPTION_TEXT, run_preemption_by_hand),
     Group("Published simulators on a Philly trace (Tiresias, Gavel)", PUBLISHED_TEXT,
           run_published),
     Group("Failures against their rate", FAILURE_TEXT, run_failures),
