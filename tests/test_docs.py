@@ -47,9 +47,6 @@ COMMAND_TIMEOUT_S = 300
 FENCE = re.compile(r"^```([^\s`]*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 FILE_COMMENT = re.compile(r"^#\s*([\w.-]+\.ya?ml)\b")
 
-if str(ROOT) not in sys.path:  # benchmarks/ and scripts/ live beside the packages
-    sys.path.insert(0, str(ROOT))
-
 
 @dataclass(frozen=True)
 class Block:
