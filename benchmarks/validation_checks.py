@@ -456,18 +456,26 @@ heavy-tailed arrivals, where the gap is smaller: 0.83). The expected gaps are la
 # --------------------------------------------------------------------------- 5b. EASY by hand
 
 
-def trace_run(folder: Path, queue: str, jobs: str, nodes: int, **site: Any) -> Any:
-    """Jobs ``arrival,gpus,duration`` on ``nodes`` nodes of 8 H100 (PUE 1.5), drained: the
-    jobs table in trace order."""
-    trace = folder / f"{queue}-{nodes}.csv"
+def trace_scenario(folder: Path, queue: Any, jobs: str, nodes: int,
+                   workload: dict[str, Any] | None = None, **site: Any) -> dict[str, Any]:
+    """Jobs ``arrival,gpus,duration`` (CSV rows) on ``nodes`` nodes of 8 H100 (PUE 1.5),
+    drained, under ``queue`` (a name or a queue block); ``workload`` adds workload fields,
+    ``site`` site fields. The trace is written into ``folder``."""
+    trace = folder / f"jobs-{len(list(folder.glob('jobs-*.csv')))}.csv"
     trace.write_text("arrival,gpus,duration\n" + jobs)
-    result = simulate({
-        "name": "easy-hand", "seed": 1, "duration": "3d", "drain": True,
+    return {
+        "name": "by-hand", "seed": 1, "duration": "3d", "drain": True,
         "sites": [{"name": "A", "pue": 1.5,
                    "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": nodes}], **site}],
-        "workloads": [{"name": "w", "trace": {"format": "csv", "path": str(trace)}}],
+        "workloads": [{"name": "w", "trace": {"format": "csv", "path": str(trace)},
+                       **(workload or {})}],
         "policy": {"queue": queue},
-    })
+    }
+
+
+def trace_run(folder: Path, queue: Any, jobs: str, nodes: int, **site: Any) -> Any:
+    """:func:`trace_scenario` simulated: the jobs table in trace order."""
+    result = simulate(trace_scenario(folder, queue, jobs, nodes, **site))
     return result.jobs.sort_values(["arrival_s", "job_id"]).reset_index(drop=True)
 
 
@@ -680,16 +688,7 @@ replicas' batch slots. Four kinds of checks:
 """
 
 
-def _las_one_node(folder: Path, rows: str, **workload: Any) -> dict[str, Any]:
-    """One node of 8 GPUs, LAS with one threshold at 1 GPU-hour, jobs from a CSV trace."""
-    trace = folder / "jobs.csv"
-    trace.write_text("arrival,gpus,duration\n" + rows)
-    return {"seed": 1, "duration": "1d", "drain": True,
-            "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8,
-                                               "count": 1}]}],
-            "workloads": [{"name": "w", "trace": {"format": "csv", "path": str(trace)},
-                           **workload}],
-            "policy": {"queue": {"type": "las", "thresholds_gpu_hours": [1]}}}
+LAS_ONE_THRESHOLD = {"type": "las", "thresholds_gpu_hours": [1]}
 
 
 def run_preemption_by_hand(quick: bool) -> list[Check]:
@@ -697,17 +696,18 @@ def run_preemption_by_hand(quick: bool) -> list[Check]:
     checks = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        jobs = simulate(_las_one_node(folder, "0,8,2h\n100,8,10m\n")).jobs
+        jobs = trace_run(folder, LAS_ONE_THRESHOLD, "0,8,2h\n100,8,10m\n", 1)
         checks.append(within("LAS demotion: short job starts when the long one crosses 1 GPU-h "
                              "(s)", 450.0, float(jobs["start_s"].iloc[1]), 1e-9, rule))
         checks.append(within("LAS demotion: long job ends after the short one's 600 s (s)",
                              7800.0, float(jobs["end_s"].iloc[0]), 1e-9, rule))
         worked = "0,8,10h\n1h,8,10m\n2h,8,10m\n3h,8,10m\n"
-        long_job = simulate(_las_one_node(folder, worked)).jobs.iloc[0]
+        long_job = trace_run(folder, LAS_ONE_THRESHOLD, worked, 1).iloc[0]
         checks.append(within("preempted 3 x, saves free: long job's end (s)", 37_800.0,
                              float(long_job["end_s"]), 1e-9, rule))
         checkpoint = {"interval": "1h", "overhead": "30s", "restart": "5m"}
-        long_job = simulate(_las_one_node(folder, worked, checkpoint=checkpoint)).jobs.iloc[0]
+        long_job = simulate(trace_scenario(folder, LAS_ONE_THRESHOLD, worked, 1,
+                                          {"checkpoint": checkpoint})).jobs.iloc[0]
         checks.append(within("preempted 3 x, 30 s saves, 5 min restarts: end (s)", 39_000.0,
                              float(long_job["end_s"]), 1e-9, rule))
         checks.append(within("preempted 3 x, 30 s saves: lost GPU-hours", 0.2,

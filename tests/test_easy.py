@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.validation_checks import trace_run
 from gpu import JobShape
 from gpu.framework import pick
 from scheduler import simulate
@@ -26,16 +27,7 @@ H = 3600.0
 def easy_run(tmp_path: Path, jobs: str, nodes: int = 1, **site) -> list[dict]:
     """Jobs (arrival, gpus, duration) on ``nodes`` nodes of 8 H100 (PUE 1.5), EASY, drained;
     returns per job (trace order) its start, end and reservation in hours."""
-    trace = tmp_path / "jobs.csv"
-    trace.write_text("arrival,gpus,duration\n" + jobs)
-    result = simulate({
-        "name": "easy", "seed": 1, "duration": "3d", "drain": True,
-        "sites": [{"name": "A", "pue": 1.5,
-                   "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": nodes}], **site}],
-        "workloads": [{"name": "w", "trace": {"format": "csv", "path": str(trace)}}],
-        "policy": {"queue": "easy-backfill"},
-    })
-    frame = result.jobs.sort_values(["arrival_s", "job_id"])
+    frame = trace_run(tmp_path, "easy-backfill", jobs, nodes, **site)
     return [{k: float(row[k + "_s"]) / H for k in ("start", "end", "reservation")}
             for _, row in frame.iterrows()]
 
