@@ -19,6 +19,7 @@ Contract (see ARCHITECTURE.md, principles 3-5):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -365,6 +366,9 @@ class _ReferenceRules:
         take(self.state, self.shapes[cls], column)
 
     def wait(self, job: int, reason: int) -> None:
+        pass
+
+    def wait_rest(self, jobs: Sequence[int], reasons: Sequence[int]) -> None:
         pass
 
 

@@ -233,17 +233,27 @@ class LeastAttainedService(QueuePolicy):
         """Running jobs of lower queues than ``waiting``'s, lowest queue first: a prefix of
         the candidates in victim order, which is sorted once per running set (the same
         result as filtering then sorting, since the sort is stable)."""
+        queue = self.queue_of(waiting)
+        if queue == len(self._thresholds):  # the last queue outranks no one: nothing to sort
+            return []
         if candidates is not self._ordered_for:
-            start_s = self.jobs.start_s
-            queue_of = self.queue_of
-            # (-queue, -first start) is victim_order; the position keeps the sort stable.
-            keyed = sorted((-queue_of(j), -float(start_s[j]), k, j)
-                           for k, j in enumerate(candidates))
-            self._ordered = [row[3] for row in keyed]
-            self._ordered_queues = [row[0] for row in keyed]  # ascending: -queue
+            self._order_victims(candidates)
             self._ordered_for = candidates
-        below = bisect.bisect_left(self._ordered_queues, -self.queue_of(waiting))
-        return self._ordered[:below]
+        return self._ordered[:bisect.bisect_left(self._ordered_queues, -queue)]
+
+    def _order_victims(self, candidates: list[int]) -> None:
+        """Sort ``candidates`` by victim order (lowest queue first, then latest first start;
+        stable), with every queue computed at once from the attained service, exactly as
+        :meth:`queue_of` computes it (same float operations, so the same queues)."""
+        attained = self.handle.attained_gpu_s_of(candidates)
+        if self._promoted_at:
+            promoted = self._promoted_at
+            attained -= np.array([promoted.get(j, 0.0) for j in candidates], dtype=np.float64)
+        queues = np.searchsorted(self.thresholds_gpu_s, attained, side="right")
+        ids = np.array(candidates, dtype=np.int64)
+        order = np.lexsort((-self.jobs.start_s[ids], -queues))  # (-queue, -first start), stable
+        self._ordered = ids[order].tolist()
+        self._ordered_queues = (-queues[order]).tolist()  # ascending: -queue
 
     def on_start(self, job: int) -> None:
         handle = self.handle

@@ -88,6 +88,9 @@ class ToyRules:
     def wait(self, job, reason):
         self.waits[job] = reason
 
+    def wait_rest(self, jobs, reasons):
+        self.waits.update(zip(jobs, reasons, strict=True))
+
 
 def test_strict_stops_at_the_first_job_that_cannot_start():
     rules = ToyRules([4, 8, 1], free=10)
@@ -248,6 +251,9 @@ class FakeHandle:
 
     def attained_gpu_s(self, job):
         return self.attained.get(job, 0.0)
+
+    def attained_gpu_s_of(self, jobs):
+        return np.array([self.attained_gpu_s(j) for j in jobs], dtype=np.float64)
 
     def speed_gain(self, job):
         return 1.0

@@ -13,7 +13,8 @@ reservations) is returned in :class:`Decisions` and written by the engine afterw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,6 +58,15 @@ class Decisions:
         self.replicas_waiting: list[int] = []
         """Replica requests still waiting after the cycle, in request order."""
 
+    def write(self, jobs: JobTable) -> None:
+        """Write why jobs wait, and the first reservation of each blocked head."""
+        if self.waits:
+            jobs.reason[np.fromiter(self.waits, dtype=np.int64, count=len(self.waits))] = (
+                np.fromiter(self.waits.values(), dtype=np.int64, count=len(self.waits)))
+        for job, shadow in self.reservations:
+            if math.isnan(jobs.reservation_s[job]):
+                jobs.reservation_s[job] = shadow
+
 
 class CyclePort(Protocol):
     """What a cycle needs from the engine: the clock, running segments, and the two actions
@@ -67,6 +77,10 @@ class CyclePort(Protocol):
 
     @property
     def running(self) -> Mapping[int, Segment]: ...
+
+    @property
+    def training_running(self) -> int:
+        """How many of the running jobs are training jobs (not replicas)."""
 
     @property
     def interruptions(self) -> int:
@@ -187,8 +201,12 @@ class SchedulingCycle:
         decisions = self._rules.decisions
         counts = (len(decisions.starts), len(decisions.preempted))
         if decisions is not self._training_for or counts != self._training_counts:
-            is_replica = self.parts.is_replica
-            self._training = [j for j in self.port.running if not is_replica(j)]
+            running = self.port.running
+            if self.port.training_running == len(running):
+                self._training = list(running)
+            else:
+                is_replica = self.parts.is_replica
+                self._training = [j for j in running if not is_replica(j)]
             self._training_for, self._training_counts = decisions, counts
         return self._training
 
@@ -282,6 +300,9 @@ class _Rules:
 
     def wait(self, job: int, reason: int) -> None:
         self.decisions.waits[job] = reason
+
+    def wait_rest(self, jobs: Sequence[int], reasons: Sequence[int]) -> None:
+        self.decisions.waits.update(zip(jobs, reasons, strict=True))
 
 
 def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int, int]:

@@ -137,6 +137,10 @@ class Engine:
     def now(self) -> float:
         return float(self.env.now)
 
+    @property
+    def training_running(self) -> int:
+        return self._running_training
+
     def is_replica(self, job: int) -> bool:
         """A replica of an inference service (not a trace's inference request job)."""
         return bool(self._service_workload[self.jobs.workload[job]])
@@ -206,13 +210,7 @@ class Engine:
         decisions, strict = self.cycle.decide(self.replicas_pending)
         if self.replicas_pending:
             self.replicas_pending = decisions.replicas_waiting
-        jobs = self.jobs
-        if decisions.waits:
-            for job, reason in decisions.waits.items():
-                jobs.reason[job] = reason
-        for job, shadow in decisions.reservations:
-            if math.isnan(jobs.reservation_s[job]):
-                jobs.reservation_s[job] = shadow
+        decisions.write(self.jobs)
         self._log_pending(strict)
 
     def _log_pending(self, strict: bool) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scheduler.checkpoint import CheckpointPlan
 from scheduler.cluster import Placement
@@ -31,10 +31,12 @@ class Segment:
     transfer_s: float = 0.0
     """Seconds waiting for the checkpoint to arrive from another site (after the restart,
     before compute)."""
+    gpus: int = field(init=False)
+    """GPUs the segment holds (all of its job's), summed once: read on every attained-service
+    query."""
 
-    @property
-    def gpus(self) -> int:
-        return sum(self.placement.gpus)
+    def __post_init__(self) -> None:
+        self.gpus = sum(self.placement.gpus)
 
     @property
     def estimated_end(self) -> float:
