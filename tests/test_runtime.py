@@ -105,6 +105,51 @@ def test_greedy_skips_and_blocks_a_failed_class():
     assert rules.waits == {1: Reason.WAITING, 2: Reason.WAITING}
 
 
+class PreemptingToyRules(ToyRules):
+    """ToyRules whose ``make_room`` frees ``room`` units once (a preemption)."""
+
+    def __init__(self, size, free, room=0):
+        super().__init__(size, free)
+        self.room, self.tries = room, []
+
+    def pick(self, job, cls):
+        self.tries.append(job)
+        return super().pick(job, cls)
+
+    def make_room(self, job, cls):
+        if self.room and self.size[job] <= self.free + self.room:
+            self.free, self.room = self.free + self.room, 0
+            return 0
+        return -1
+
+
+def test_runs_of_a_failed_class_wait_untried_and_the_walk_goes_on_after_them():
+    # Class 1 (8 units) fails at job 1: jobs 2-4 wait with its reason untried; job 5 (class 0)
+    # is tried and starts; class 2 (job 6, 2 units) then starts too.
+    rules = PreemptingToyRules([1, 8, 8, 8, 8, 1, 2], free=4)
+    started = walk(range(7), [0, 1, 1, 1, 1, 0, 2], rules, "greedy", preemptive=True,
+                   classes_pending=3)
+    assert started == [0, 5, 6]
+    assert rules.tries == [0, 1, 5, 6]
+    assert rules.waits == {j: Reason.WAITING for j in (1, 2, 3, 4)}
+
+
+def test_a_preemptive_walk_stops_once_every_class_failed_and_the_rest_wait():
+    rules = PreemptingToyRules([8, 8, 9, 8, 9, 8], free=4)
+    assert walk(range(6), [0, 0, 1, 0, 1, 0], rules, "greedy", preemptive=True,
+                classes_pending=2) == []
+    assert rules.tries == [0, 2]
+    assert rules.waits == {j: Reason.WAITING for j in range(6)}
+
+
+def test_a_preemption_clears_the_failed_classes():
+    # Job 0 (class 0) fails and cannot preempt; job 1 (class 1) preempts 8 units: job 2, of the
+    # failed class 0, is tried again and fits in what is left.
+    rules = PreemptingToyRules([12, 6, 5], free=3, room=8)
+    assert walk(range(3), [0, 1, 0], rules, "greedy", preemptive=True, classes_pending=2) == [1, 2]
+    assert rules.tries == [0, 1, 2]
+
+
 def test_quota_refusal_waits_without_blocking_the_class():
     rules = ToyRules([1, 1], free=10, refuse={0})
     assert walk(range(2), [0, 0], rules, "greedy") == [1]
