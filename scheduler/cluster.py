@@ -187,6 +187,12 @@ class Cluster:
         """Bumped when a node goes down or comes back (EASY recomputes its reservation)."""
         self.scattered = scenario.policy.placement.mode == "scattered"
         """Placement mode ``scattered``: jobs take free GPUs on any nodes of a group."""
+        self.first_fit = scenario.policy.placement.mode == "consolidated"
+        """Placement mode ``consolidated``: nodes of the chosen group taken first fit."""
+        self._group_start: list[int] = (np.cumsum(self.group_count) - self.group_count).tolist()
+        self.first_fit_order = np.arange(n_nodes, dtype=np.int64)
+        """Node ids in first-fit preference order (ascending ids; a benchmark may permute the
+        nodes of a group to measure how much first fit owes to the order)."""
 
     # ------------------------------------------------------------------ queries
 
@@ -246,6 +252,8 @@ class Cluster:
         capacity is missing."""
         if self.scattered:
             return self._peek_scattered(column, gpus)
+        if self.first_fit:
+            return self._peek_first_fit(column, gpus)
         group = self._col_group[column]
         size = self._group_size[group]
         nodes_needed = -(-gpus // size)
@@ -260,6 +268,29 @@ class Cluster:
             if top < nodes_needed - 1:
                 raise RuntimeError(f"placement on column {column} without capacity")
             nodes += reversed(full[top - nodes_needed + 1:top])
+        return Placement(tuple(nodes), (remainder, *[size] * (nodes_needed - 1)),
+                         self._group_site[group], group)
+
+    def _peek_first_fit(self, column: int, gpus: int) -> Placement:
+        """:meth:`peek` in mode ``consolidated``: the shape of ``packed`` in ``column``'s group,
+        first fit: the first wholly free nodes (``first_fit_order``), then the first other
+        node with room for the remainder. O(nodes of the group) per call."""
+        group = self._col_group[column]
+        size = self._group_size[group]
+        nodes_needed = -(-gpus // size)
+        remainder = gpus - (nodes_needed - 1) * size
+        start = self._group_start[group]
+        stop = start + int(self.group_count[group])
+        order = self.first_fit_order[start:stop]
+        free = np.array(self._free[start:stop], dtype=np.int64)[order - start]
+        up = np.array(self._column[start:stop], dtype=np.int64)[order - start] != self._down[group]
+        whole = np.flatnonzero(up & (free == size))[:nodes_needed - 1]
+        room = up & (free >= remainder)
+        room[whole] = False
+        first = np.flatnonzero(room)[:1]
+        if len(whole) < nodes_needed - 1 or not len(first):
+            raise RuntimeError(f"placement on column {column} without capacity")
+        nodes = order[np.concatenate([first, whole])].tolist()
         return Placement(tuple(nodes), (remainder, *[size] * (nodes_needed - 1)),
                          self._group_site[group], group)
 

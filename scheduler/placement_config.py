@@ -145,10 +145,14 @@ class PlacementSpec(StrictModel):
     filters: list[str] = Field(default_factory=lambda: list(DEFAULT_FILTERS))
     """Filter plugin names, applied in order (the first that rejects a job everywhere is its
     pending reason)."""
-    mode: Literal["packed", "scattered"] = "packed"
+    mode: Literal["packed", "consolidated", "scattered"] = "packed"
     """How a job's GPUs are laid out on nodes. ``packed`` (default): a job of ``g`` GPUs on
     nodes of ``G`` takes ``ceil(g / G) - 1`` wholly free nodes of one node group plus one node
-    for the remainder (a job that fits on one node stays on one node). ``scattered``: the job
+    for the remainder (a job that fits on one node stays on one node); the scores choose the
+    node class of the remainder. ``consolidated``: the same shape, first fit: the scores choose
+    the node group, and inside it the job takes the first wholly free nodes by node id, then the
+    first other node (by id) with room for the remainder, as Tiresias's ``yarn`` scheme does.
+    ``scattered``: the job
     takes free GPUs on any nodes of one node group (all it can on a node of the chosen node
     class, the rest on the group's nodes with free GPUs, fullest first), as Tiresias's
     ``count`` scheme and Gavel do; it fits when the group has ``g`` free GPUs in all. See

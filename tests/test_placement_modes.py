@@ -86,3 +86,47 @@ def test_scattered_cluster_peek_place_release_keep_invariants():
         cluster.release(placement)
         cluster.check_invariants()
     assert cluster.busy_gpus == 0 and int(cluster.columns.count[full]) == 3
+
+
+def test_consolidated_on_8_gpu_nodes_is_tiresias_yarn_fifo():
+    # Tiresias `yarn` (first fit by node id, whole nodes then one node for the remainder):
+    # Philly VC 6214e9 on 32 x 8 V100 under FIFO gives 375,912 s with the published simulator.
+    jobs = simulate(validate_data(philly(8, 32, "consolidated"))).jobs
+    assert (jobs["end_s"] - jobs["arrival_s"]).mean() == pytest.approx(375_912, abs=1.0)
+
+
+def test_consolidated_takes_the_first_node_with_room_not_the_tightest(tmp_path):
+    # 4 GPUs on node 0 (4 free), 6 on node 1 (2 free). A 2-GPU job: best fit (packed) takes
+    # node 1's last 2 GPUs and a 4-GPU job then starts at once on node 0; first fit takes
+    # node 0, leaving 2 + 2 free, and the 4-GPU job waits for the first end (1 h).
+    jobs = "0,4,1h\n0,6,2h\n10,2,3h\n20,4,1h\n"
+    packed = simulate(validate_data(small("packed", jobs, tmp_path))).jobs
+    consolidated = simulate(validate_data(small("consolidated", jobs, tmp_path))).jobs
+    assert packed["start_s"].tolist() == [0, 0, 10, 20]
+    assert consolidated["start_s"].tolist() == [0, 0, 10, 3600]
+
+
+def test_consolidated_cluster_peek_is_first_fit_by_node_id():
+    cluster = Cluster(validate_data({
+        "duration": "1h", "policy": {"placement": {"mode": "consolidated"}},
+        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 4, "count": 4}]}],
+        "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 1},
+                       "gpus": 1, "duration": "1h"}]}))
+    full = int(cluster.column_of[0, 4])
+    a = cluster.place(full, 3)
+    assert a.nodes == (0,)                      # first node
+    # 9 GPUs: the first two wholly free nodes (1, 2), then the remainder (1 GPU) on the first
+    # other node with room: node 0 (1 free), not node 3 (wholly free, a better "best fit"
+    # would keep it whole too, but a scan from the end would take it).
+    b = cluster.place(full, 9)
+    assert b.nodes == (0, 1, 2) and b.gpus == (1, 4, 4)
+    c = cluster.place(full, 2)                  # nodes 0, 1, 2 full: node 3
+    assert c.nodes == (3,)
+    cluster.check_invariants()
+    cluster.release(a)
+    d = cluster.place(full, 2)                  # node 0 has 3 free again: first with room
+    assert d.nodes == (0,)
+    for placement in (b, c, d):
+        cluster.release(placement)
+    cluster.check_invariants()
+    assert cluster.busy_gpus == 0
