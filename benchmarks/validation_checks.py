@@ -713,11 +713,32 @@ def run_preemption_by_hand(quick: bool) -> list[Check]:
                              float(long_job["end_s"]), 1e-9, rule))
         checks.append(within("preempted 3 x, 30 s saves: lost GPU-hours", 0.2,
                              float(long_job["lost_gpu_hours"]), 1e-9, rule))
+        checks += _promotion_checks(folder, rule)
+    return checks
+
+
+STARVED_JOBS = "0,8,2h\n100,8,5m\n700,8,5m\n1000,8,6m\n1300,8,5m\n"
+
+
+def _promotion_checks(folder: Path, rule: str) -> list[Check]:
+    """LAS's starvation guard on :data:`STARVED_JOBS` (see PREEMPTION_TEXT)."""
+    checks = []
+    for factor, s4_start, name in ((2.0, 1860.0, "promoted at 1,350 s: S4 starts when the "
+                                    "long job drops again"),
+                                   (2.2, 1410.0, "promotion due at 1,440 s, after S3's end: "
+                                    "S4 starts then")):
+        queue = {**LAS_ONE_THRESHOLD, "starvation_factor": factor}
+        jobs = trace_run(folder, queue, STARVED_JOBS, 1)
+        checks.append(within(f"LAS starvation factor {factor:g}, {name} (s)", s4_start,
+                             float(jobs["start_s"].iloc[4]), 1e-9, rule))
+    jobs = trace_run(folder, LAS_ONE_THRESHOLD, STARVED_JOBS, 1)
+    checks.append(within("LAS without the guard: long job ends after the four short ones (s)",
+                         8460.0, float(jobs["end_s"].iloc[0]), 1e-9, rule))
     return checks
 
 
 PREEMPTION_TEXT = r"""
-Preemption and LAS timing by hand, on one node of 8 GPUs with one LAS threshold at 1 GPU-hour
+Preemption and LAS demotion and promotion timing by hand, on one node of 8 GPUs with one LAS threshold at 1 GPU-hour
 (the example of issue 16):
 
 - A 2 h 8-GPU job starts at 0; a 10 min 8-GPU job arrives at 100 s. The long job crosses
@@ -730,6 +751,16 @@ Preemption and LAS timing by hand, on one node of 8 GPUs with one LAS threshold 
   the save taking the last 30 s before each preemption: 3,570 + 2,670 + 2,670 s kept in three
   segments, 27,090 s left from 11,700 s with 7 pauses: 11,700 + 27,090 + 210 = 39,000 s; lost
   3 x 30 s x 8 GPUs = 0.2 GPU-hours.
+
+- The starvation guard (`starvation_factor`, Tiresias's `solve_starvation`): the same 2 h
+  job, preempted at 450 s by short 8-GPU jobs S1-S4 (5, 5, 6 and 5 min, arriving at 100, 700,
+  1,000 and 1,300 s; each stays below 1 GPU-hour, so in queue 0) that keep the node until
+  S3 ends at 1,410 s. Without the guard S4 runs next (1,410-1,710 s) and the long job resumes
+  after it, ending at 1,710 + 7,200 − 450 = 8,460 s. With factor 2 it has waited 2 x its 450 s
+  executed at 1,350 s: promoted to queue 0 (its service counted from there), it goes before S4
+  (it arrived first) at 1,410 s, drops to queue 1 again after 450 s more and is preempted by
+  S4 at 1,860 s. With factor 2.2 the promotion falls at 1,440 s, after S3's end: S4 starts at
+  1,410 s.
 
 Event times are sums of whole seconds here, so the tolerance is 1e-9: any difference is a
 wrong decision, not rounding.
