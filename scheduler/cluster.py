@@ -310,12 +310,14 @@ class Cluster:
         def available(level: int) -> int:  # nodes at a free level, ``first`` excepted
             return len(self._stacks[column_of[level]]) - (column_of[level] == column)
 
+        used: dict[int, int] = {}  # nodes already taken per level (whole, then a part)
         for level, count, each in scatter_levels(self._group_size[group], gpus - here,
                                                  available):
             stack = self._stacks[column_of[level]]
-            top = len(stack) - (1 if stack[-1] == first else 0)  # skip ``first``, on top
-            nodes += reversed(stack[top - count:top])
+            top = len(stack) - (1 if stack[-1] == first else 0) - used.get(level, 0)
+            nodes += reversed(stack[top - count:top])  # ``first`` on top is skipped
             taken += [each] * count
+            used[level] = used.get(level, 0) + count
         return Placement(tuple(nodes), tuple(taken), self._group_site[group], group)
 
     def place(self, column: int, gpus: int) -> Placement:
