@@ -151,3 +151,21 @@ def test_cli_capacity_bad_options_one_line_each(capsys: pytest.CaptureFixture[st
         "--model", "--gpu", "--tp", "--tpot", "--rate", "--input-tokens"]
     assert not any("Traceback" in line for line in err)
     assert math.isfinite(code)
+
+
+def test_functions_are_array_api_generic() -> None:
+    """The same results from NumPy and from array_api_strict (the standard's strictest
+    namespace, which stands in for CuPy in CI: no NumPy-only calls, no implicit conversions)."""
+    xp = pytest.importorskip("array_api_strict")
+    gpus = [gpu_spec(name) for name in ("H100", "H200", "B200")]
+    configs = [(LLAMA70, gpu, 4, "fp8") for gpu in gpus]
+    strict = perf.replica_arrays(configs, xp=xp)
+    reference = perf.replica_arrays(configs)
+    strict_eff = perf.calibrated_efficiency(gpus, xp=xp)
+    reference_eff = perf.calibrated_efficiency(gpus)
+    for name, args in (("batch_at_tpot", (0.05, 1155.0, 211.0)),
+                       ("offline_throughput_tokens_s", (1000.0, 1000.0)),
+                       ("prefill_time_s", (2048.0,))):
+        got = getattr(perf, name)(strict, *args, strict_eff)
+        want = getattr(perf, name)(reference, *args, reference_eff)
+        assert np.from_dlpack(got) == pytest.approx(want, rel=1e-12), name
