@@ -20,7 +20,7 @@ from scheduler.inference.calibration import fit_factors, load_points, predict
 
 PAGE = ROOT / "docs" / "inference-calibration.md"
 SOURCES = {
-    "trtllm-perf-overview": "TensorRT-LLM perf-overview (Llama 3.3 70B rows for the 70B model)",
+    "trtllm-perf-overview": "TensorRT-LLM perf-overview, commit 00f37686 (70B rows: Llama 3.3 70B)",
     "trtllm-h200-launch": "TensorRT-LLM H200 launch blog, v0.5.0 (Llama 2 70B, batch given)",
 }
 
