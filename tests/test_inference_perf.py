@@ -140,15 +140,21 @@ def test_cli_capacity(capsys: pytest.CaptureFixture[str]) -> None:
     expected = capacity(gpu="H200", tp=8, tpot_target_s=0.05, rate_rps=100.0)
     assert f"largest batch at TPOT  {expected.performance.batch} " in out
     assert f"{expected.replicas} replicas" in out
+    main(["inference", "capacity", "--gpu", "H200", "--rate", "100/s", "--max-utilization", "0.7"])
+    headroom = capacity(gpu="H200", rate_rps=100.0, target_utilization=0.7)
+    assert f"{headroom.replicas} replicas" in capsys.readouterr().out
+    assert headroom.replicas is not None and expected.replicas is not None
+    assert headroom.replicas > expected.replicas
 
 
 def test_cli_capacity_bad_options_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["inference", "capacity", "--model", "gpt-9", "--gpu", "Z80", "--tp", "0",
-                 "--tpot", "fast", "--rate=-3/s", "--input-tokens", "many"])
+                 "--tpot", "fast", "--rate=-3/s", "--input-tokens", "many",
+                 "--max-utilization", "1.5"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert [line.split(":")[1].strip() for line in err] == [
-        "--model", "--gpu", "--tp", "--tpot", "--rate", "--input-tokens"]
+        "--model", "--gpu", "--tp", "--tpot", "--rate", "--max-utilization", "--input-tokens"]
     assert not any("Traceback" in line for line in err)
     assert math.isfinite(code)
 

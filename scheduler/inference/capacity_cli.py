@@ -32,6 +32,8 @@ def add_inference_parser(sub: Any) -> None:
     cap.add_argument("--tpot", default="50ms", help="TPOT target, e.g. 50ms or 0.05s")
     cap.add_argument("--rate", help="requests per second to size for, e.g. 100/s or 6000/min")
     cap.add_argument("--ttft", default="2.5s", help="TTFT SLO at the 90th percentile")
+    cap.add_argument("--max-utilization", help="also keep slot utilisation at most this "
+                     "(0-1], e.g. 0.7 for headroom")
     cap.add_argument("--input-tokens", help="median prompt tokens (default: chat, 1020)")
     cap.add_argument("--output-tokens", help="median output tokens (default: chat, 129)")
 
@@ -74,6 +76,12 @@ def _parse(args: argparse.Namespace) -> tuple[dict[str, Any], list[Problem]]:
     if args.rate is not None:
         options["rate_rps"] = _number(args.rate, _RATE_UNITS, "--rate", problems,
                                       number + r"(?:/(s|min|m|h))?")
+    if args.max_utilization is not None:
+        limit = _number(args.max_utilization, {"": 1.0}, "--max-utilization", problems,
+                        number + r"()")
+        if limit is not None and limit > 1:
+            problems.append(Problem("--max-utilization", f"must be in (0, 1] (got {limit:g})"))
+        options["target_utilization"] = limit
     chat_in, chat_out = workload_tokens("chat")
     for flag, given, default, key in (("--input-tokens", args.input_tokens, chat_in, "input_tokens"),
                                       ("--output-tokens", args.output_tokens, chat_out,
@@ -112,8 +120,10 @@ def run_inference_command(args: argparse.Namespace) -> int:
         f"  requests/s per replica {answer.requests_per_s_per_replica:.2f} (all slots busy)",
     ]
     if answer.replicas is not None:
+        cap = options.get("target_utilization")
+        limit = f" and slots at most {cap:.0%} busy" if cap else ""
         lines += [f"for {options['rate_rps']:g} requests/s with p90 TTFT <= "
-                  f"{options['ttft_slo_s']:g} s: {answer.replicas} replicas "
+                  f"{options['ttft_slo_s']:g} s{limit}: {answer.replicas} replicas "
                   f"({answer.replicas * options['tp']} GPUs), slot utilisation "
                   f"{answer.utilization:.0%}, p90 TTFT {answer.ttft_p_s:.3f} s"]
     print("\n".join(lines))
