@@ -209,6 +209,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from scheduler.sweeps.cli import add_sweep_parser
 
     add_sweep_parser(sub)
+    from scheduler.inference.capacity_cli import add_inference_parser
+
+    add_inference_parser(sub)
     return parser
 
 
@@ -472,9 +475,15 @@ def _sweep(args: argparse.Namespace) -> int:
     return run_sweep_command(args)
 
 
+def _inference(args: argparse.Namespace) -> int:
+    from scheduler.inference.capacity_cli import run_inference_command
+
+    return run_inference_command(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run, "validate": _validate, "schema": _schema, "trace": _trace, "plot": _plot,
-    "report": _report, "compare": _compare, "sweep": _sweep}
+    "report": _report, "compare": _compare, "sweep": _sweep, "inference": _inference}
 
 
 @contextlib.contextmanager

@@ -93,6 +93,14 @@ def check_references(scenario: Scenario) -> list[Problem]:
             continue
         if isinstance(workload, InferenceWorkload):
             problems.extend(_check_service(workload, i, known))
+            if total_nodes and not any(p.where.startswith(f"workloads.{i}.gpu_types")
+                                       for p in problems):
+                from scheduler.inference.service_perf import (
+                    check_service_model,
+                    present_gpu_types,
+                )
+
+                problems.extend(check_service_model(workload, i, present_gpu_types(scenario)))
             continue
         expected = workload.arrival.rate_per_hour * horizon_h
         if workload.max_jobs is not None:

@@ -452,6 +452,29 @@ class AutoscaleSpec(StrictModel):
     """No scale-down within this long of the last scale-up."""
 
 
+class ServiceModelSpec(StrictModel):
+    """A model's architecture for the replica performance model (docs/inference.md)."""
+
+    params: float = Field(gt=0, le=1e14)
+    """All weights (parameters)."""
+    active_params: float | None = Field(default=None, gt=0, le=1e14)
+    """Weights one token passes through (mixture-of-experts); default: ``params``."""
+    layers: int = Field(ge=1, le=10_000)
+    """Transformer blocks."""
+    hidden: int = Field(ge=1, le=1_000_000)
+    """Model (residual) dimension."""
+    heads: int = Field(ge=1, le=100_000)
+    """Query heads."""
+    kv_heads: int = Field(ge=1, le=100_000)
+    """Key/value heads (grouped-query attention when fewer than ``heads``)."""
+    head_dim: int = Field(ge=1, le=100_000)
+    """Width of one attention head."""
+    experts: int = Field(default=1, ge=1, le=100_000)
+    """Routed experts per MoE layer (1: dense)."""
+    experts_per_token: int = Field(default=1, ge=1, le=100_000)
+    """Experts each token is routed to."""
+
+
 class InferenceWorkload(StrictModel):
     """An inference service: replicas of a model on the shared fleet, scaled to its demand.
 
@@ -477,10 +500,19 @@ class InferenceWorkload(StrictModel):
     """Prompt tokens per second one request is prefilled at (speed 1)."""
     decode_s_per_token: float = Field(default=0.03, gt=0, le=3600)
     """Seconds per output token of one request (speed 1): the TPOT."""
-    input_tokens: TokenSpec = Field(default_factory=lambda: TokenSpec(median=1020, sigma=1.0))
-    """Prompt lengths (Azure 2023 chat: median 1,020)."""
-    output_tokens: TokenSpec = Field(default_factory=lambda: TokenSpec(median=129, sigma=1.0))
-    """Output lengths (Azure 2023 chat: median 129)."""
+    model: str | ServiceModelSpec | None = None
+    """The served model, a preset (``llama-3.1-8b``, ``llama-3.1-70b``, ``llama-3.1-405b``,
+    ``mixtral-8x7b``) or an architecture: then ``slots``, ``decode_s_per_token``,
+    ``prefill_tokens_per_s`` and ``speedup`` come from the replica performance model for the
+    GPU types replicas may use (the keys given explicitly still win)."""
+    precision: Literal["bf16", "fp8", "fp4"] = "fp8"
+    """Weight precision of ``model`` (FP8 and FP4 keep an FP8 KV cache)."""
+    tpot_target: Seconds | None = Field(default=None, gt=0)
+    """TPOT the replica batch is sized for with ``model`` (default: ``slo.tpot``)."""
+    input_tokens: TokenSpec = Field(default_factory=lambda: TokenSpec(median=1020, sigma=0.5))
+    """Prompt lengths (Azure 2023 chat: median 1,020, mean 1,155)."""
+    output_tokens: TokenSpec = Field(default_factory=lambda: TokenSpec(median=129, sigma=0.99))
+    """Output lengths (Azure 2023 chat: median 129, mean 211)."""
     requests: RequestSpec
     """Request arrivals."""
     slo: SloSpec = Field(default_factory=lambda: SloSpec(ttft=2.5, tpot=0.15))

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scheduler.inference.latency import InfeasibleError, aggregate_latency, replicas_needed
-from scheduler.inference.models import ReplicaModel, TokenLengths, demand_profile, hourly_rates
+from scheduler.inference.models import ReplicaModel, demand_profile, hourly_rates
+from scheduler.inference.service_perf import present_gpu_types, service_performance
 from scheduler.network import great_circle_km
 from scheduler.scenario import DailyWeeklyProfile, InferenceWorkload
 
@@ -191,11 +192,7 @@ class ServiceManager:
         for index, workload in enumerate(scenario.workloads):
             if not isinstance(workload, InferenceWorkload):
                 continue
-            model = ReplicaModel(
-                prefill_tokens_per_s=workload.prefill_tokens_per_s,
-                decode_s_per_token=workload.decode_s_per_token, slots=workload.slots,
-                input=TokenLengths(workload.input_tokens.median, workload.input_tokens.sigma),
-                output=TokenLengths(workload.output_tokens.median, workload.output_tokens.sigma))
+            model = service_performance(workload, present_gpu_types(scenario)).model
             daily, weekly = _profile(workload)
             users = workload.users if workload.users is not None else DEFAULT_USERS
             self.services.append(ServiceState(

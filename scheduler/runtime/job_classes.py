@@ -12,10 +12,11 @@ import numpy as np
 
 from gpu import CapacityState, JobShape
 from scheduler.cluster import Cluster
+from scheduler.inference.service_perf import present_gpu_types, service_performance
 from scheduler.jobs import KIND_NAMES
 from scheduler.power import PowerModel
 from scheduler.runtime.reasons import Reason
-from scheduler.scenario import Scenario
+from scheduler.scenario import InferenceWorkload, Scenario
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,13 @@ class JobClasses:
         return self.classes[cls]
 
     def speed_table(self, workload: int) -> np.ndarray:
-        """Speed of the workload per GPU type (the scenario's ``speedup``, else 1)."""
+        """Speed of the workload per GPU type (the scenario's ``speedup``, or a service's from
+        its ``model``; else 1)."""
         speed = np.ones(len(self.cluster.gpu_type_names))
-        for name, value in (self.scenario.workloads[workload].speedup or {}).items():
+        spec = self.scenario.workloads[workload]
+        table = (service_performance(spec, present_gpu_types(self.scenario)).speedup
+                 if isinstance(spec, InferenceWorkload) else spec.speedup)
+        for name, value in (table or {}).items():
             if name in self.cluster.type_index:
                 speed[self.cluster.type_index[name]] = value
         return speed
