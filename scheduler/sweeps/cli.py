@@ -129,10 +129,13 @@ def run_sweep_command(args: argparse.Namespace) -> int:
               "sweep again to resume)", file=sys.stderr)
         return SIGNAL_EXIT_CODES[stop.name]
     failed = runs[runs["status"] != "ok"]
+    from scheduler.sweeps.report import write_sweep_report
+
+    page = write_sweep_report(out, runs=runs, parameters=plan.parameters)
     if not args.quiet:
         print(aggregate_table(aggregate(runs), plan.parameters))
         print(f"{len(runs)} runs ({len(runs) - len(failed)} ok, {len(failed)} failed); "
-              f"results in {out}")
+              f"results in {out} (report: {page})")
     for record in failed.head(MAX_ERRORS_SHOWN).to_dict(orient="records"):
         print(f"run {record['run_id']} (seed {record['seed']}) failed: {record['error']}",
               file=sys.stderr)
