@@ -154,7 +154,7 @@ def sweep_dir(tmp_path_factory) -> Path:
         "scenario": "base.yaml", "grid": {"sites.0.nodes.0.count": [2, 4],
                                           "policy.queue": ["fifo", "sjf"]},
         "seeds": [1, 2]}))
-    code, out, err = run_cli("sweep", str(folder / "sweep.yaml"), "--out",
+    code, _, err = run_cli("sweep", str(folder / "sweep.yaml"), "--out",
                              str(folder / "out"), "--workers", "1", "--quiet")
     assert code == 0, err
     return folder / "out"

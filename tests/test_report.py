@@ -154,7 +154,7 @@ def test_compare_page_in_headless_chromium(run_dir, tmp_path):
     for seed in (1, 2):
         simulate({**located_scenario(), "duration": "4h"}, seed=seed).save(reps / f"rep-{seed}")
     page = tmp_path / "compare.html"
-    code, out, err = run_cli("compare", str(run_dir), str(reps), "--out", str(page))
+    code, _, err = run_cli("compare", str(run_dir), str(reps), "--out", str(page))
     assert code == 0, err
     html = _check_page(browser, page, tmp_path, images=2)
     assert "Headline metrics" in html and f"{reps} (2 runs)" in html
