@@ -3,7 +3,8 @@
 A folder is either one run's output (``summary.json`` and its tables, read with
 :meth:`Result.load`) or a folder of replications: run folders of the same scenario, one per
 seed, as direct subfolders (``rep-1/``, ``rep-2/`` ... or any names; each with its own
-``summary.json``). A replicated metric is reported as its mean over the runs with a Student t
+``summary.json``). ``rep-K`` subfolders make a folder one of replications even when it holds
+a ``summary.json`` of its own (an aggregate written beside them). A replicated metric is reported as its mean over the runs with a Student t
 95 % confidence interval::
 
     mean = sum(x) / n
@@ -97,12 +98,15 @@ def _replication_order(path: Path) -> tuple[float, str]:
 
 
 def replication_folders(folder: Path) -> list[Path]:
-    """Direct subfolders of ``folder`` with a ``summary.json``, ``rep-K`` by K first."""
+    """The run folders of a folder of replications: its ``rep-K`` subfolders with a
+    ``summary.json``, by K; when it has none, every subfolder with a ``summary.json``, by name.
+    (A folder of ``rep-K`` runs may hold files of its own beside them, such as an aggregate.)"""
     if not folder.is_dir():
         return []
-    return sorted((child for child in folder.iterdir()
-                   if child.is_dir() and (child / "summary.json").is_file()),
-                  key=_replication_order)
+    runs = [child for child in folder.iterdir()
+            if child.is_dir() and (child / "summary.json").is_file()]
+    numbered = [child for child in runs if _REPLICATION.match(child.name)]
+    return sorted(numbered or runs, key=_replication_order)
 
 
 def load_result_set(directory: str | Path, label: str | None = None) -> ResultSet:
@@ -110,7 +114,8 @@ def load_result_set(directory: str | Path, label: str | None = None) -> ResultSe
     problem, naming the folder) when it is neither, or a run in it is damaged."""
     folder = Path(directory)
     name = label if label is not None else str(directory)
-    if not folder.is_dir() or (folder / "summary.json").exists():
+    numbered = [p for p in replication_folders(folder) if _REPLICATION.match(p.name)]
+    if not folder.is_dir() or ((folder / "summary.json").exists() and not numbered):
         return ResultSet(name, folder, [Result.load(folder)], replicated=False)
     children = replication_folders(folder)
     if not children:

@@ -60,6 +60,19 @@ def test_replications_are_detected_in_order(sets):
     assert not single.replicated and len(single.runs) == 1
 
 
+def test_rep_folders_win_over_a_summary_beside_them(sets, tmp_path):
+    # A folder of replications may hold an aggregate summary.json of its own: the rep-K
+    # run folders are what is compared; other subfolders are then left out.
+    folder = tmp_path / "reps"
+    for k in (2, 10):
+        save_run(folder / f"rep-{k}", seed=k)
+    save_run(folder / "scratch", seed=5)
+    (folder / "summary.json").write_text("{}")
+    result_set = load_result_set(folder)
+    assert result_set.replicated
+    assert [r.summary["seed"] for r in result_set.runs] == [2, 10]  # by number, not text
+
+
 def test_cli_compare_table_and_interval(sets, tmp_path):
     root = sets["root"]
     page = tmp_path / "compare.html"
