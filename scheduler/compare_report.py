@@ -13,15 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scheduler.compare import SITE_METRICS, site_columns
 from scheduler.html_page import Section, figure_html, page
 from scheduler.outputs import atomic_write
-from scheduler.report import _number, _pct, _quantity, _table, human_duration
-from scheduler.result_sets import Interval, ResultSet
+from scheduler.report import _esc, _number, _pct, _quantity, _table, human_duration
+from scheduler.result_sets import Interval, ResultSet, mean_interval
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -50,14 +50,18 @@ def _unit(key: str) -> str:
     return next((unit for suffix, unit in _UNITS if key.endswith(suffix)), "")
 
 
-def _bare(key: str, value: float) -> str:
-    """The number of a metric without its unit (times and shares carry theirs)."""
+def _bare(key: str, value: float, reference: float | None = None) -> str:
+    """The number of a metric without its unit (times and shares carry theirs); with a
+    ``reference`` (the value a difference is taken from), quantities get its decimals, so a
+    difference near zero reads ``0.001`` rather than ``0.00000757``."""
     if not math.isfinite(value):
         return "-"
     if key.endswith(("utilization", "attainment")):
         return _pct(value)
     if key.endswith("_s"):
         return human_duration(value)
+    if reference is not None and math.isfinite(reference) and reference != 0 and _unit(key):
+        return _number(float(value), min(6, max(0, 2 - math.floor(math.log10(abs(reference))))))
     if _unit(key):
         return _quantity(value)
     return f"{int(value):,}" if float(value).is_integer() else _number(value, 1)
@@ -73,8 +77,8 @@ def format_interval(key: str, interval: Interval) -> str:
     """``mean ± half`` with the unit once (``0.76 ± 0.03 MWh``); ``mean`` alone without an
     interval; ``-`` when nothing is known."""
     text = _bare(key, interval.mean)
-    if text != "-" and math.isfinite(interval.half):
-        text += f" \N{PLUS-MINUS SIGN} {_bare(key, interval.half)}"
+    if text != "-" and math.isfinite(interval.half):  # the half-width to the mean's decimals
+        text += f" \N{PLUS-MINUS SIGN} {_bare(key, interval.half, interval.mean)}"
     return f"{text} {_unit(key)}" if text != "-" and _unit(key) else text
 
 
@@ -96,6 +100,56 @@ def headline_rows(sets: Sequence[ResultSet]) -> list[list[str]]:
     return rows
 
 
+DIFFERENCE_KEYS = ("jobs_completed", "jobs_unfinished", "gpu_utilization", "mean_wait_s",
+                   "p95_wait_s", "mean_jct_s", "p95_jct_s", "gpu_hours_busy",
+                   "energy_facility_mwh", "carbon_t", "energy_cost_eur",
+                   "inference_slo_attainment")
+"""Metrics whose paired differences are shown (counts of submitted jobs are equal by seed)."""
+
+
+def paired_difference(base: ResultSet, other: ResultSet, key: str) -> Interval | None:
+    """``other - base`` seed by seed over the seeds both folders ran (the same seed gives the
+    same arrivals, so the seed-to-seed noise cancels), as an :class:`Interval`; None when
+    they share fewer than two seeds with values."""
+    def by_seed(result_set: ResultSet) -> dict[Any, Any]:
+        return {r.summary.get("seed"): r.summary.get(key) for r in result_set.runs}
+
+    first, second = by_seed(base), by_seed(other)
+    pairs = [(first[s], second[s]) for s in first if s in second]
+    values = [b - a for a, b in pairs if isinstance(a, int | float) and isinstance(b, int | float)
+              and not isinstance(a, bool) and math.isfinite(a) and math.isfinite(b)]
+    return mean_interval(values) if len(values) >= 2 else None
+
+
+def _signed(key: str, interval: Interval, reference: float) -> str:
+    """``+12.3 ± 4.5 MWh (real)``: a paired difference with its verdict."""
+    size = _bare(key, abs(interval.mean), reference)
+    rounds_to_zero = not any(digit in "123456789" for digit in size)
+    sign = "" if rounds_to_zero else "-" if interval.mean < 0 else "+"
+    text = (f"{size} \N{PLUS-MINUS SIGN} "
+            f"{_bare(key, interval.half, reference)}")
+    if _unit(key):
+        text += f" {_unit(key)}"
+    verdict = "real" if interval.low > 0 or interval.high < 0 else "within chance"
+    return f"{sign}{text} ({verdict})"
+
+
+def difference_rows(sets: Sequence[ResultSet]) -> list[list[str]]:
+    """``[label, cell per later set]``: each later folder minus the first, paired by seed;
+    empty when no later folder shares two seeds with the first."""
+    base, others = sets[0], list(sets[1:])
+    rows = []
+    for key, label in HEADLINE:
+        if key not in DIFFERENCE_KEYS:
+            continue
+        cells = [paired_difference(base, other, key) for other in others]
+        reference = base.metric(key).mean
+        if any(c is not None for c in cells):
+            rows.append([label, *[_signed(key, c, reference) if c is not None else "-"
+                                  for c in cells]])
+    return rows
+
+
 def text_table(sets: Sequence[ResultSet]) -> str:
     """The headline table as aligned text (the CLI's output)."""
     rows = [["metric", *[set_heading(s) for s in sets]], *headline_rows(sets)]
@@ -106,6 +160,16 @@ def text_table(sets: Sequence[ResultSet]) -> str:
     if any(s.replicated for s in sets):
         lines.append("replicated sets: mean \N{PLUS-MINUS SIGN} half-width of the 95% "
                      "confidence interval (Student t over the runs)")
+    differences = difference_rows(sets) if len(sets) > 1 else []
+    if differences:
+        rows = [[f"minus {sets[0].label}", *[set_heading(s) for s in sets[1:]]], *differences]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines.append("")
+        lines += ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                            for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+                  for row in rows]
+        lines.append("paired by seed: each folder minus the first over the seeds both ran; "
+                     "real = the 95% interval excludes 0")
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -203,7 +267,11 @@ def _sites_section(sets: Sequence[ResultSet]) -> str:
     columns = site_columns([r.summary for s in sets for r in s.runs])
     if not columns:
         return '<p class="muted">No per-site metrics in these runs.</p>'
-    sites = list(dict.fromkeys(site for site, _ in columns.values()))
+    from scheduler.plots import site_names
+
+    found = list(dict.fromkeys(site for site, _ in columns.values()))
+    ordered = [n for s in sets for n in site_names(s.runs[0])]  # scenario order first
+    sites = list(dict.fromkeys([n for n in ordered if n in found] + found))
     parts = []
     for metric in SITE_METRICS:
         if not any(m == metric for _, m in columns.values()):
@@ -253,6 +321,22 @@ def _figures_section(sets: Sequence[ResultSet]) -> str:
                           plot_compare_timeseries(sets)))
 
 
+def _differences_section(sets: Sequence[ResultSet]) -> str:
+    rows = difference_rows(sets) if len(sets) > 1 else []
+    if not rows:
+        return ('<p class="muted">Paired differences need two folders of replications that '
+                "ran the same seeds (at least two in common). Otherwise compare the intervals "
+                "of the table above: intervals that do not overlap differ by more than "
+                "chance.</p>")
+    return (f"<p>Each folder minus <strong>{_esc(sets[0].label)}</strong>, seed by seed over "
+            "the seeds both ran: the same seed gives the same arrivals and durations, so the "
+            "seed-to-seed noise cancels and the interval of the difference is narrower than "
+            "those of the two means. <em>real</em>: the 95 % interval of the difference "
+            "excludes zero; <em>within chance</em>: it does not.</p>"
+            + _table([f"minus {sets[0].label}", *[set_heading(s) for s in sets[1:]]], rows,
+                     [False, *[True] * (len(sets) - 1)]))
+
+
 def render_compare(sets: Sequence[ResultSet]) -> str:
     """The comparison page as one self-contained HTML string."""
     headers = ["metric", *[set_heading(s) for s in sets]]
@@ -267,6 +351,7 @@ def render_compare(sets: Sequence[ResultSet]) -> str:
     sections: list[Section] = [
         ("headline", "Headline metrics",
          _table(headers, headline_rows(sets), [False, *[True] * len(sets)]) + note),
+        ("differences", "Is the difference real?", _differences_section(sets)),
         ("plots", "Figures", _figures_section(sets)),
         ("sites", "Sites", _sites_section(sets)),
         ("runs", "Runs", _runs_section(sets)),

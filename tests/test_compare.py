@@ -33,11 +33,13 @@ def save_run(folder: Path, seed: int, **changes: object) -> Result:
 
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory) -> dict[str, object]:
-    """``fifo/rep-1..3`` (three seeds) and ``sjf`` (one run, seed 1)."""
+    """``fifo/rep-1..3`` (three seeds), ``sjf`` (one run, seed 1) and ``sjf3/rep-1..3``."""
     root = tmp_path_factory.mktemp("compare")
     reps = [save_run(root / "fifo" / f"rep-{k}", seed=k) for k in (1, 2, 3)]
     single = save_run(root / "sjf", seed=1, policy={"queue": "sjf"})
-    return {"root": root, "reps": reps, "single": single}
+    sjf = [save_run(root / "sjf3" / f"rep-{k}", seed=k, policy={"queue": "sjf"})
+           for k in (1, 2, 3)]
+    return {"root": root, "reps": reps, "single": single, "sjf_reps": sjf}
 
 
 def test_mean_interval_by_hand():
@@ -204,3 +206,28 @@ def test_report_command_on_a_sweep_folder(sweep_dir, tmp_path):
     assert f"report written to {target}" in out
     assert target.read_text(encoding="utf-8").count("<figure") == \
         (sweep_dir / "report.html").read_text(encoding="utf-8").count("<figure")
+
+
+def test_paired_difference_by_hand(sets):
+    from scheduler.compare_report import difference_rows, paired_difference, text_table
+
+    fifo = load_result_set(sets["root"] / "fifo")
+    sjf = load_result_set(sets["root"] / "sjf3")
+    single = load_result_set(sets["root"] / "sjf")
+    # d_k = sjf_k - fifo_k for seeds 1, 2, 3; mean and t(0.975, 2) * s_d / sqrt(3).
+    d = [b.summary["mean_wait_s"] - a.summary["mean_wait_s"]
+         for a, b in zip(sets["reps"], sets["sjf_reps"], strict=True)]
+    mean = sum(d) / 3
+    s_d = math.sqrt(sum((x - mean) ** 2 for x in d) / 2)
+    interval = paired_difference(fifo, sjf, "mean_wait_s")
+    assert interval is not None and interval.n == 3
+    assert interval.mean == pytest.approx(mean, rel=1e-12)
+    assert interval.half == pytest.approx(T_975_2 * s_d / math.sqrt(3), rel=1e-9)
+    assert paired_difference(fifo, single, "mean_wait_s") is None  # one seed in common
+    rows = {row[0]: row[1:] for row in difference_rows([fifo, sjf, single])}
+    verdict = "real" if interval.low > 0 or interval.high < 0 else "within chance"
+    assert rows["wait, mean"][0].endswith(f"({verdict})") and rows["wait, mean"][1] == "-"
+    assert rows["wait, mean"][0].startswith("-" if mean < 0 else "+")
+    assert "jobs submitted" not in rows  # equal by seed: nothing to test
+    text = text_table([fifo, sjf])
+    assert f"minus {fifo.label}" in text and "paired by seed" in text
