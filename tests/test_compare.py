@@ -231,3 +231,20 @@ def test_paired_difference_by_hand(sets):
     assert "jobs submitted" not in rows  # equal by seed: nothing to test
     text = text_table([fifo, sjf])
     assert f"minus {fifo.label}" in text and "paired by seed" in text
+
+
+def test_sweep_report_without_ok_runs_or_parameters():
+    import pandas as pd
+
+    from scheduler.sweeps.report import render_sweep_report
+
+    failed = pd.DataFrame([{"run_id": "0" * 16, "status": "error", "policy.queue": "fifo",
+                            "seed": 1, "mean_wait_s": float("nan")}])
+    text = render_sweep_report(failed, ["policy.queue"], "broken")
+    assert "No run ended ok" in text and "1 runs (1 failed)" in text and "<img" not in text
+    seeds_only = pd.DataFrame([{"run_id": f"{k:016x}", "status": "ok", "seed": k,
+                                "mean_wait_s": 60.0 * k} for k in (1, 2, 3)])
+    text = render_sweep_report(seeds_only, [], "seeds")
+    assert "No parameter varies" in text and "<img" not in text
+    # mean 120 s, s = 60 s, half = t(0.975, 2) * 60 / sqrt(3) = 149.0 s
+    assert f"2.0 min \N{PLUS-MINUS SIGN} {T_975_2 * 60 / math.sqrt(3) / 60:.1f} min" in text

@@ -30,8 +30,9 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
         "sweep", help="run a scenario over a grid of overrides and seeds",
         description="Run every combination of a sweep file's grid (x its zip) for each of "
                     "its seeds. Writes DIR/runs.csv (one row per run, updated as runs "
-                    "finish), DIR/aggregate.csv (mean and 95% interval per point) and "
-                    "DIR/sweep.json; runs already ok in DIR are skipped.")
+                    "finish), DIR/aggregate.csv (mean and 95% interval per point), "
+                    "DIR/sweep.json and DIR/report.html (each metric against each parameter, "
+                    "with error bars); runs already ok in DIR are skipped.")
     parser.add_argument("sweep", help="sweep file (YAML or JSON)")
     parser.add_argument("--out", metavar="DIR",
                         help="output folder (default: the file's 'out', else ./<name>-sweep)")
