@@ -91,7 +91,8 @@ def plot_metric(points: pd.DataFrame, metric: str, label: str, parameter: str,
     from scheduler import plots
 
     with plots.literal_text():
-        fig = plots._figure(6.4, 3.6)
+        fig = plots._figure(6.4, 3.6, layout=None)  # fixed margins: constrained layout
+        fig.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.9)  # draws twice
         ax = fig.add_subplot()
         unit, size = _unit(metric, points[f"{metric}_mean"].to_numpy(dtype=float))
         x_all, names = _positions(points[parameter])
