@@ -233,16 +233,22 @@ def _add_plot_parser(sub: Any) -> None:
 def _add_report_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "report", help="write DIR/report.html: one self-contained page about a run")
-    parser.add_argument("directory", metavar="DIR", help="output directory of `clustersim run --out`")
+    # nargs="+" only to answer two folders with a pointer to `compare` (see _report).
+    parser.add_argument("directory", metavar="DIR", nargs="+",
+                        help="output directory of `clustersim run --out`, or a sweep folder")
     parser.add_argument("--out", metavar="FILE", help=f"where to write (default DIR/{REPORT_FILE})")
 
 
 def _add_compare_parser(sub: Any) -> None:
-    parser = sub.add_parser("compare", help="one row per run's output directory: what ran "
-                            "and its key metrics")
+    parser = sub.add_parser("compare", help="headline metrics of run folders side by side "
+                            "(95%% intervals for folders of replications)")
     parser.add_argument("directories", nargs="+", metavar="DIR",
-                        help="output directories of `clustersim run --out`")
-    parser.add_argument("--json", action="store_true", help="print JSON records instead")
+                        help="output directories of `clustersim run --out`, or folders of "
+                        "replications (run folders rep-1/, rep-2/ ... of one scenario)")
+    parser.add_argument("--out", metavar="FILE.html",
+                        help="also write a self-contained HTML page: table, figures, sites")
+    parser.add_argument("--json", action="store_true",
+                        help="print compare() records instead (one per run)")
 
 
 def _fmt(value: Any, unit: str = "") -> str:
@@ -433,8 +439,16 @@ def _report(args: argparse.Namespace) -> int:
     from scheduler.results import FILES
 
     out = _out_path(args.out)
-    result = _load(args.directory)
-    folder = Path(args.directory)
+    if len(args.directory) > 1:
+        raise InputError(f"takes one folder (got {len(args.directory)}); to put runs "
+                         f"side by side: clustersim compare {' '.join(args.directory)} "
+                         "--out compare.html", "clustersim report")
+    folder = Path(args.directory[0])
+    from scheduler.sweeps.report import is_sweep_folder, write_sweep_report
+
+    if is_sweep_folder(folder):
+        return _write_page(out or folder / REPORT_FILE, lambda t: write_sweep_report(folder, t))
+    result = _load(args.directory[0])
     target = out if out is not None else folder / REPORT_FILE
     # The page must not land on one of the run's own files (the set would be torn).
     check_not_inputs(target.parent, [target.name], [folder / name for name in (*FILES, MANIFEST)])
@@ -446,27 +460,43 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_page(target: Path, write: Callable[[Path], object]) -> int:
+    """Check ``target`` can be replaced (quick), write the page, print its path."""
+    from scheduler.outputs import check_replaceable, writing
+
+    with writing(target):
+        check_replaceable(target)
+    with writing(target):
+        write(target)
+    print(f"report written to {printable(target)}")
+    return EXIT_OK
+
+
 def _compare(args: argparse.Namespace) -> int:
-    """Print one row per run's folder (each checked like ``report`` checks it)."""
-    import pandas as pd
+    """Print the headline metrics of each folder side by side (every bad folder named)."""
+    from scheduler.compare_report import text_table, write_compare
+    from scheduler.result_sets import load_result_sets
 
-    from scheduler.compare import compare
-
-    results, problems = [], []
-    for directory in args.directories:  # every bad folder is reported, not just the first
-        try:
-            results.append(_load(directory))
-        except InputError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise InputError(problems)
-    table = compare(results, labels=list(args.directories))
+    out = _out_path(args.out)
+    sets = load_result_sets(args.directories)
     if args.json:
+        from scheduler.compare import compare
+
+        labels = [s.label if not s.replicated else f"{s.label}/{run_dir.name}"
+                  for s in sets for run_dir in _set_folders(s)]
+        table = compare([r for s in sets for r in s.runs], labels=labels)
         print(table.reset_index().to_json(orient="records", indent=2))
     else:
-        with pd.option_context("display.max_columns", None, "display.width", 200):
-            print("\n".join(printable(line) for line in table.T.to_string().splitlines()))
+        print("\n".join(printable(line) for line in text_table(sets).splitlines()))
+    if out is not None:
+        return _write_page(out, lambda target: write_compare(sets, target))
     return EXIT_OK
+
+
+def _set_folders(result_set: Any) -> list[Path]:
+    from scheduler.result_sets import replication_folders
+
+    return replication_folders(result_set.path) if result_set.replicated else [result_set.path]
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@ their figures display, and they are stored with their outputs cleared."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ROOT
 
@@ -34,3 +36,15 @@ def test_notebook_runs(path):
     images = [output for cell in notebook.cells if cell.cell_type == "code"
               for output in cell.outputs if "image/png" in output.get("data", {})]
     assert images, f"{path.name}: no figure was displayed"
+
+
+HISTORY = re.compile(r"\bissues?\b|closing note|previous version|\bused to\b|no longer|"
+                     r"\bbefore this change\b", re.IGNORECASE)
+"""Words that tell the project's history instead of teaching (a notebook is for users)."""
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_does_not_tell_internal_history(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        assert not HISTORY.search(cell.source), (path.name, HISTORY.search(cell.source))

@@ -127,3 +127,54 @@ def test_report_bad_directory_exits_2(tmp_path, setup, message):
     assert code == 2 and out == ""
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- other pages
+
+
+def _check_page(browser: str, page: Path, tmp_path: Path, images: int) -> str:
+    """Screenshot not blank, DOM with ``images`` images; returns the DOM."""
+    import matplotlib.image
+
+    shot = tmp_path / f"{page.stem}.png"
+    url = page.resolve().as_uri()
+    proc = _headless(browser, tmp_path / "profile", f"--screenshot={shot}", url)
+    assert shot.exists(), proc.stderr[-2000:]
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.std() > 0.05 and (pixels.mean(axis=2) < 0.9).mean() > 0.03
+    dom = _headless(browser, tmp_path / "profile", "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<img") == images
+    return dom.stdout
+
+
+def test_compare_page_in_headless_chromium(run_dir, tmp_path):
+    browser = _chromium()
+    reps = tmp_path / "reps"
+    for seed in (1, 2):
+        simulate({**located_scenario(), "duration": "4h"}, seed=seed).save(reps / f"rep-{seed}")
+    page = tmp_path / "compare.html"
+    code, _, err = run_cli("compare", str(run_dir), str(reps), "--out", str(page))
+    assert code == 0, err
+    html = _check_page(browser, page, tmp_path, images=2)
+    assert "Headline metrics" in html and f"{reps} (2 runs)" in html
+    assert "\N{PLUS-MINUS SIGN}" in html  # the interval of the replications
+
+
+def test_sweep_report_in_headless_chromium(tmp_path):
+    import pandas as pd
+
+    from scheduler.sweeps.report import write_sweep_report
+
+    # A runs table as a sweep writes it (2 node counts x 2 queues x 2 seeds), no simulation.
+    rows = [{"run_id": f"{k:016x}", "status": "ok", "sites.0.nodes.0.count": count,
+             "policy.queue": queue, "seed": seed, "mean_wait_s": 600.0 * seed / count,
+             "p95_wait_s": 3000.0 * seed / count, "gpu_utilization": 0.5 + 0.1 * seed}
+            for k, (count, queue, seed) in enumerate(
+                (c, q, s) for c in (2, 4) for q in ("fifo", "sjf") for s in (1, 2))]
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    page = write_sweep_report(folder, runs=pd.DataFrame(rows),
+                              parameters=["sites.0.nodes.0.count", "policy.queue"])
+    html = _check_page(_chromium(), page, tmp_path, images=3 * 2)
+    assert "mean wait against policy.queue" in html and "4 parameter points" in html

@@ -30,8 +30,9 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
         "sweep", help="run a scenario over a grid of overrides and seeds",
         description="Run every combination of a sweep file's grid (x its zip) for each of "
                     "its seeds. Writes DIR/runs.csv (one row per run, updated as runs "
-                    "finish), DIR/aggregate.csv (mean and 95% interval per point) and "
-                    "DIR/sweep.json; runs already ok in DIR are skipped.")
+                    "finish), DIR/aggregate.csv (mean and 95% interval per point), "
+                    "DIR/sweep.json and DIR/report.html (each metric against each parameter, "
+                    "with error bars); runs already ok in DIR are skipped.")
     parser.add_argument("sweep", help="sweep file (YAML or JSON)")
     parser.add_argument("--out", metavar="DIR",
                         help="output folder (default: the file's 'out', else ./<name>-sweep)")
@@ -129,10 +130,13 @@ def run_sweep_command(args: argparse.Namespace) -> int:
               "sweep again to resume)", file=sys.stderr)
         return SIGNAL_EXIT_CODES[stop.name]
     failed = runs[runs["status"] != "ok"]
+    from scheduler.sweeps.report import write_sweep_report
+
+    page = write_sweep_report(out, runs=runs, parameters=plan.parameters)
     if not args.quiet:
         print(aggregate_table(aggregate(runs), plan.parameters))
         print(f"{len(runs)} runs ({len(runs) - len(failed)} ok, {len(failed)} failed); "
-              f"results in {out}")
+              f"results in {out} (report: {page})")
     for record in failed.head(MAX_ERRORS_SHOWN).to_dict(orient="records"):
         print(f"run {record['run_id']} (seed {record['seed']}) failed: {record['error']}",
               file=sys.stderr)
