@@ -364,7 +364,8 @@ def _timeseries(run: RunRecord, energy: EnergyAccount, period: float, step: floa
 
 
 def _service_columns(run: RunRecord, grid: np.ndarray) -> dict[str, np.ndarray]:
-    """Per service: ready replicas, request rate and TTFT percentile, means over each step."""
+    """Per service: ready replicas, request rate, SLO attainment and backlog (means over each
+    grid step), TTFT percentile and mean (the service step's value at the grid step's start)."""
     out: dict[str, np.ndarray] = {}
     for service in run.services.services:
         steps = service.steps
@@ -376,11 +377,17 @@ def _service_columns(run: RunRecord, grid: np.ndarray) -> dict[str, np.ndarray]:
             times, np.array([float(r.ready) for r in steps]), grid)
         out[f"request_rate_rps[{name}]"] = step_function_means(
             times, np.array([r.rate_rps for r in steps]), grid)
+        out[f"slo_attainment[{name}]"] = step_function_means(
+            times, np.array([r.attainment for r in steps]), grid)
+        out[f"backlog_requests[{name}]"] = step_function_means(
+            times, np.array([r.backlog_start for r in steps]), grid)
         # A percentile does not average over time: take each step's value at its start.
-        ttft = np.array([r.ttft_p_s for r in steps])
         at = np.searchsorted(times, grid[:-1], side="right") - 1
-        out[f"ttft_p_s[{name}]"] = np.where(at >= 0, np.where(np.isfinite(ttft[at]),
-                                                              ttft[at], np.nan), np.nan)
+        for column, values in (("ttft_p_s", [r.ttft_p_s for r in steps]),
+                               ("ttft_mean_s", [r.ttft_mean_s for r in steps])):
+            ttft = np.array(values)
+            out[f"{column}[{name}]"] = np.where(at >= 0, np.where(np.isfinite(ttft[at]),
+                                                                  ttft[at], np.nan), np.nan)
     return out
 
 
