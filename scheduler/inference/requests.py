@@ -50,20 +50,27 @@ def fcfs_queue_from(arrivals_s: np.ndarray, service_s: np.ndarray, free_at_s: np
     are a prefix). Returns the waits of that prefix and the servers' free times (sorted)
     once it has started, to continue in the next period. Inputs as :func:`fcfs_queue`
     checks them (sorted arrivals, service times >= 0, at least one server)."""
+    arrivals = np.asarray(arrivals_s, dtype=np.float64)
+    # Arrivals at or after ``until_s`` cannot start before it: only the busy case needs a test.
+    n = int(np.searchsorted(arrivals, until_s, side="left"))
     # Heap of the times each server becomes free; the root is the earliest. FCFS with
     # identical servers: request i starts at max(arrival, earliest free time).
     free = sorted(np.asarray(free_at_s, dtype=np.float64).tolist())  # a sorted list is a heap
-    waits: list[float] = []
+    waits = [0.0] * n
     replace = heapq.heapreplace
-    for t, s in zip(np.asarray(arrivals_s, dtype=np.float64).tolist(),
-                    np.asarray(service_s, dtype=np.float64).tolist(), strict=True):
+    for i, (t, s) in enumerate(zip(arrivals[:n].tolist(),
+                                   np.asarray(service_s, dtype=np.float64)[:n].tolist(),
+                                   strict=True)):
         earliest = free[0]
-        begin = earliest if earliest > t else t
-        if begin >= until_s:
-            break
-        waits.append(begin - t)
-        replace(free, begin + s)
-    return np.asarray(waits, dtype=np.float64), np.sort(np.asarray(free))
+        if earliest > t:
+            if earliest >= until_s:  # start times never decrease: nobody after starts either
+                n = i
+                break
+            waits[i] = earliest - t
+            replace(free, earliest + s)
+        else:
+            replace(free, t + s)
+    return np.asarray(waits[:n], dtype=np.float64), np.sort(np.asarray(free))
 
 
 @dataclass(frozen=True)
