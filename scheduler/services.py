@@ -619,18 +619,24 @@ def mixture_quantile(steps: list[StepRecord], weights: np.ndarray, q: float) -> 
     share_k = np.array([steps[k].backlog_share for k in usable])[:, None]
     first = np.array([steps[k].delay_first_s for k in usable])
     last = np.array([steps[k].delay_last_s for k in usable])
-    lo_k = np.minimum(first, last)[:, None]
-    width_k = np.abs(last - first)[:, None]
     points = np.stack([steps[k].prefill_points for k in usable])  # type: ignore[misc]
+    # Few steps have a backlog: its term is computed for those rows only.
+    mixed = share_k[:, 0] > 0
+    share_m = share_k[mixed]
+    lo_m = np.minimum(first, last)[mixed][:, None]
+    width_m = np.abs(last - first)[mixed][:, None]
 
     def cdf(x: float) -> float:
         slack = x - points
         ok = slack >= 0
         queue = np.where(ok, 1.0 - c_k * np.exp(-theta_k * np.where(ok, slack, 0.0)), 0.0)
-        behind = np.where(width_k > 0,
-                          np.clip((slack - lo_k) / np.where(width_k > 0, width_k, 1.0), 0, 1),
-                          (slack >= lo_k).astype(np.float64))
-        per_step = np.mean(share_k * behind + (1 - share_k) * queue, axis=1)
+        per_step = np.mean(queue, axis=1)
+        if share_m.size:
+            late = slack[mixed]
+            behind = np.where(width_m > 0,
+                              np.clip((late - lo_m) / np.where(width_m > 0, width_m, 1.0), 0, 1),
+                              (late >= lo_m).astype(np.float64))
+            per_step[mixed] = np.mean(share_m * behind + (1 - share_m) * queue[mixed], axis=1)
         return float(np.dot(w_k, per_step))
 
     if cdf(1e9) < q:
