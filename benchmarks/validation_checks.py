@@ -673,7 +673,45 @@ def run_inference(quick: bool) -> list[Check]:
     checks.append(within("engine: SLO attainment, request vs aggregate fidelity",
                          aggregate["slo_attainment"], request["slo_attainment"], 0.02,
                          "approximation + sampling"))
-    return checks
+    return checks + _backlog_checks()
+
+
+def _overload_then_quiet(fidelity: str) -> dict[str, Any]:
+    """2 replicas x 32 slots, 10-minute steps, 2 h: the first hour at 2 x 7.87 req/s, the
+    second at 0.4 x 7.87 (daily profile [2, 0.4, 1 x 22] normalised to mean 1)."""
+    return simulate({
+        "name": "overload", "seed": 5, "duration": "2h",
+        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 1, "count": 4}]}],
+        "workloads": [{
+            "name": "chat", "kind": "inference", "replica_gpus": 1, "slots": 32,
+            "prefill_tokens_per_s": 5000, "decode_s_per_token": 0.03,
+            "input_tokens": {"median": 1020, "sigma": 1.0},
+            "output_tokens": {"median": 129, "sigma": 0.5},
+            "requests": {"rate_per_second": 8.0, "profile": {"daily": [2.0, 0.4] + [1.0] * 22}},
+            "autoscale": {"mode": "fixed", "min_replicas": 2, "scale_up_delay": 0,
+                          "interval": "10m"},
+            "fidelity": fidelity}]}).details["services"]["chat"]
+
+
+def _backlog_checks() -> list[Check]:
+    """Queueing across steps: the fluid backlog by hand and against the carried queue."""
+    fluid, exact = _overload_then_quiet("aggregate"), _overload_then_quiet("request")
+    rate = 2.0 * 8.0 * 24 / 24.4
+    capacity = 64 / (1020 * math.exp(0.5) / 5000 + 129 * math.exp(0.125) * 0.03)
+    return [
+        relative("backlog: fluid after the overloaded hour, by hand (requests)",
+                 (rate - capacity) * 3600, fluid["peak_backlog_requests"], 1e-9,
+                 "(λ − μ) × 3,600 s, float rounding", 6),
+        relative("backlog: request-level vs fluid peak (requests)",
+                 fluid["peak_backlog_requests"], exact["peak_backlog_requests"], 0.12,
+                 "3.5 sd of Poisson arrivals and service (sd 3.4 %)", 6),
+        relative("backlog: request-level vs fluid mean TTFT (s)", fluid["ttft_mean_s"],
+                 exact["ttft_mean_s"], 0.15, "~2 sd: TTFT grows with the backlog squared", 4),
+        relative("backlog: request-level vs fluid p90 TTFT (s)", fluid["ttft_p90_s"],
+                 exact["ttft_p90_s"], 0.15, "~2 sd, as the mean", 4),
+        within("backlog: request-level vs fluid SLO attainment", fluid["slo_attainment"],
+               exact["slo_attainment"], 0.02, "seeds 1-8 within 0.005"),
+    ]
 
 
 INFERENCE_TEXT = r"""
@@ -700,6 +738,14 @@ replicas' batch slots. Four kinds of checks:
    slots busy) for 6 h, once with `fidelity: aggregate` and once with `fidelity: request`:
    mean TTFT within 10 % and SLO attainment within 0.02, the Allen–Cunneen error above plus
    the request sample's noise.
+5. Queueing across steps (`backlog: carry`): 2 replicas × 32 slots (13.6 requests/s) get
+   15.7 requests/s for an hour, then 3.1 for an hour, in 10-minute steps. The fluid backlog
+   after the first hour is `(λ − μ) × 3,600 s` exactly; the request-level queue, which
+   carries its waiting requests and busy slots across steps, is the reference. Its backlog
+   differs from the fluid mean path by the noise of two counts (Poisson arrivals, variance
+   λT; completions, variance ≈ μT × scv_S): sd 3.4 %, bound 12 %. Mean and p90 TTFT grow
+   with the backlog's square (how long it lasts × how long each request waits), about 7 %
+   per sd: 15 %. Eight seeds stayed within 6 %, 5 %, 8 % and 0.005 of attainment.
 """
 
 

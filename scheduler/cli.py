@@ -261,8 +261,8 @@ def _fmt(value: Any, unit: str = "") -> str:
     return str(value)
 
 
-def summary_table(summary: dict[str, Any]) -> str:
-    """A short human table of the main metrics."""
+def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = None) -> str:
+    """A short human table of the main metrics, and one line per inference service."""
     rows = [
         ("scenario", summary["scenario"]), ("seed", summary["seed"]),
         ("backend", summary["backend"]),
@@ -279,6 +279,10 @@ def summary_table(summary: dict[str, Any]) -> str:
                        ("energy_cost_eur", "energy cost EUR")):
         if key in summary:
             rows.append((label, _fmt(summary[key])))
+    from scheduler.service_views import service_line
+
+    rows += [(f"service {name}", service_line(detail))
+             for name, detail in (services or {}).items()]
     width = max(len(label) for label, _ in rows)
     # Names come from the scenario: nothing in them may act on the terminal.
     return "\n".join(f"{label:<{width}}  {printable(value)}" for label, value in rows)
@@ -352,7 +356,7 @@ def _simulate_and_save(args: argparse.Namespace, scenario: Scenario, out: Path |
 
         print(dump_summary(summary))
     elif not args.quiet:
-        print(summary_table(summary))
+        print(summary_table(summary, (result.details or {}).get("services")))
         if out is not None:
             print(f"results written to {printable(out)}")
     written = f" written to {printable(out)}" if out is not None else ""

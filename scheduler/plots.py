@@ -445,8 +445,10 @@ def _ecdf(ax: Axes, values: np.ndarray, label: str, color: Any) -> tuple[float, 
 @_literal
 def plot_cdf(result: RunLike) -> Figure:
     """Cumulative distributions of wait (over started jobs) and JCT (over completed jobs),
-    one line per workload, log time axis."""
-    jobs = result.jobs
+    one line per workload, log time axis. Inference service replicas are not jobs here."""
+    from scheduler.service_views import batch_jobs
+
+    jobs = batch_jobs(result)
     fig = _figure(11.0, 4.5)
     axes = fig.subplots(1, 2, sharey=True)
     workloads = list(dict.fromkeys(jobs["workload"].tolist())) if len(jobs) else []

@@ -226,9 +226,12 @@ _GROUP_DETAIL_KNOWN = {"gpu_hours", "jobs", "jobs_completed", "gpus_requested"}
 
 
 def _workload_section(result: Result, period: float, by: str) -> str:
-    frame = workload_table(result.jobs, period, by)
+    from scheduler.service_views import batch_jobs
+
+    # Service replicas are not jobs with a wait and a JCT: their own section shows them.
+    frame = workload_table(batch_jobs(result), period, by)
     if frame.empty:
-        return '<p class="muted">No jobs were submitted.</p>'
+        return '<p class="muted">No jobs were submitted (inference services: below).</p>'
     # Figures the run computed per group (slowdown, fairness...) join as extra columns.
     computed = (result.details or {}).get(f"{by}s") or {}
     extra = sorted({k for m in computed.values() if isinstance(m, dict) for k, v in m.items()
@@ -366,6 +369,34 @@ def _traces_section(result: Result) -> str:
     return "".join(parts)
 
 
+def _services_section(result: Result) -> str:
+    """Per inference service: a summary line, its figure, latency, resources and sites."""
+    from scheduler.report_services import service_blocks
+
+    try:
+        from scheduler import plots
+        plots.require_matplotlib()
+        with_figures = True
+    except InputError:
+        with_figures = False
+    parts = ['<p>Replicas of a service are not counted as jobs in the wait, JCT, slowdown '
+             "and fairness figures above; their requests are measured here.</p>"]
+    for block in service_blocks(result, figures=with_figures):
+        parts.append(f'<h3 id="service-{_esc(block.name)}">{_esc(block.name)}</h3>'
+                     f"<p>{_esc(block.summary)}</p>")
+        if block.figure is not None:
+            parts.append(f'<figure><img alt="{_esc(block.name)} over time" '
+                         f'src="data:image/png;base64,{_figure_png(block.figure)}">'
+                         f"<figcaption>{_esc(block.name)}: request rate and backlog, ready "
+                         "replicas, share of requests within the SLO and TTFT at the SLO "
+                         "percentile per autoscaling step; dashed red: the targets."
+                         "</figcaption></figure>")
+        for table in block.tables:
+            parts.append(f"<h4>{_esc(table.heading)}</h4>"
+                         + _table(table.columns, table.rows, table.numeric))
+    return "".join(parts)
+
+
 def _summary_section(summary: dict[str, Any]) -> str:
     rows = [[key, format_metric(key, value)] for key, value in sorted(summary.items())
             if key != "sites"]
@@ -448,6 +479,10 @@ def _headline(summary: dict[str, Any]) -> str:
             cards.append(_card(label, f"{_quantity(value)} {unit}"))
         else:
             cards.append(_card(label, "not modelled", off=True))
+    if _finite(summary.get("inference_slo_attainment")):
+        cards.append(_card("Inference requests within SLO",
+                           _pct(summary.get("inference_slo_attainment")),
+                           f"of {_number(summary.get('inference_requests'), 0)} requests"))
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -484,13 +519,15 @@ def render_report(result: Result) -> str:
     ]
     if tenants_differ:
         sections.append(("tenants", "Tenants", _workload_section(result, period, "tenant")))
+    if (result.details or {}).get("services"):
+        sections.append(("services", "Inference services", _services_section(result)))
     sections += [
         ("reasons", "Why jobs waited or were rejected", _reasons_section(result)),
         ("traces", "Trace read reports", _traces_section(result)),
         ("summary", "All summary metrics", _summary_section(summary)),
     ]
     shown = {"rejected_reasons", "traces", "trace_rows_read", "trace_rows_skipped",
-             "workloads", "tenants"}
+             "workloads", "tenants", "services"}
     other = {k: v for k, v in (result.details or {}).items() if k not in shown}
     if other:
         sections.append(("details", "Other details",

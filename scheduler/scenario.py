@@ -528,6 +528,9 @@ class InferenceWorkload(StrictModel):
     """A replica that does not fit may preempt training jobs (lowest priority first)."""
     fidelity: Literal["aggregate", "request"] = "aggregate"
     """Latency model: per-step queueing approximation, or simulated requests."""
+    backlog: Literal["carry", "drop"] = "carry"
+    """Requests the ready replicas could not start by the end of a step: carried into the
+    next step (a queue across steps), or dropped (each step starts with an empty queue)."""
     tenant: str = "inference"
     """Tenant of the replicas."""
 

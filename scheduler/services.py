@@ -6,9 +6,12 @@ preempt training for them). Every ``autoscale.interval`` the service:
 
 1. accounts the step that ends: requests = mean rate x step; latency from the replicas that
    were serving (ready) during it, with the aggregate queueing model (M/G/c, Allen-Cunneen)
-   or, with ``fidelity: request``, from simulated requests; SLO attainment; GPU power by load;
-2. decides the replica count for the next step (utilisation target, SLO, or fixed) and asks
-   the engine for more replicas or stops surplus ones (after the cooldown).
+   or, with ``fidelity: request``, from simulated requests; SLO attainment; GPU power by load.
+   Requests the ready replicas could not start are carried into the next step as a backlog
+   (``backlog: carry``, :mod:`scheduler.inference.backlog`) and wait ahead of its arrivals;
+2. decides the replica count for the next step (utilisation target, SLO, or fixed) for the
+   step's arrivals plus the backlog to drain, and asks the engine for more replicas or stops
+   surplus ones (after the cooldown).
 
 Replica power: while serving, a GPU draws ``idle + (busy - idle) x (0.3 + 0.5 u)`` with ``u``
 the service's slot utilisation (about 0.5-0.7 x TDP at typical loads: POLCA). Placement
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scheduler.inference.backlog import FluidStep, delayed_cdf, fluid_step
 from scheduler.inference.latency import InfeasibleError, aggregate_latency, replicas_needed
 from scheduler.inference.models import ReplicaModel, demand_profile, hourly_rates
 from scheduler.inference.service_perf import present_gpu_types, service_performance
@@ -94,6 +98,26 @@ class StepRecord:
     """TTFT without waiting: mean prefill + network round trip."""
     prefill_points: np.ndarray | None = None
     """Equal-probability points of the prefill time (+ round trip) distribution."""
+    backlog_start: float = 0.0
+    """Requests carried from earlier steps, waiting when the step starts."""
+    backlog_share: float = 0.0
+    """Fraction of the step's arrivals that waited behind a backlog (aggregate fidelity)."""
+    delay_first_s: float = 0.0
+    """Their wait behind the backlog: uniform from this (first arrival) ..."""
+    delay_last_s: float = 0.0
+    """... to this (last arrival that still found a backlog)."""
+    requests: float = 0.0
+    """Requests accounted in the step: arrivals (aggregate) or requests served (request)."""
+
+    def ttft_cdf(self, x: float | np.ndarray) -> np.ndarray:
+        """P(TTFT <= x) over the step's requests: behind the backlog, or the M/G/c wait."""
+        assert self.prefill_points is not None
+        share = self.backlog_share
+        queue = (ttft_cdf(x, self.wait_probability, self.tail_rate, self.prefill_points)
+                 if share < 1 else 0.0)
+        delayed = (delayed_cdf(x, self.delay_first_s, self.delay_last_s, self.prefill_points)
+                   if share > 0 else 0.0)
+        return np.asarray(share * delayed + (1 - share) * queue)
 
 
 @dataclass
@@ -137,6 +161,15 @@ class ServiceState:
     requests beyond it could never start, so the autoscaler never makes them."""
     cumulative: np.ndarray | None = None
     """Expected requests at each hour boundary of a week (169 values)."""
+    backlog: float = 0.0
+    """Requests waiting for a slot now, carried from the steps accounted so far."""
+    carried: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    """Request fidelity: the waiting requests (arrival relative to the next step's start,
+    prefill, slot holding time)."""
+    slot_free: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Request fidelity: when each busy slot frees, relative to the next step's start."""
+    peak_backlog: float = 0.0
+    """Largest backlog carried out of a step."""
 
     def __post_init__(self) -> None:
         if self.daily is not None or self.weekly is not None:
@@ -218,7 +251,8 @@ class ServiceManager:
         self._scale(service, handle.now, interval)
         while handle.now < horizon:
             step = min(interval, horizon - handle.now)
-            yield handle.sleep(step)
+            # The last step ends at the horizon, where the run stops: account it before.
+            yield handle.sleep(step) if handle.now + step < horizon else handle.sleep_to_end(step)
             handle.count_event()
             self._account(service, handle.now - step, handle.now)
             if handle.now < horizon:
@@ -285,7 +319,8 @@ class ServiceManager:
         return desired
 
     def _scale(self, service: ServiceState, now: float, step: float) -> None:
-        rate = self.mean_rate(service, now, now + step)
+        # Size for the step's arrivals plus the backlog, drained over the step.
+        rate = self.mean_rate(service, now, now + step) + service.backlog / step
         desired = min(self._desired(service, rate), service.fit_limit)
         active = len(service.pending) + len(service.serving)
         handle = self.handle
@@ -365,54 +400,93 @@ class ServiceManager:
                 del service.loading[job]
         ready = len(service.serving) - len(service.loading)
         speed, rtt = self._speed_and_rtt(service, exclude=service.loading)
-        slo = service.spec.slo
-        requests = rate * (t1 - t0)
         if service.spec.fidelity == "request":
-            record = self._simulate_step(service, t0, t1, rate, ready, speed, rtt)
+            record, arrived, met = self._simulate_step(service, t0, t1, rate, ready, speed, rtt)
         else:
-            est = aggregate_latency(rate, ready, service.model, speed, slo.percentile,
-                                    slo.ttft, rtt)
-            tpot_ok = 1.0 if est.tpot_s <= slo.tpot else 0.0
-            mean_s, scv = service.model.service_time_s(speed)
-            gap = ready * service.model.slots / mean_s - rate
-            tail_rate = gap / ((1 + scv) / 2) if est.stable else 0.0
-            points = prefill_points(service.model, speed, rtt)
-            # Attainment over the requests' own prompt lengths (not only the mean prefill).
-            met = (float(ttft_cdf(slo.ttft, est.wait_probability, tail_rate, points))
-                   if est.stable and ready else 0.0)
-            record = StepRecord(t0, t1, rate, ready, est.utilization, est.ttft_mean_s,
-                                est.ttft_p_s, est.tpot_s, met * tpot_ok,
-                                est.wait_probability if est.stable else 1.0, tail_rate,
-                                service.model.prefill_s(speed) + rtt, points)
+            record = self._aggregate_step(service, t0, t1, rate, ready, speed, rtt)
+            arrived = met = rate * (t1 - t0)
+            met *= record.attainment
+        if service.spec.backlog == "drop":
+            service.backlog, service.carried = 0.0, None
+        service.peak_backlog = max(service.peak_backlog, service.backlog)
         service.steps.append(record)
-        service.requests += requests
-        service.tokens += requests * (service.model.input.mean + service.model.output.mean)
-        service.met += requests * record.attainment
+        service.requests += arrived
+        service.tokens += arrived * (service.model.input.mean + service.model.output.mean)
+        service.met += met
         self._power_by_load(service, t0, t1, min(1.0, record.utilization))
 
+    def _aggregate_step(self, service: ServiceState, t0: float, t1: float, rate: float,
+                        ready: int, speed: float, rtt: float) -> StepRecord:
+        """The step's latency by the M/G/c model, with the fluid backlog ahead of it."""
+        slo = service.spec.slo
+        model = service.model
+        est = aggregate_latency(rate, ready, model, speed, slo.percentile, slo.ttft, rtt)
+        tpot_ok = 1.0 if est.tpot_s <= slo.tpot else 0.0
+        mean_s, scv = model.service_time_s(speed)
+        capacity = ready * model.slots / mean_s
+        tail_rate = (capacity - rate) / ((1 + scv) / 2) if est.stable else 0.0
+        points = prefill_points(model, speed, rtt)
+        # Attainment over the requests' own prompt lengths (not only the mean prefill).
+        met = (float(ttft_cdf(slo.ttft, est.wait_probability, tail_rate, points))
+               if est.stable and ready else 0.0)
+        record = StepRecord(t0, t1, rate, ready, est.utilization, est.ttft_mean_s,
+                            est.ttft_p_s, est.tpot_s, met * tpot_ok,
+                            est.wait_probability if est.stable else 1.0, tail_rate,
+                            model.prefill_s(speed) + rtt, points, service.backlog,
+                            requests=rate * (t1 - t0))
+        fluid = fluid_step(service.backlog, rate, capacity, t1 - t0)
+        service.backlog = fluid.backlog_end
+        if fluid.share > 0:
+            _behind_backlog(record, fluid, capacity, met, tpot_ok, slo.ttft, slo.percentile)
+        return record
+
     def _simulate_step(self, service: ServiceState, t0: float, t1: float, rate: float,
-                       replicas: int, speed: float, rtt: float) -> StepRecord:
-        from scheduler.inference.requests import fcfs_queue
+                       replicas: int, speed: float,
+                       rtt: float) -> tuple[StepRecord, float, float]:
+        """Simulated requests of the step, behind those carried from earlier steps and on
+        slots still busy with them; returns (record over the requests that got a slot,
+        requests arrived, requests that met the SLO)."""
+        from scheduler.inference.requests import fcfs_queue_from
 
         rng = self._rng
-        n = int(rng.poisson(rate * (t1 - t0)))
-        arrivals = np.sort(rng.uniform(0.0, t1 - t0, size=n))
+        length = t1 - t0
+        n = int(rng.poisson(rate * length))
+        arrivals = np.sort(rng.uniform(0.0, length, size=n))
         inputs = service.model.input.sample(rng, n)
         outputs = service.model.output.sample(rng, n)
         prefill, hold = service.model.service_times(inputs, outputs, speed)
+        backlog = service.backlog
+        if service.carried is not None:  # earlier arrivals first (FCFS), at negative times
+            arrivals, prefill, hold = (np.concatenate([old, new]) for old, new in
+                                       zip(service.carried, (arrivals, prefill, hold),
+                                           strict=True))
         slo = service.spec.slo
         tpot = service.model.tpot_s(speed)
-        if replicas == 0 or n == 0:
-            return StepRecord(t0, t1, rate, replicas, 0.0 if n == 0 else math.inf,
-                              math.inf if n else 0.0, math.inf if n else 0.0, tpot,
-                              0.0 if n else 1.0)
-        wait = fcfs_queue(arrivals, hold, replicas * service.model.slots)
-        ttft = wait + prefill + rtt
+        carry = service.spec.backlog == "carry"
+        slots = replicas * service.model.slots
+        # Slots busy past the step's start keep their work (the earliest to free, when
+        # replicas were stopped); new slots are free from the start.
+        busy = service.slot_free[:slots] if carry else np.zeros(0)
+        free_at = np.concatenate([busy, np.zeros(max(0, slots - busy.size))])
+        wait, free_at = (fcfs_queue_from(arrivals, hold, free_at, length if carry else math.inf)
+                         if slots else (np.zeros(0), free_at))
+        served = wait.size
+        service.slot_free = np.maximum(free_at - length, 0.0)
+        service.carried = ((arrivals[served:] - length, prefill[served:], hold[served:])
+                           if served < arrivals.size else None)
+        service.backlog = float(arrivals.size - served)
+        if served == 0:
+            return (StepRecord(t0, t1, rate, replicas, 0.0 if arrivals.size == 0 else math.inf,
+                               math.inf if arrivals.size else 0.0,
+                               math.inf if arrivals.size else 0.0, tpot,
+                               0.0 if arrivals.size else 1.0, backlog_start=backlog), n, 0.0)
+        ttft = wait + prefill[:served] + rtt
         service.samples_ttft.append(ttft)
-        met = float(np.mean(ttft <= slo.ttft)) * (1.0 if tpot <= slo.tpot else 0.0)
-        utilization = float(hold.sum() / (replicas * service.model.slots * (t1 - t0)))
-        return StepRecord(t0, t1, rate, replicas, utilization, float(ttft.mean()),
-                          float(np.quantile(ttft, slo.percentile)), tpot, met)
+        met_count = float(np.sum(ttft <= slo.ttft)) if tpot <= slo.tpot else 0.0
+        utilization = float(hold[:served].sum() / (slots * length))
+        return (StepRecord(t0, t1, rate, replicas, utilization, float(ttft.mean()),
+                           float(np.quantile(ttft, slo.percentile)), tpot, met_count / served,
+                           backlog_start=backlog, requests=float(served)), n, met_count)
 
     def _power_by_load(self, service: ServiceState, t0: float, t1: float, load: float) -> None:
         """Subtract, per site, the power the step's load did not draw: (reserved share -
@@ -457,11 +531,13 @@ class ServiceManager:
 
     def _details(self, service: ServiceState) -> dict[str, Any]:
         steps = service.steps
-        weights = np.array([r.rate_rps * (r.end - r.start) for r in steps])
+        weights = np.array([r.requests for r in steps])
         quantiles: list[float | None]
+        mean_ttft = _weighted_mean(np.array([r.ttft_mean_s for r in steps]), weights)
         if service.samples_ttft:
             samples = np.concatenate(service.samples_ttft)
             quantiles = [float(np.quantile(samples, q)) for q in (0.5, 0.9, 0.99)]
+            mean_ttft = float(samples.mean()) if samples.size else None
         else:
             quantiles = [mixture_quantile(steps, weights, q) for q in (0.5, 0.9, 0.99)]
         p50, p90, p99 = quantiles
@@ -472,13 +548,47 @@ class ServiceManager:
             "ttft_p50_s": p50,
             "ttft_p90_s": p90,
             "ttft_p99_s": p99,
-            "ttft_mean_s": _weighted_mean(np.array([r.ttft_mean_s for r in steps]), weights),
+            "ttft_mean_s": mean_ttft,
             "tpot_s": steps[-1].tpot_s if steps else None,
             "mean_ready_replicas": _weighted_mean(np.array([float(r.ready) for r in steps]),
                                                   np.array([r.end - r.start for r in steps])),
             "scale_ups": service.scale_ups,
             "scale_downs": service.scale_downs,
+            "backlog_end_requests": service.backlog,
+            "peak_backlog_requests": service.peak_backlog,
         }
+
+
+def _behind_backlog(record: StepRecord, fluid: FluidStep, capacity: float, queue_met: float,
+                    tpot_ok: float, ttft_slo_s: float, percentile: float) -> None:
+    """Fold the fluid backlog into a step's record: a share of its arrivals waits behind the
+    backlog (uniform delays), the rest sees the M/G/c wait (``queue_met`` of them in time)."""
+    share = fluid.share
+    record.backlog_share = share
+    record.delay_first_s, record.delay_last_s = fluid.delay_first_s, fluid.delay_last_s
+    assert record.prefill_points is not None
+    delayed_met = float(delayed_cdf(ttft_slo_s, fluid.delay_first_s, fluid.delay_last_s,
+                                    record.prefill_points))
+    record.attainment = (share * delayed_met + (1 - share) * queue_met) * tpot_ok
+    behind = (fluid.delay_first_s + fluid.delay_last_s) / 2 + record.fixed_s
+    record.ttft_mean_s = (behind if share >= 1 else
+                          share * behind + (1 - share) * record.ttft_mean_s)
+    record.utilization = (fluid.served / (capacity * (record.end - record.start))
+                          if capacity > 0 else record.utilization)
+    record.ttft_p_s = _step_quantile(record, percentile)
+
+
+def _step_quantile(record: StepRecord, q: float) -> float:
+    """The step's TTFT quantile (bisection on its CDF); inf when it is never reached."""
+    if float(record.ttft_cdf(1e9)) < q:
+        return math.inf
+    lo, hi = 0.0, 1.0
+    while float(record.ttft_cdf(hi)) < q:
+        hi *= 2
+    for _ in range(50):  # 2^-50 of the bracket: far below any reported precision
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if float(record.ttft_cdf(mid)) < q else (lo, mid)
+    return hi
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
@@ -490,24 +600,40 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
 
 def mixture_quantile(steps: list[StepRecord], weights: np.ndarray, q: float) -> float | None:
     """TTFT quantile over the run: the request-weighted mixture of the steps' distributions
-    (:func:`ttft_cdf`), solved by bisection. None when too many requests met an unstable
-    (unbounded) queue."""
+    (:meth:`StepRecord.ttft_cdf`), solved by bisection. None when too many requests met an
+    unbounded wait (an unstable queue, or a backlog with no replica ready)."""
     if not steps or weights.sum() <= 0:
         return None
     w = weights / weights.sum()
-    usable = [k for k, s in enumerate(steps) if s.tail_rate > 0 and s.prefill_points is not None]
+    usable = [k for k, s in enumerate(steps) if s.prefill_points is not None
+              and (s.tail_rate > 0 or s.backlog_share >= 1)
+              and (s.backlog_share <= 0 or math.isfinite(s.delay_last_s + s.delay_first_s))]
     if not usable:
         return None
     w_k = w[usable]
     c_k = np.array([steps[k].wait_probability for k in usable])[:, None]
     theta_k = np.array([steps[k].tail_rate for k in usable])[:, None]
+    share_k = np.array([steps[k].backlog_share for k in usable])[:, None]
+    first = np.array([steps[k].delay_first_s for k in usable])
+    last = np.array([steps[k].delay_last_s for k in usable])
     points = np.stack([steps[k].prefill_points for k in usable])  # type: ignore[misc]
+    # Few steps have a backlog: its term is computed for those rows only.
+    mixed = share_k[:, 0] > 0
+    share_m = share_k[mixed]
+    lo_m = np.minimum(first, last)[mixed][:, None]
+    width_m = np.abs(last - first)[mixed][:, None]
 
     def cdf(x: float) -> float:
         slack = x - points
         ok = slack >= 0
-        per_step = np.mean(np.where(ok, 1.0 - c_k * np.exp(-theta_k * np.where(ok, slack, 0.0)),
-                                    0.0), axis=1)
+        queue = np.where(ok, 1.0 - c_k * np.exp(-theta_k * np.where(ok, slack, 0.0)), 0.0)
+        per_step = np.mean(queue, axis=1)
+        if share_m.size:
+            late = slack[mixed]
+            behind = np.where(width_m > 0,
+                              np.clip((late - lo_m) / np.where(width_m > 0, width_m, 1.0), 0, 1),
+                              (late >= lo_m).astype(np.float64))
+            per_step[mixed] = np.mean(share_m * behind + (1 - share_m) * queue[mixed], axis=1)
         return float(np.dot(w_k, per_step))
 
     if cdf(1e9) < q:

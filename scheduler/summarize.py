@@ -5,6 +5,8 @@ the time series and nested details.
 Definitions (also in docs):
 
 * wait = first start - arrival, over started jobs; JCT = end - arrival, over completed jobs.
+  Wait, JCT, slowdown, fairness and makespan leave out inference service replicas (they run
+  until scaled down: no duration, no completion); the job counts include them.
 * slowdown = JCT / duration; bounded slowdown = max(1, JCT / max(duration, 10 s)).
 * finish-time fairness (Themis, NSDI'20) rho = JCT / T_isolated, with T_isolated the
   duration stretched when the job is larger than a 1/N share of the cluster's GPUs
@@ -46,6 +48,12 @@ def jain_index(values: np.ndarray) -> float | None:
     return float(values.sum() ** 2 / (values.size * np.square(values).sum()))
 
 
+def replica_mask(run: RunRecord) -> np.ndarray:
+    """True for the jobs that are replicas of an inference service (not batch jobs)."""
+    services = np.array(sorted(run.services.by_workload), dtype=np.int64)
+    return np.isin(run.jobs.view("workload"), services)
+
+
 def _job_sites(run: RunRecord) -> np.ndarray:
     """Site names of each job's segments in order, joined by '+' (multi-site jobs)."""
     names = run.cluster.site_names
@@ -80,9 +88,11 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     period = run.end_time
     started = ~np.isnan(start)
     completed = status == Status.COMPLETED
-    wait = (start - arrival)[started]
+    replica = replica_mask(run)
+    done = completed & ~replica  # what JCT, slowdown and fairness are about
+    wait = (start - arrival)[started & ~replica]
     jct_all = end - arrival
-    jct = jct_all[completed]
+    jct = jct_all[done]
     seg = run.segments
     seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
     seg_site, seg_job = seg.view("site"), seg.view("job")
@@ -90,13 +100,13 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     capacity_gpu_s = cluster.total_gpus * period
     energy = account(run, period)
 
-    slowdown = np.where(completed, jct_all / np.maximum(duration, 1e-9), np.nan)
-    bounded = np.where(completed, np.maximum(1.0, jct_all / np.maximum(
+    slowdown = np.where(done, jct_all / np.maximum(duration, 1e-9), np.nan)
+    bounded = np.where(done, np.maximum(1.0, jct_all / np.maximum(
         duration, BOUNDED_SLOWDOWN_FLOOR_S)), np.nan)
     n_tenants = max(1, len(run.tenants.names))
     share = cluster.total_gpus / n_tenants if cluster.total_gpus else 1.0
     isolated = duration * np.maximum(1.0, gpus / share)
-    ftf = np.where(completed, jct_all / np.maximum(isolated, 1e-9), np.nan)
+    ftf = np.where(done, jct_all / np.maximum(isolated, 1e-9), np.nan)
 
     summary: dict[str, Any] = {
         "scenario": scenario_name,
@@ -117,10 +127,10 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         "p50_jct_s": percentile_or_none(jct, 50),
         "p95_jct_s": percentile_or_none(jct, 95),
         "p99_jct_s": percentile_or_none(jct, 99),
-        "mean_slowdown": mean_or_none(slowdown[completed]),
-        "mean_bounded_slowdown": mean_or_none(bounded[completed]),
-        "p95_bounded_slowdown": percentile_or_none(bounded[completed], 95),
-        "makespan_s": (float(end[completed].max() - arrival.min()) if completed.any() else None),
+        "mean_slowdown": mean_or_none(slowdown[done]),
+        "mean_bounded_slowdown": mean_or_none(bounded[done]),
+        "p95_bounded_slowdown": percentile_or_none(bounded[done], 95),
+        "makespan_s": (float(end[done].max() - arrival[~replica].min()) if done.any() else None),
         "gpu_utilization": busy_gpu_s / capacity_gpu_s if capacity_gpu_s > 0 else 0.0,
         "gpu_hours_busy": busy_gpu_s / 3600.0,
         "gpus_total": int(cluster.total_gpus),
@@ -146,7 +156,7 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     summary["jain_index_tenants"] = jain_index(
         np.array([1.0 / t["mean_bounded_slowdown"] for t in per_tenant.values()
                   if t["mean_bounded_slowdown"]]))
-    summary["max_finish_time_fairness"] = (float(np.nanmax(ftf)) if completed.any() else None)
+    summary["max_finish_time_fairness"] = (float(np.nanmax(ftf)) if done.any() else None)
     summary["sites"] = _site_summary(run, energy, seg_site, seg_gpus, seg_end - seg_start,
                                      started, period)
 
@@ -184,7 +194,7 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
                            dtype=object)[status],
         "site": _job_sites(run),
         "wait_s": start - arrival,
-        "jct_s": np.where(completed, jct_all, np.nan),
+        "jct_s": np.where(done, jct_all, np.nan),
         "slowdown": slowdown,
         "bounded_slowdown": bounded,
         "deferred_s": jobs.view("released_s") - arrival,
@@ -231,10 +241,30 @@ def _add_inference(run: RunRecord, summary: dict[str, Any], details: dict[str, A
                                                if entry["requests"] else None)
         entry["energy_kwh_per_m_tokens"] = (1e6 * energy_kwh / entry["tokens"]
                                             if entry["tokens"] else None)
+        entry.update(_service_detail(run, service, entry, rows, seg_gpu_s))
     requests = sum(e["requests"] for e in services.values())
     energy_all = sum(e["energy_facility_kwh"] for e in services.values())
     summary["inference_energy_kwh_per_1k_requests"] = 1000 * energy_all / requests if requests else None
     details["services"] = services
+
+
+def _service_detail(run: RunRecord, service: Any, entry: dict[str, Any], rows: np.ndarray,
+                    seg_gpu_s: np.ndarray) -> dict[str, Any]:
+    """A service's targets, GPUs per 1,000 requests and where its replicas ran."""
+    spec = service.spec
+    site_names = run.cluster.site_names
+    hours = np.bincount(run.segments.view("site")[rows], weights=seg_gpu_s[rows],
+                        minlength=len(site_names)) / 3600.0
+    ready = entry.get("mean_ready_replicas")
+    return {
+        "slo_ttft_s": spec.slo.ttft, "slo_tpot_s": spec.slo.tpot,
+        "slo_percentile": spec.slo.percentile, "replica_gpus": spec.replica_gpus,
+        "mean_ready_gpus": ready * spec.replica_gpus if ready is not None else None,
+        "gpu_hours_per_1k_requests": (1000 * entry["gpu_hours"] / entry["requests"]
+                                      if entry["requests"] else None),
+        "sites": {name: {"replica_hours": float(h) / spec.replica_gpus, "gpu_hours": float(h)}
+                  for name, h in zip(site_names, hours.tolist(), strict=True) if h > 0},
+    }
 
 
 def _sum_or_none(values: list[float | None], scale: float) -> float | None:
@@ -272,7 +302,8 @@ def _site_summary(run: RunRecord, energy: EnergyAccount, seg_site: np.ndarray, s
 def _per_group(names: list[str], codes: np.ndarray, completed: np.ndarray, bounded: np.ndarray,
                ftf: np.ndarray, gpus: np.ndarray, seg_job: np.ndarray, seg_gpus: np.ndarray,
                seg_len: np.ndarray) -> dict[str, dict[str, Any]]:
-    """Per tenant or workload: jobs, completions, mean bounded slowdown, FTF, GPU-hours."""
+    """Per tenant or workload: jobs, completions, mean bounded slowdown, FTF, GPU-hours
+    (slowdown and FTF over the completed jobs that have them: not service replicas)."""
     out: dict[str, dict[str, Any]] = {}
     gpu_hours = np.bincount(codes[seg_job], weights=seg_gpus * seg_len,
                             minlength=len(names)) / 3600.0 if seg_job.size else np.zeros(len(names))
@@ -282,8 +313,8 @@ def _per_group(names: list[str], codes: np.ndarray, completed: np.ndarray, bound
         out[name] = {
             "jobs": int(mask.sum()),
             "jobs_completed": int(done.sum()),
-            "mean_bounded_slowdown": mean_or_none(bounded[done]),
-            "mean_finish_time_fairness": mean_or_none(ftf[done]),
+            "mean_bounded_slowdown": mean_or_none(bounded[done & ~np.isnan(bounded)]),
+            "mean_finish_time_fairness": mean_or_none(ftf[done & ~np.isnan(ftf)]),
             "gpu_hours": float(gpu_hours[index]) if index < gpu_hours.shape[0] else 0.0,
             "gpus_requested": int(gpus[mask].sum()),
         }
@@ -364,7 +395,8 @@ def _timeseries(run: RunRecord, energy: EnergyAccount, period: float, step: floa
 
 
 def _service_columns(run: RunRecord, grid: np.ndarray) -> dict[str, np.ndarray]:
-    """Per service: ready replicas, request rate and TTFT percentile, means over each step."""
+    """Per service: ready replicas, request rate, SLO attainment and backlog (means over each
+    grid step), TTFT percentile and mean (the service step's value at the grid step's start)."""
     out: dict[str, np.ndarray] = {}
     for service in run.services.services:
         steps = service.steps
@@ -376,11 +408,17 @@ def _service_columns(run: RunRecord, grid: np.ndarray) -> dict[str, np.ndarray]:
             times, np.array([float(r.ready) for r in steps]), grid)
         out[f"request_rate_rps[{name}]"] = step_function_means(
             times, np.array([r.rate_rps for r in steps]), grid)
+        out[f"slo_attainment[{name}]"] = step_function_means(
+            times, np.array([r.attainment for r in steps]), grid)
+        out[f"backlog_requests[{name}]"] = step_function_means(
+            times, np.array([r.backlog_start for r in steps]), grid)
         # A percentile does not average over time: take each step's value at its start.
-        ttft = np.array([r.ttft_p_s for r in steps])
         at = np.searchsorted(times, grid[:-1], side="right") - 1
-        out[f"ttft_p_s[{name}]"] = np.where(at >= 0, np.where(np.isfinite(ttft[at]),
-                                                              ttft[at], np.nan), np.nan)
+        for column, values in (("ttft_p_s", [r.ttft_p_s for r in steps]),
+                               ("ttft_mean_s", [r.ttft_mean_s for r in steps])):
+            ttft = np.array(values)
+            out[f"{column}[{name}]"] = np.where(at >= 0, np.where(np.isfinite(ttft[at]),
+                                                                  ttft[at], np.nan), np.nan)
     return out
 
 

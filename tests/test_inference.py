@@ -112,7 +112,9 @@ def test_request_level_and_aggregate_agree():
     # lognormal service, so means agree within 10 % and attainment within 0.02.
     assert request["ttft_mean_s"] == pytest.approx(aggregate["ttft_mean_s"], rel=0.10)
     assert request["slo_attainment"] == pytest.approx(aggregate["slo_attainment"], abs=0.02)
-    assert request["requests"] == pytest.approx(aggregate["requests"], rel=1e-9)
+    # Aggregate counts the expected requests (20 x 21,600 s = 432,000); request fidelity the
+    # simulated ones, a Poisson count: sd sqrt(432,000) = 657, within 4 sd = 0.6 %.
+    assert request["requests"] == pytest.approx(aggregate["requests"], rel=0.006)
 
 
 def test_latency_score_prefers_sites_near_users():

@@ -178,3 +178,60 @@ def test_sweep_report_in_headless_chromium(tmp_path):
                               parameters=["sites.0.nodes.0.count", "policy.queue"])
     html = _check_page(_chromium(), page, tmp_path, images=3 * 2)
     assert "mean wait against policy.queue" in html and "4 parameter points" in html
+
+
+SERVICE = {"name": "chat", "kind": "inference", "replica_gpus": 4,
+           "requests": {"rate_per_second": 6, "profile": "chat"},
+           "autoscale": {"mode": "slo", "interval": "10m", "scale_up_delay": "5m",
+                         "max_replicas": 4}}
+
+
+@pytest.fixture(scope="module")
+def service_run_dir(tmp_path_factory) -> Path:
+    data = located_scenario()
+    data["workloads"] = [*data["workloads"], SERVICE]
+    data["policy"] = {"queue": "priority"}
+    result = simulate(data, seed=11)
+    out = result.save(tmp_path_factory.mktemp("service-run"))
+    code, _, err = run_cli("report", str(out))
+    assert code == 0, err
+    return out
+
+
+def _section(text: str, key: str) -> str:
+    start = text.index(f'<section id="{key}">')
+    return text[start:text.index("</section>", start)]
+
+
+def test_report_has_an_inference_section(service_run_dir):
+    text = (service_run_dir / "report.html").read_text(encoding="utf-8")
+    services = _section(text, "services")
+    for heading in ('id="service-chat"', "Latency against the targets", "GPUs and energy",
+                    "Where the replicas ran", "TTFT p90", "kWh per 1,000 requests"):
+        assert heading in services
+    assert services.count('src="data:image/png;base64,') == 1  # the service's figure
+    assert text.count('src="data:image/png;base64,') == 7
+    # Replicas are not in the workloads table (their jobs have no wait or JCT to show).
+    assert "<td>chat</td>" not in _section(text, "workloads")
+    assert "<td>small</td>" in _section(text, "workloads")
+    assert "Inference requests within SLO" in _section(text, "headline")
+
+
+def test_report_inference_section_in_headless_chromium(service_run_dir, tmp_path):
+    import matplotlib.image
+
+    browser = _chromium()
+    url = (service_run_dir / "report.html").resolve().as_uri() + "#services"
+    dom = _headless(browser, tmp_path / "profile", "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    details = json.loads((service_run_dir / "details.json").read_text())["services"]["chat"]
+    html = dom.stdout
+    assert "Inference services" in html and html.count("<img") == 7
+    assert f"{details['requests']:,.0f} requests" in html
+    assert f"{details['slo_attainment'] * 100:.1f}%" in html
+    shot = tmp_path / "services.png"
+    proc = _headless(browser, tmp_path / "profile", "--window-size=1280,9000",
+                     f"--screenshot={shot}", url)
+    assert shot.exists(), proc.stderr[-2000:]
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.std() > 0.05 and (pixels.mean(axis=2) < 0.9).mean() > 0.03

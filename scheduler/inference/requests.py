@@ -39,19 +39,38 @@ def fcfs_queue(arrivals_s: np.ndarray, service_s: np.ndarray, servers: int) -> n
     n = arrivals.size
     if servers >= n:  # never more requests than servers: nobody waits
         return np.zeros(n)
+    return fcfs_queue_from(arrivals, service, np.full(int(servers), -math.inf))[0]
+
+
+def fcfs_queue_from(arrivals_s: np.ndarray, service_s: np.ndarray, free_at_s: np.ndarray,
+                    until_s: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fcfs_queue` from a given state, up to a time: server ``k`` is busy until
+    ``free_at_s[k]`` (work carried from an earlier period), and only requests that get a
+    server before ``until_s`` start (start times are non-decreasing in FCFS order, so they
+    are a prefix). Returns the waits of that prefix and the servers' free times (sorted)
+    once it has started, to continue in the next period. Inputs as :func:`fcfs_queue`
+    checks them (sorted arrivals, service times >= 0, at least one server)."""
+    arrivals = np.asarray(arrivals_s, dtype=np.float64)
+    # Arrivals at or after ``until_s`` cannot start before it: only the busy case needs a test.
+    n = int(np.searchsorted(arrivals, until_s, side="left"))
     # Heap of the times each server becomes free; the root is the earliest. FCFS with
     # identical servers: request i starts at max(arrival, earliest free time).
-    free = [-math.inf] * int(servers)
+    free = sorted(np.asarray(free_at_s, dtype=np.float64).tolist())  # a sorted list is a heap
     waits = [0.0] * n
     replace = heapq.heapreplace
-    for i, (t, s) in enumerate(zip(arrivals.tolist(), service.tolist(), strict=True)):
+    for i, (t, s) in enumerate(zip(arrivals[:n].tolist(),
+                                   np.asarray(service_s, dtype=np.float64)[:n].tolist(),
+                                   strict=True)):
         earliest = free[0]
         if earliest > t:
+            if earliest >= until_s:  # start times never decrease: nobody after starts either
+                n = i
+                break
             waits[i] = earliest - t
             replace(free, earliest + s)
         else:
             replace(free, t + s)
-    return np.asarray(waits)
+    return np.asarray(waits[:n], dtype=np.float64), np.sort(np.asarray(free))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+from simpy.events import URGENT
 
 from scheduler.jobs import JobTable
 from scheduler.runtime.segment import Segment
@@ -49,6 +50,10 @@ class SchedulerHandle(Protocol):
 
     def sleep(self, delay: float) -> Any:
         """An event ``delay`` seconds from now, for processes started with :meth:`every`."""
+
+    def sleep_to_end(self, delay: float) -> Any:
+        """Like :meth:`sleep`, but processed before anything else at that instant, the end
+        of the run among them: for a last step that ends exactly at the horizon."""
 
     def count_event(self) -> None:
         """Count one processed event (the run's ``events`` figure)."""
@@ -107,6 +112,15 @@ class EngineHandle:
 
     def sleep(self, delay: float) -> Any:
         return self._engine.env.timeout(delay)
+
+    def sleep_to_end(self, delay: float) -> Any:
+        # The run stops at the horizon with an urgent event scheduled when the run reaches
+        # it (SimPy's run(until)); an urgent event scheduled earlier comes first.
+        env = self._engine.env
+        event = env.event()
+        event._ok, event._value = True, None  # what Event.succeed sets, without scheduling
+        env.schedule(event, URGENT, delay)
+        return event
 
     def count_event(self) -> None:
         self._engine.events += 1
