@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from scheduler.errors import InputError, Problem
+from scheduler.las_victims import RunningByQueue
 from scheduler.queue_config import DEPRECATED_QUEUES, LasOptions, PriorityOptions, UserQueue
 
 if TYPE_CHECKING:
@@ -171,9 +172,7 @@ class LeastAttainedService(QueuePolicy):
         self._memo_time = math.nan
         self._steady: dict[int, tuple[int, int, float]] = {}
         """Running job -> (segment token, queue, time until which the queue holds)."""
-        self._ordered_for: list[int] | None = None
-        self._ordered: list[int] = []
-        self._ordered_queues: list[int] = []
+        self._by_queue = RunningByQueue(handle, self._thresholds, self._attained)
         self.starvation_factor = spec.starvation_factor
         self.needs_order_each_cycle = spec.starvation_factor > 0  # promotions reorder
         self._promoted_at: dict[int, float] = {}
@@ -230,33 +229,16 @@ class LeastAttainedService(QueuePolicy):
         return (-float(self.queue_of(running)), -float(self.jobs.start_s[running]))
 
     def victims(self, waiting: int, candidates: list[int]) -> list[int]:
-        """Running jobs of lower queues than ``waiting``'s, lowest queue first: a prefix of
-        the candidates in victim order, which is sorted once per running set (the same
-        result as filtering then sorting, since the sort is stable)."""
+        """Running jobs of lower queues than ``waiting``'s, lowest queue first (the running
+        set kept in that order between cycles: :class:`RunningByQueue`)."""
         queue = self.queue_of(waiting)
-        if queue == len(self._thresholds):  # the last queue outranks no one: nothing to sort
+        if queue == len(self._thresholds):  # the last queue outranks no one
             return []
-        if candidates is not self._ordered_for:
-            self._order_victims(candidates)
-            self._ordered_for = candidates
-        return self._ordered[:bisect.bisect_left(self._ordered_queues, -queue)]
-
-    def _order_victims(self, candidates: list[int]) -> None:
-        """Sort ``candidates`` by victim order (lowest queue first, then latest first start;
-        stable), with every queue computed at once from the attained service, exactly as
-        :meth:`queue_of` computes it (same float operations, so the same queues)."""
-        attained = self.handle.attained_gpu_s_of(candidates)
-        if self._promoted_at:
-            promoted = self._promoted_at
-            attained -= np.array([promoted.get(j, 0.0) for j in candidates], dtype=np.float64)
-        queues = np.searchsorted(self.thresholds_gpu_s, attained, side="right")
-        ids = np.array(candidates, dtype=np.int64)
-        order = np.lexsort((-self.jobs.start_s[ids], -queues))  # (-queue, -first start), stable
-        self._ordered = ids[order].tolist()
-        self._ordered_queues = (-queues[order]).tolist()  # ascending: -queue
+        return self._by_queue.victims(queue, candidates)
 
     def on_start(self, job: int) -> None:
         handle = self.handle
+        self._by_queue.started(job)
         self._waiting_since.pop(job, None)
         attained = self._attained(job)
         gpus = float(handle.jobs.gpus[job])

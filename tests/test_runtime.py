@@ -16,7 +16,7 @@ from gpu import CapacityState, JobShape
 from gpu.framework import pick, take
 from gpu.walk import STARTS, walk
 from scheduler.checkpoint import CheckpointPlan
-from scheduler.cluster import Cluster
+from scheduler.cluster import Cluster, Placement
 from scheduler.jobs import JobTable
 from scheduler.loading import validate_data
 from scheduler.policies import LeastAttainedService, Priority, ShortestJobFirst
@@ -385,9 +385,39 @@ def test_take_and_live_counts_agree():
         np.testing.assert_array_equal(scratch.count, cluster.columns.count)
 
 
+class RunningFake(FakeHandle):
+    """A FakeHandle whose running jobs accrue service: base + GPUs x (now - segment start)."""
+
+    def __init__(self, jobs: JobTable, now: float) -> None:
+        super().__init__(jobs, now)
+        self.running = {}
+        self.base: dict[int, float] = {}
+        self.token = 0
+
+    def start(self, job: int, base_gpu_s: float) -> None:
+        self.token += 1
+        self.running[job] = Segment(self.token, _one_node(int(self.jobs.gpus[job])), self.now,
+                                    math.inf, 3600.0, 1.0, False, CheckpointPlan(), 0.0, 1.0)
+        self.base[job] = base_gpu_s
+
+    def stop(self, job: int) -> None:
+        self.base[job] = self.attained_gpu_s(job)
+        del self.running[job]
+
+    def attained_gpu_s(self, job):
+        segment = self.running.get(job)
+        extra = segment.gpus * (self.now - segment.start) if segment is not None else 0.0
+        return self.base.get(job, 0.0) + extra
+
+
+def _one_node(gpus: int) -> Placement:
+    return Placement((0,), (gpus,), 0, 0)
+
+
 def test_las_victims_equal_filtering_then_sorting():
-    """The LAS victim list (a prefix of the running jobs sorted once per running set) is
-    what the base rule gives: filter by may_preempt, then sort by victim_order."""
+    """The LAS victim list (the running set kept in victim order between cycles) is what the
+    base rule gives: filter by may_preempt, then sort by victim_order, stably in running
+    order; through time (jobs crossing thresholds), stops and restarts."""
     from scheduler.policies import QueuePolicy
 
     rng = np.random.default_rng(3)
@@ -395,11 +425,29 @@ def test_las_victims_equal_filtering_then_sorting():
     n = 40
     jobs.extend(np.zeros(n), rng.integers(1, 9, n), np.full(n, 3600.0), 0,
                 np.zeros(n, np.int32), np.zeros(n, np.int8), np.zeros(n, np.int64), 0)
-    jobs.start_s[:n] = rng.integers(0, 5, n).astype(float)  # ties in start times too
-    handle = FakeHandle(jobs, now=50.0)
-    handle.attained = {j: float(rng.choice([0, 2, 20, 200])) * 3600.0 for j in range(n)}
+    jobs.start_s[:n] = rng.integers(0, 5, n).astype(float)  # ties in first starts too
+    handle = RunningFake(jobs, now=50.0)
     las = LeastAttainedService(handle, LasOptions(thresholds_gpu_hours=[1, 10, 100]))
-    candidates = [int(j) for j in rng.permutation(n)]
-    for waiting in range(n):
-        expected = QueuePolicy.victims(las, waiting, candidates)
-        assert las.victims(waiting, candidates) == expected
+    for job in (int(j) for j in rng.permutation(n)[:30]):
+        handle.start(job, float(rng.choice([0, 0.9, 2, 9.5, 20, 200])) * 3600.0)
+        las.on_start(job)
+    for _ in range(25):
+        handle.now += float(rng.choice([0.0, 60.0, 600.0, 3600.0]))
+        running = list(handle.running)
+        for job in rng.choice(running, size=3, replace=False).tolist():
+            if rng.random() < 0.5:
+                handle.stop(job)
+        for job in rng.choice(n, size=3, replace=False).tolist():
+            if job not in handle.running and rng.random() < 0.5:
+                handle.start(job, handle.base.get(job, 0.0))
+                las.on_start(job)
+        restarted = int(rng.choice(list(handle.running)))  # stops and restarts between looks
+        handle.stop(restarted)
+        handle.start(restarted, handle.base[restarted])
+        las.on_start(restarted)
+        candidates = list(handle.running)  # a new list each cycle, in running order
+        for waiting in range(n):
+            if waiting in handle.running:
+                continue
+            expected = QueuePolicy.victims(las, waiting, candidates)
+            assert las.victims(waiting, candidates) == expected
