@@ -39,7 +39,10 @@ PLOT_CAPTIONS = {
     "utilization": "Share of GPUs running jobs, for the whole cluster (top) and per site "
                    "(bottom: one row per site, GPU count in brackets; grey = no GPUs).",
     "queue": "Jobs waiting and running over time; below, why the waiting jobs wait.",
-    "power": "Facility power (IT power x PUE) per site; the dashed red line is the site's cap.",
+    "power": "Facility power (IT power x PUE): the first panel is the fleet total against the "
+             "sum of site caps, then one panel per site against its cap (dashed red). The line "
+             "is the highest instant of each time step (its peak, marked, is the headline peak "
+             "power); the filled area is the step mean.",
     "carbon": "Grid carbon intensity per site and the emissions accumulated over the run.",
     "cdf": "Read across: the share of jobs that waited (left) or completed (right) within a "
            "given time. Log time axis.",

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from scheduler.energy import J_PER_KWH, J_PER_MWH, EnergyAccount, account, site_series
+from scheduler.energy import (
+    J_PER_KWH,
+    J_PER_MWH,
+    EnergyAccount,
+    account,
+    cluster_peak_series,
+    site_series,
+)
 from scheduler.jobs import KIND_NAMES, STATUS_NAMES, Status
 from scheduler.metrics import (
     mean_or_none,
@@ -357,6 +364,7 @@ def _timeseries(run: RunRecord, energy: EnergyAccount, period: float, step: floa
     columns["facility_power_mw"] = sum(
         (v for k, v in per_site.items() if k.startswith("facility_power_mw[")),
         np.zeros(grid.shape[0] - 1))
+    columns["facility_power_peak_mw"] = cluster_peak_series(energy, grid)
     columns.update(per_site)
     columns.update(_pending_reason_columns(run, grid))
     columns.update(_service_columns(run, grid))
