@@ -473,6 +473,11 @@ def render_report(result: Result) -> str:
         facts.append("drained after the horizon")
     warn = ('<p class="warn">This run was interrupted: the figures are partial.</p>'
             if summary.get("interrupted") else "")
+    warn += "".join(f'<p class="warn">Warning: {_esc(text)}</p>'
+                    for text in summary.get("warnings") or [])
+    if summary.get("warmup_s"):
+        facts.append(f"job statistics over the {_number(summary.get('jobs_measured'))} jobs "
+                     f"arriving after a {human_duration(summary['warmup_s'])} warm-up")
     jobs = result.jobs
     # A tenants table only when it says more than the workloads table (not one-to-one).
     pairs = (len(jobs[["workload", "tenant"]].drop_duplicates())

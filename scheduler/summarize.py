@@ -37,6 +37,7 @@ from scheduler.metrics import (
     step_means,
 )
 from scheduler.results import Result
+from scheduler.steady_state import measured_jobs, steady_state_warnings, utilization_after
 
 if TYPE_CHECKING:
     from scheduler.runtime.record import RunRecord
@@ -87,9 +88,12 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     period = run.end_time
     started = ~np.isnan(start)
     completed = status == Status.COMPLETED
-    wait = (start - arrival)[started]
+    # Job statistics cover the jobs arriving after the warm-up (scheduler.steady_state).
+    measured = measured_jobs(arrival, run.scenario.warmup)
+    counted = completed & measured
+    wait = (start - arrival)[started & measured]
     jct_all = end - arrival
-    jct = jct_all[completed]
+    jct = jct_all[counted]
     seg = run.segments
     seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
     seg_site, seg_job = seg.view("site"), seg.view("job")
@@ -124,9 +128,9 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         "p50_jct_s": percentile_or_none(jct, 50),
         "p95_jct_s": percentile_or_none(jct, 95),
         "p99_jct_s": percentile_or_none(jct, 99),
-        "mean_slowdown": mean_or_none(slowdown[completed]),
-        "mean_bounded_slowdown": mean_or_none(bounded[completed]),
-        "p95_bounded_slowdown": percentile_or_none(bounded[completed], 95),
+        "mean_slowdown": mean_or_none(slowdown[counted]),
+        "mean_bounded_slowdown": mean_or_none(bounded[counted]),
+        "p95_bounded_slowdown": percentile_or_none(bounded[counted], 95),
         "makespan_s": (float(end[completed].max() - arrival.min()) if completed.any() else None),
         "gpu_utilization": busy_gpu_s / capacity_gpu_s if capacity_gpu_s > 0 else 0.0,
         "gpu_hours_busy": busy_gpu_s / 3600.0,
@@ -148,17 +152,18 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         "events": int(run.events),
         "scheduling_cycles": int(run.cycles),
     }
-    per_tenant = _per_group(run.tenants.names, jobs.view("tenant"), completed, bounded, ftf,
+    per_tenant = _per_group(run.tenants.names, jobs.view("tenant"), counted, bounded, ftf,
                             gpus, seg_job, seg_gpus, seg_end - seg_start)
     summary["jain_index_tenants"] = jain_index(
         np.array([1.0 / t["mean_bounded_slowdown"] for t in per_tenant.values()
                   if t["mean_bounded_slowdown"]]))
-    summary["max_finish_time_fairness"] = (float(np.nanmax(ftf)) if completed.any() else None)
+    summary["max_finish_time_fairness"] = (float(np.nanmax(ftf[counted])) if counted.any()
+                                           else None)
     summary["sites"] = _site_summary(run, energy, seg_site, seg_gpus, seg_end - seg_start,
                                      started, period)
 
     workload_names = [source.name for source in run.sources]
-    per_workload = _per_group(workload_names, jobs.view("workload"), completed, bounded, ftf,
+    per_workload = _per_group(workload_names, jobs.view("workload"), counted, bounded, ftf,
                               gpus, seg_job, seg_gpus, seg_end - seg_start)
     details = _details(run, status, per_tenant, per_workload)
     for key in ("trace_rows_read", "trace_rows_skipped"):
@@ -207,6 +212,13 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     step = _timeseries_step(run.scenario, period)
     summary["timeseries_step_s"] = step
     series = _timeseries(run, energy, period, step)
+    summary.update(warmup_s=float(run.scenario.warmup), jobs_measured=int(measured.sum()),
+                   gpu_utilization_after_warmup=utilization_after(
+                       seg_start, seg_end, seg_gpus, cluster.total_gpus,
+                       run.scenario.warmup, period))
+    summary["warnings"] = steady_state_warnings(summary, job_frame, series,
+                                                float(run.scenario.duration),
+                                                float(run.scenario.warmup))
     return Result(summary, job_frame, series, scenario_text, details)
 
 
