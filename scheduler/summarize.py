@@ -38,6 +38,7 @@ from scheduler.metrics import (
 )
 from scheduler.results import Result
 from scheduler.steady_state import measured_jobs, steady_state_warnings, utilization_after
+from scheduler.waiting import waiting_figures
 
 if TYPE_CHECKING:
     from scheduler.runtime.record import RunRecord
@@ -216,6 +217,9 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
                    gpu_utilization_after_warmup=utilization_after(
                        seg_start, seg_end, seg_gpus, cluster.total_gpus,
                        run.scenario.warmup, period))
+    waiting_summary, waiting_details = waiting_figures(run, job_frame)
+    summary.update(waiting_summary)
+    details.update(waiting_details)
     summary["warnings"] = steady_state_warnings(summary, job_frame, series,
                                                 float(run.scenario.duration),
                                                 float(run.scenario.warmup))
