@@ -11,7 +11,8 @@ mean of that metric over many runs of the same length lies, not where one job's 
 Runs use the sweep runner's worker processes (:func:`scheduler.sweeps.runner.run_local`);
 with an output folder, replication ``k`` is saved whole in ``DIR/rep-k/`` and the aggregate
 is ``DIR/summary.json`` (every numeric metric's mean under its own key, plus
-``<key>_ci95_lo`` / ``<key>_ci95_hi``), ``DIR/replications.csv`` (one row per replication)
+``<key>_ci95_lo`` / ``<key>_ci95_hi``; a lower bound below 0 of a metric that no
+replication had negative is shown as 0), ``DIR/replications.csv`` (one row per replication)
 and ``DIR/report.html``.
 """
 
@@ -77,11 +78,15 @@ def aggregate_summary(runs: pd.DataFrame, scenario_name: str, base_seed: int,
         "replication_seeds": [int(s) for s in runs["seed"]],
         "replications": int(row.get("n", 0)), "replications_failed": int(row.get("n_error", 0)),
     }
+    ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     for key, value in row.items():
         if key in ("n", "n_error"):
             continue
         name = key[:-5] if key.endswith("_mean") else key
-        summary[name] = float(value) if math.isfinite(float(value)) else None
+        number = float(value)
+        if name.endswith("_ci95_lo") and number < 0 and (ok[name[:-8]].dropna() >= 0).all():
+            number = 0.0  # a wait or a count cannot be negative: the interval stops at 0
+        summary[name] = number if math.isfinite(number) else None
     summary["warnings"] = warnings
     return summary
 

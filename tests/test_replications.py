@@ -96,3 +96,16 @@ def test_workers_need_replications():
     code, _, err = run_cli("run", MMC, "--workers", "2")
     assert code == 2
     assert "--workers: needs --replications N" in err
+
+
+def test_interval_stops_at_zero_for_metrics_that_cannot_be_negative():
+    import pandas as pd
+
+    runs = pd.DataFrame({"replication": [1, 2, 3], "seed": [1, 2, 3], "status": ["ok"] * 3,
+                         "mean_wait_s": [10.0, 0.0, 500.0], "delta": [-5.0, 1.0, 2.0]})
+    summary = aggregate_summary(runs, "x", 1, [])
+    # mean 170, s = 285.83, t(0.975, 2) = 4.3027: 170 - 4.3027 x 285.83 / sqrt(3) < 0 -> 0.
+    assert summary["mean_wait_s_ci95_lo"] == 0.0
+    assert summary["mean_wait_s_ci95_hi"] == pytest.approx(
+        170 + 4.3027 * 285.83 / 3**0.5, rel=1e-4)
+    assert summary["delta_ci95_lo"] < 0  # a metric that was negative keeps its bound
