@@ -24,11 +24,14 @@ def _interval(summary: dict[str, Any], key: str) -> str:
 
 def render_replications_report(summary: dict[str, Any], runs: pd.DataFrame) -> str:
     """The page as one self-contained HTML string."""
-    metrics = [k for k in HEADLINE_METRICS if k in summary] + sorted(
-        k for k in summary if f"{k}_ci95_lo" in summary and k not in HEADLINE_METRICS)
-    headline = _table(["metric", "mean", "95 % confidence interval"],
-                      [[k, format_metric(k, summary[k]), _interval(summary, k)] for k in metrics],
+    def metrics_table(keys: list[str]) -> str:
+        return _table(["metric", "mean", "95 % confidence interval"],
+                      [[k, format_metric(k, summary[k]), _interval(summary, k)] for k in keys],
                       [False, True, True])
+
+    headline = metrics_table([k for k in HEADLINE_METRICS if k in summary])
+    others = metrics_table(sorted(k for k in summary if f"{k}_ci95_lo" in summary
+                                  and k not in HEADLINE_METRICS))
     shown = [k for k in HEADLINE_METRICS if k in runs.columns]
     per_run = _table(["replication", "seed", "status", *shown],
                      [[r["replication"], r["seed"], r["status"],
@@ -43,7 +46,8 @@ def render_replications_report(summary: dict[str, Any], runs: pd.DataFrame) -> s
              "one sample of every metric; the interval is Student t over replications (95 %). "
              "Each replication's own report: <code>clustersim report DIR/rep-K</code>.")
     sections = [("Mean and 95 % confidence interval", headline),
-                ("Steady-state warnings", warn), ("Replications", per_run)]
+                ("Steady-state warnings", warn), ("Replications", per_run),
+                ("Every metric: mean and 95 % confidence interval", others)]
     body = "".join(f"<section><h2>{_esc(t)}</h2>{c}</section>" for t, c in sections)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>clustersim replications: {_esc(name)}</title><style>{CSS}</style></head>"
