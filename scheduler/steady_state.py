@@ -12,11 +12,17 @@ Definitions (also in docs/getting-started.md, "Steady state"):
 * growing queue: over the second half of the measured window ``[warmup, duration)``, the
   number of waiting jobs rises steadily: Kendall's tau of (time, queued jobs) at least
   ``QUEUE_TREND_TAU`` and the least-squares line rises by at least ``QUEUE_GROWTH_SHARE`` of
-  its mean level (and by at least one job).
+  its mean level (and by at least ``QUEUE_MIN_RISE`` jobs).
 * offered load: GPU-seconds of training work arriving in ``[0, duration)`` over the GPU-seconds
   the cluster has in that time; above ``OFFERED_LOAD_LIMIT`` no policy can keep up.
 * short horizon: the 95th percentile of job durations exceeds ``LONG_JOB_SHARE`` of the
   measured window, or more than ``UNFINISHED_SHARE`` of the jobs are unfinished at the end.
+* one run is a poor estimate: split the measured window into ``BATCHES`` equal parts by
+  arrival time; the mean wait of each part's started jobs is one batch mean; when the Student
+  t 95 % half-width of the mean of batch means exceeds ``BATCH_HALF_WIDTH_SHARE`` of it (and
+  ``BATCH_MIN_HALF_WIDTH_S``), the
+  run's mean wait is not pinned down (batch means of a correlated series underestimate the
+  spread, so this errs toward silence).
 """
 
 from __future__ import annotations
@@ -34,12 +40,25 @@ QUEUE_GROWTH_SHARE = 0.5
 """Rise of the fitted line over the half window, as a share of the mean queue, above which a
 steady rise counts. An overloaded queue from empty rises by 2/3 of its mean over the second
 half (a ramp from a/2 to a, mean 3a/4); a stable queue's fitted rise is near 0. Assumption."""
+QUEUE_MIN_RISE = 10.0
+"""A rise of fewer jobs is noise, whatever the mean (hdf-2030-small, EASY, 2 days: a queue of
+a few jobs rose by 3 with tau 0.58). An assumption."""
 OFFERED_LOAD_LIMIT = 1.0
 """Offered GPU-seconds over available GPU-seconds: above 1, the queue must grow."""
 LONG_JOB_SHARE = 0.25
 """p95 job duration above this share of the measured window: the window holds too few
 lifetimes of the long jobs for their waits to average out (an assumption; queueing texts
 ask for many multiples of the longest service time)."""
+BATCHES = 10
+"""Batches of the measured window for the batch-means check (a common choice: 10-30)."""
+BATCH_HALF_WIDTH_SHARE = 1.0
+"""Half-width over mean above which one run's mean wait is called a poor estimate: the
+interval then reaches from 0 to twice the mean. Measured: the stable mmc.yaml case (100 h,
+seed 3) gives 0.57; hdf-2030-small's default run (mean wait 0.5 h, daily means 0-2.6 h)
+gives 1.2 (0.50 h ± 0.60 h). An assumption between them."""
+BATCH_MIN_HALF_WIDTH_S = 600.0
+"""Below a 10-minute half-width the mean wait is pinned closely enough for planning, however
+small the mean (EASY runs with waits of seconds). An assumption."""
 UNFINISHED_SHARE = 0.05
 """Share of jobs unfinished at the horizon above which the statistics (over finished and
 started jobs) are biased toward short jobs. An assumption."""
@@ -88,7 +107,7 @@ def _queue_warning(series: pd.DataFrame, start: float, end: float) -> str | None
     times = series["time_s"].to_numpy(dtype=float)
     inside = (times >= half) & (times < end)
     tau, rise, mean = queue_trend(times[inside], series["queued_jobs"].to_numpy(float)[inside])
-    if tau >= QUEUE_TREND_TAU and rise >= max(1.0, QUEUE_GROWTH_SHARE * mean):
+    if tau >= QUEUE_TREND_TAU and rise >= max(QUEUE_MIN_RISE, QUEUE_GROWTH_SHARE * mean):
         return (f"not stationary: the queue grows over the second half of the run "
                 f"(+{rise:,.0f} jobs, Kendall tau {tau:.2f}); a longer run would show longer "
                 f"waits")
@@ -126,13 +145,56 @@ def _horizon_warnings(jobs: pd.DataFrame, summary: dict[str, Any], window: float
     return out
 
 
+def batch_means_half_width(arrival: np.ndarray, wait: np.ndarray, start: float,
+                           end: float, batches: int = BATCHES) -> tuple[float, float] | None:
+    """(mean of batch means, Student t 95 % half-width) of the mean wait, batches by arrival
+    time over ``[start, end)``; None with fewer than 2 batches that have a started job."""
+    from scheduler.sweeps.stats import student_t_quantile
+
+    inside = np.isfinite(wait) & (arrival >= start) & (arrival < end)
+    if end <= start or not inside.any():
+        return None
+    which = np.minimum(((arrival[inside] - start) / (end - start) * batches).astype(int),
+                       batches - 1)
+    counts = np.bincount(which, minlength=batches)
+    sums = np.bincount(which, weights=wait[inside], minlength=batches)
+    means = sums[counts > 0] / counts[counts > 0]
+    if means.size < 2:
+        return None
+    half = student_t_quantile(0.975, means.size - 1) * float(means.std(ddof=1)) / np.sqrt(means.size)
+    return float(means.mean()), float(half)
+
+
+def _estimate_warning(jobs: pd.DataFrame, start: float, end: float) -> str | None:
+    training = jobs[jobs["kind"] == "training"]
+    found = batch_means_half_width(training["arrival_s"].to_numpy(float),
+                                   training["wait_s"].to_numpy(float), start, end)
+    if found is None or found[1] <= max(BATCH_HALF_WIDTH_SHARE * found[0],
+                                        BATCH_MIN_HALF_WIDTH_S):
+        return None
+    mean, half = found
+    return (f"one run is a poor estimate: batch means of the wait over the run give "
+            f"{mean / 3600:,.2f} h ± {half / 3600:,.2f} h (95 %); run --replications N for an "
+            f"interval over seeds")
+
+
+def arrivals_are_drawn(workloads: list[Any]) -> bool:
+    """Whether some training jobs arrive by a random process (a seed changes them): only
+    then do replications over seeds say how far one run is from the mean. A replayed trace
+    gives the same jobs whatever the seed."""
+    return any(getattr(w, "arrival", None) is not None for w in workloads)
+
+
 def steady_state_warnings(summary: dict[str, Any], jobs: pd.DataFrame, series: pd.DataFrame,
-                          duration: float, warmup: float) -> list[str]:
-    """One line per reason the headline may not represent the system in the long run."""
+                          duration: float, warmup: float, drawn: bool = True) -> list[str]:
+    """One line per reason the headline may not represent the system in the long run
+    (the batch-means check only when ``drawn``: arrivals depend on the seed)."""
     warnings = [w for w in (_queue_warning(series, warmup, duration),
                             _load_warning(jobs, int(summary.get("gpus_total") or 0), duration))
                 if w is not None]
-    return warnings + _horizon_warnings(jobs, summary, duration - warmup)
+    estimate = _estimate_warning(jobs, warmup, duration) if drawn else None
+    return warnings + _horizon_warnings(jobs, summary, duration - warmup) + (
+        [estimate] if estimate else [])
 
 
 def warning_lines(summary: dict[str, Any]) -> list[str]:

@@ -37,7 +37,12 @@ from scheduler.metrics import (
     step_means,
 )
 from scheduler.results import Result
-from scheduler.steady_state import measured_jobs, steady_state_warnings, utilization_after
+from scheduler.steady_state import (
+    arrivals_are_drawn,
+    measured_jobs,
+    steady_state_warnings,
+    utilization_after,
+)
 from scheduler.waiting import waiting_figures
 
 if TYPE_CHECKING:
@@ -222,7 +227,8 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     details.update(waiting_details)
     summary["warnings"] = steady_state_warnings(summary, job_frame, series,
                                                 float(run.scenario.duration),
-                                                float(run.scenario.warmup))
+                                                float(run.scenario.warmup),
+                                                arrivals_are_drawn(run.scenario.workloads))
     return Result(summary, job_frame, series, scenario_text, details)
 
 

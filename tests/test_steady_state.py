@@ -93,3 +93,37 @@ def test_report_shows_the_warnings_and_the_warmup(tmp_path):
     page = render_report(result)
     assert "Warning: not stationary: the queue grows" in page
     assert "arriving after a 10.0 h warm-up" in page
+
+
+def test_batch_means_by_hand():
+    from scheduler.steady_state import batch_means_half_width
+
+    # Two batches over [0, 20): waits 1, 3 (mean 2) and 5 (mean 5): mean of means 3.5,
+    # s = 2.1213, t(0.975, 1) = 12.706: half-width 12.706 x 2.1213 / sqrt(2) = 19.06.
+    arrival = np.array([0.0, 5.0, 15.0, 25.0])
+    wait = np.array([1.0, 3.0, 5.0, 100.0])  # the last arrives after the window
+    mean, half = batch_means_half_width(arrival, wait, 0.0, 20.0, batches=2)
+    assert mean == pytest.approx(3.5)
+    assert half == pytest.approx(12.7062 * 2.12132 / 2**0.5, rel=1e-4)
+
+
+def test_warning_when_one_run_is_a_poor_estimate():
+    import pandas as pd
+
+    from scheduler.steady_state import steady_state_warnings
+
+    # Nine quiet batches and one burst: mean of batch means 1 h, half-width 2.26 h > 1 h.
+    arrival = np.arange(100) * 3600.0
+    wait = np.where(arrival >= 90 * 3600, 10 * 3600.0, 0.0)
+    jobs = pd.DataFrame({"kind": "training", "arrival_s": arrival, "wait_s": wait,
+                         "gpus": 1, "duration_s": 60.0})
+    series = pd.DataFrame({"time_s": [0.0], "queued_jobs": [0.0]})
+    summary = {"gpus_total": 100, "jobs_submitted": 100, "jobs_unfinished": 0}
+    warnings = steady_state_warnings(summary, jobs, series, 100 * 3600.0, 0.0)
+    assert warnings == ["one run is a poor estimate: batch means of the wait over the run give "
+                        "1.00 h ± 2.26 h (95 %); run --replications N for an interval over seeds"]
+    # A replayed trace gives the same jobs whatever the seed: replications cannot help.
+    assert steady_state_warnings(summary, jobs, series, 100 * 3600.0, 0.0, drawn=False) == []
+    # The same burst in seconds, not hours: a 2.26-minute half-width is precise enough.
+    jobs["wait_s"] = wait / 60
+    assert steady_state_warnings(summary, jobs, series, 100 * 3600.0, 0.0) == []
