@@ -188,6 +188,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-events", type=_positive_int, metavar="N",
                      help="stop cleanly after this many events, partial results")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--replications", type=_positive_int, metavar="N",
+                     help="run N seeds spawned from the seed; DIR/rep-K/ each, and the mean "
+                          "and 95%% confidence interval of every metric in DIR/summary.json")
+    run.add_argument("--workers", type=_positive_int, metavar="N",
+                     help="processes for --replications (default: one per CPU, at most N)")
 
     validate = sub.add_parser("validate", help="check a scenario and describe it")
     validate.add_argument("scenario")
@@ -262,7 +267,10 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 
 def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = None) -> str:
-    """A short human table of the main metrics, and one line per inference service."""
+    """A short human table of the main metrics, one line per inference service, and the
+    steady-state warnings."""
+    from scheduler.steady_state import warning_lines
+
     rows = [
         ("scenario", summary["scenario"]), ("seed", summary["seed"]),
         ("backend", summary["backend"]),
@@ -285,7 +293,8 @@ def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = Non
              for name, detail in (services or {}).items()]
     width = max(len(label) for label, _ in rows)
     # Names come from the scenario: nothing in them may act on the terminal.
-    return "\n".join(f"{label:<{width}}  {printable(value)}" for label, value in rows)
+    lines = [f"{label:<{width}}  {printable(value)}" for label, value in rows]
+    return "\n".join([*lines, *(printable(line) for line in warning_lines(summary))])
 
 
 def _describe(scenario: Any) -> str:
@@ -321,6 +330,8 @@ def _run(args: argparse.Namespace) -> int:
     out = _out_path(args.out)
     scenario = resolve_scenario(args.scenario, args.overrides)
     raise_pending()  # before anything is created or run
+    if args.replications is not None or args.workers is not None:
+        return _replicate(args, scenario, out)
     if out is None:
         return _simulate_and_save(args, scenario, None)
     with _output_folder(out, input_paths(scenario, args.scenario)):
@@ -373,6 +384,33 @@ def _simulate_and_save(args: argparse.Namespace, scenario: Scenario, out: Path |
     if reason is not None and not args.quiet:
         print(f"stopped early ({reason}); partial results", file=sys.stderr)
     return EXIT_OK
+
+
+def _replicate(args: argparse.Namespace, scenario: Scenario, out: Path | None) -> int:
+    """``run --replications N``: N spawned seeds, the aggregate printed and saved."""
+    from scheduler.replication_report import write_replications_report
+    from scheduler.replications import replication_table, run_replications, save_replications
+
+    if args.replications is None:
+        raise InputError("needs --replications N", "--workers")
+    if args.max_wall_time is not None or args.max_events is not None:
+        raise InputError("cannot be combined with --replications", "--max-wall-time/--max-events")
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            stack.enter_context(_output_folder(out, input_paths(scenario, args.scenario)))
+        result = run_replications(scenario, args.replications, base_seed=args.seed, out=out,
+                                  workers=args.workers, backend=args.backend, format=args.format)
+        if out is not None:
+            save_replications(result, out)
+            write_replications_report(result.summary, result.runs, out / REPORT_FILE)
+    if args.json:
+        print(json.dumps(result.summary, indent=2))
+    elif not args.quiet:
+        print("\n".join(printable(line) for line in replication_table(result.summary).splitlines()))
+        if out is not None:
+            print(f"results written to {printable(out)} (rep-1 .. rep-{args.replications}, "
+                  f"summary.json, {REPORT_FILE})")
+    return EXIT_OK if result.summary["replications_failed"] == 0 else 1
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -452,6 +490,8 @@ def _report(args: argparse.Namespace) -> int:
 
     if is_sweep_folder(folder):
         return _write_page(out or folder / REPORT_FILE, lambda t: write_sweep_report(folder, t))
+    if _report_replications(folder, out):
+        return EXIT_OK
     result = _load(args.directory[0])
     target = out if out is not None else folder / REPORT_FILE
     # The page must not land on one of the run's own files (the set would be torn).
@@ -474,6 +514,21 @@ def _write_page(target: Path, write: Callable[[Path], object]) -> int:
         write(target)
     print(f"report written to {printable(target)}")
     return EXIT_OK
+
+
+def _report_replications(folder: Path, out: Path | None) -> bool:
+    """The report of a replications folder (``run --replications``); False for a run."""
+    from scheduler.outputs import writing
+    from scheduler.replication_report import load_replications, write_replications_report
+
+    loaded = load_replications(folder)
+    if loaded is None:
+        return False
+    target = out if out is not None else folder / REPORT_FILE
+    with writing(target):
+        write_replications_report(*loaded, target)
+    print(f"report written to {printable(target)}")
+    return True
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scheduler.metrics import step_means
+from scheduler.metrics import step_function_maxima, step_means
 from scheduler.power import power_steps, time_at_or_above
 
 if TYPE_CHECKING:
@@ -55,6 +55,10 @@ class EnergyAccount:
     segment_carbon_g: np.ndarray
     segment_cost_eur: np.ndarray
     cluster_peak_w: float
+    cluster_steps: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0), np.zeros(0)), repr=False)
+    """The whole cluster's facility power as a step function (times, watts) over
+    ``[0, period)``; its maximum is ``cluster_peak_w``."""
 
 
 def cap_steps(run: RunRecord, site: int, period: float) -> tuple[np.ndarray, np.ndarray]:
@@ -127,12 +131,13 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
     last = np.append(times[order][1:] != times[order][:-1], True) if times.size else np.zeros(0, bool)
     peak = float(total[last].max()) if total.size else 0.0
     seg_energy = watts * np.clip(end - start, 0, None)
-    return EnergyAccount(sites, job, workload, seg_energy, seg_carbon, seg_cost, peak)
+    return EnergyAccount(sites, job, workload, seg_energy, seg_carbon, seg_cost, peak,
+                         (times[order][last], total[last]))
 
 
 def site_series(run: RunRecord, energy: EnergyAccount, grid: np.ndarray) -> dict[str, np.ndarray]:
-    """Time-series columns: facility power, cap, carbon intensity, price and emissions per
-    site, as means over each step of ``grid``."""
+    """Time-series columns: facility power (mean and highest instant), cap, carbon
+    intensity, price and emissions per site, as means over each step of ``grid``."""
     out: dict[str, np.ndarray] = {}
     widths = np.diff(grid)
     for s, name in enumerate(run.cluster.site_names):
@@ -140,6 +145,9 @@ def site_series(run: RunRecord, energy: EnergyAccount, grid: np.ndarray) -> dict
         ends = np.append(times[1:], grid[-1])
         mean_w = step_means(times, ends, values, grid)
         out[f"facility_power_mw[{name}]"] = mean_w / 1e6
+        # The highest instant of each step too: the peak a mean hides (one definition of
+        # peak power, the summary's, is the maximum of this column).
+        out[f"facility_power_peak_mw[{name}]"] = step_function_maxima(times, values, grid) / 1e6
         cap_times, cap_values = cap_steps(run, s, float(grid[-1]))
         if np.isfinite(cap_values).any():  # the cap in force at each step's start
             at = cap_values[np.searchsorted(cap_times, grid[:-1], side="right") - 1]
@@ -153,3 +161,10 @@ def site_series(run: RunRecord, energy: EnergyAccount, grid: np.ndarray) -> dict
         if price is not None:
             out[f"price_eur_per_mwh[{name}]"] = price.integrals(grid[:-1], grid[1:]) / widths
     return out
+
+
+def cluster_peak_series(energy: EnergyAccount, grid: np.ndarray) -> np.ndarray:
+    """The whole cluster's highest facility power (MW) within each step of ``grid``: its
+    maximum is the summary's ``peak_facility_power_mw`` (same step function, same floats)."""
+    times, values = energy.cluster_steps
+    return step_function_maxima(times, values, grid) / 1e6

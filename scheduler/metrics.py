@@ -54,3 +54,18 @@ def percentile_or_none(values: np.ndarray, q: float) -> float | None:
 
 def mean_or_none(values: np.ndarray) -> float | None:
     return float(values.mean()) if values.shape[0] else None
+
+
+def step_function_maxima(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Highest value over each grid step ``[grid[k], grid[k+1])`` of a step function that
+    takes ``values[i]`` from ``times[i]`` (sorted, first at or before ``grid[0]``) until the
+    next time. Exact: the value in force at each step's start and every change inside it."""
+    steps = grid.shape[0] - 1
+    if times.shape[0] == 0 or steps <= 0:
+        return np.zeros(max(steps, 0))
+    at_start = np.searchsorted(times, grid[:-1], side="right") - 1
+    out = np.where(at_start >= 0, values[np.maximum(at_start, 0)], -np.inf)
+    cell = np.searchsorted(grid, times, side="right") - 1
+    inside = (cell >= 0) & (cell < steps)
+    np.maximum.at(out, cell[inside], values[inside])
+    return np.where(np.isfinite(out), out, 0.0)

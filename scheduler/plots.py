@@ -53,7 +53,7 @@ class RunLike(Protocol):
 PLOT_FORMATS = ("png", "svg", "pdf")
 _SITE_COLUMN = re.compile(r"^(?P<prefix>[a-z_]+)\[(?P<site>.*)\]$")
 _NOT_MODELLED_COLOR = "#666666"
-_CAP_STYLE = {"color": "#c0392b", "linestyle": "--", "linewidth": 1.0}
+_CAP_STYLE: dict[str, Any] = {"color": "#c0392b", "linestyle": "--", "linewidth": 1.0}
 
 
 # --------------------------------------------------------------------------- data helpers
@@ -297,9 +297,37 @@ def plot_queue(result: RunLike) -> Figure:
     return fig
 
 
+def _fleet_cap(ts: pd.DataFrame, caps: dict[str, str], names: list[str]) -> np.ndarray | None:
+    """The sum of the site caps in force at each step, or None when a site has no cap (then
+    the fleet has no cap: that site may draw any power)."""
+    if not names or any(name not in caps for name in names):
+        return None
+    total = sum(ts[caps[name]].to_numpy(dtype=float) for name in names)
+    return np.asarray(total) if np.isfinite(total).all() else None
+
+
+def _power_panel(ax: Axes, times: np.ndarray, mean: np.ndarray, peak: np.ndarray | None,
+                 cap: np.ndarray | None, color: str) -> float:
+    """One panel: the mean over each step (filled), the highest instant of each step (line)
+    and the cap (dashed). Returns the panel's peak: the highest instant of the run."""
+    ax.fill_between(times, mean, step="post", color=color, alpha=0.2, linewidth=0)
+    shown = peak if peak is not None else mean
+    ax.step(times, shown, where="post", color=color, linewidth=0.9)
+    top = float(np.nanmax(shown)) if len(shown) else 0.0
+    if len(shown):
+        at = int(np.nanargmax(shown))
+        ax.plot([times[at]], [top], marker="v", color=color, markersize=4)
+    if cap is not None:
+        ax.step(times, cap, where="post", **_CAP_STYLE)
+    return top
+
+
 @_literal
 def plot_power(result: RunLike) -> Figure:
-    """Facility power per site against its cap (small multiples; the first is the total)."""
+    """Facility power per site against its cap (small multiples; the first is the fleet
+    total against the sum of site caps). The line is the highest instant of each time step,
+    so the figure's peak is the summary's ``peak_facility_power_mw`` (the highest facility
+    power at any instant); the filled area is the mean over each step."""
     ts = result.timeseries
     power = site_columns(ts, "facility_power_mw")
     if not power:
@@ -308,6 +336,7 @@ def plot_power(result: RunLike) -> Figure:
     from matplotlib.ticker import MaxNLocator
 
     caps = site_columns(ts, "power_cap_mw")
+    peaks = site_columns(ts, "facility_power_peak_mw")
     times, unit, _ = _time_axis(result)
     names = [n for n in site_names(result) if n in power] or list(power)
     panels = ["All sites", *names]
@@ -322,26 +351,25 @@ def plot_power(result: RunLike) -> Figure:
              else sum(ts[power[n]].to_numpy(dtype=float) for n in names))
     for ax, panel in zip(axes, panels, strict=False):
         if panel == "All sites":
-            series = np.asarray(total)
-            cap = None
-            color = "#333333"
+            mean = np.asarray(total)
+            peak = (ts["facility_power_peak_mw"].to_numpy(dtype=float)
+                    if "facility_power_peak_mw" in ts else None)
+            cap = _fleet_cap(ts, caps, names)
+            color, cap_name = "#333333", "sum of caps"
         else:
-            series = ts[power[panel]].to_numpy(dtype=float)
+            mean = ts[power[panel]].to_numpy(dtype=float)
+            peak = ts[peaks[panel]].to_numpy(dtype=float) if panel in peaks else None
             cap = ts[caps[panel]].to_numpy(dtype=float) if panel in caps else None
-            color = "#1f77b4"
-        ax.plot(times, series, color=color, linewidth=1)
-        ax.fill_between(times, series, color=color, alpha=0.15)
-        peak = float(np.nanmax(series)) if len(series) else 0.0
-        label = f"{panel}\npeak {_mw(peak)} MW"
+            color, cap_name = "#1f77b4", "cap"
+        top = _power_panel(ax, times, mean, peak, cap, color)
+        label = f"{panel}\npeak {_mw(top)} MW"
         if cap is not None and np.isfinite(cap).any():
-            ax.plot(times, cap, **_CAP_STYLE)
             top_cap = float(np.nanmax(cap))
-            label += f" / cap {_mw(top_cap)} MW"
-            ax.set_ylim(0, max(peak, top_cap) * 1.08 or 1)
+            label += f" / {cap_name} {_mw(top_cap)} MW"
+            ax.set_ylim(0, max(top, top_cap) * 1.08 or 1)
         else:
-            ax.set_ylim(0, peak * 1.15 or 1)
-            if panel != "All sites":
-                label += " (no cap)"
+            ax.set_ylim(0, top * 1.15 or 1)
+            label += " (no cap)" if panel != "All sites" else (" (a site has no cap)" if caps else "")
         ax.set_title(label, fontsize=8, loc="left")
         ax.yaxis.set_major_locator(MaxNLocator(3))  # few ticks: readable, and fast to draw
         ax.xaxis.set_major_locator(MaxNLocator(4))
@@ -354,7 +382,9 @@ def plot_power(result: RunLike) -> Figure:
             ax.xaxis.set_tick_params(labelbottom=True)
     fig.supxlabel(f"simulated time ({unit})", fontsize=9)
     fig.supylabel("facility power (MW)", fontsize=9)
-    _title(fig, result, "Facility power against site caps (dashed red)")
+    what = ("highest instant per step (line, peak marked), step mean (filled)" if peaks
+            else "step means")
+    _title(fig, result, f"Facility power: {what}; caps dashed red")
     return fig
 
 

@@ -39,7 +39,10 @@ PLOT_CAPTIONS = {
     "utilization": "Share of GPUs running jobs, for the whole cluster (top) and per site "
                    "(bottom: one row per site, GPU count in brackets; grey = no GPUs).",
     "queue": "Jobs waiting and running over time; below, why the waiting jobs wait.",
-    "power": "Facility power (IT power x PUE) per site; the dashed red line is the site's cap.",
+    "power": "Facility power (IT power x PUE): the first panel is the fleet total against the "
+             "sum of site caps, then one panel per site against its cap (dashed red). The line "
+             "is the highest instant of each time step (its peak, marked, is the headline peak "
+             "power); the filled area is the step mean.",
     "carbon": "Grid carbon intensity per site and the emissions accumulated over the run.",
     "cdf": "Read across: the share of jobs that waited (left) or completed (right) within a "
            "given time. Log time axis.",
@@ -340,6 +343,37 @@ def _reasons_section(result: Result) -> str:
                 for reason, col in pending.items()]
         parts.append(_table(["reason", "mean pending jobs", "peak (mean over one step)"], rows,
                             [False, True, True]))
+    parts.append(_blockers_html(details))
+    return "".join(parts)
+
+
+def _blockers_html(details: dict[str, Any]) -> str:
+    """Waiting GPU-hours by reason, and the heads of the queue that held jobs back."""
+    by_reason = details.get("wait_gpu_hours_by_reason") or {}
+    if not by_reason:
+        return ""
+    total = sum(by_reason.values()) or 1.0
+    parts = ["<h3>Waiting GPU-hours, by reason</h3>",
+             "<p>GPUs x hours spent waiting. Time behind the head of the line or for its "
+             "reservation is a policy effect (the head blocks the queue), not a capacity "
+             "shortage.</p>",
+             _table(["reason", "GPU-hours", "share"],
+                    [[k, _number(v, 1), _pct(v / total)] for k, v in by_reason.items()],
+                    [False, True, True])]
+    blockers = details.get("blockers") or []
+    parts.append("<h3>Jobs that held the queue back</h3>")
+    if not blockers:
+        parts.append("<p>No head of the queue held another job back.</p>")
+        return "".join(parts)
+    parts.append("<p>Heads of the queue that could not start and held jobs behind them, "
+                 "worst first: how long they held the queue and the GPU-hours the held jobs "
+                 "waited meanwhile.</p>")
+    rows = [[b["job_id"], b["workload"], _number(b["gpus"]), b["gpu_types"], b["site"] or "-",
+             human_duration(b["first_blocked_s"]), human_duration(b["blocked_s"]),
+             _number(b["held_gpu_hours"], 1), _number(b["max_jobs_held"])] for b in blockers]
+    parts.append(_table(["job", "workload", "GPUs", "GPU types", "ran at", "first held (time)",
+                         "held for", "GPU-hours held", "most jobs held"], rows,
+                        [True, False, True, False, False, True, True, True, True]))
     return "".join(parts)
 
 
@@ -505,6 +539,11 @@ def render_report(result: Result) -> str:
         facts.append("drained after the horizon")
     warn = ('<p class="warn">This run was interrupted: the figures are partial.</p>'
             if summary.get("interrupted") else "")
+    warn += "".join(f'<p class="warn">Warning: {_esc(text)}</p>'
+                    for text in summary.get("warnings") or [])
+    if summary.get("warmup_s"):
+        facts.append(f"job statistics over the {_number(summary.get('jobs_measured'))} jobs "
+                     f"arriving after a {human_duration(summary['warmup_s'])} warm-up")
     jobs = result.jobs
     # A tenants table only when it says more than the workloads table (not one-to-one).
     pairs = (len(jobs[["workload", "tenant"]].drop_duplicates())

@@ -675,6 +675,9 @@ class Scenario(StrictModel):
     """Horizon: arrivals stop here; jobs still running are reported unfinished."""
     drain: bool = False
     """Keep simulating after ``duration`` until every admitted job ends."""
+    warmup: Seconds = Field(default=0.0, ge=0)
+    """Warm-up period: jobs arriving before it run but are left out of the job statistics
+    (waits, JCTs, slowdowns), so they do not show the empty cluster of time 0."""
     backend: Literal["auto", "numpy", "cupy"] = "auto"
     """Array backend of the placement kernels."""
     gpu_types: dict[str, GpuTypeSpec] = Field(default_factory=dict)
@@ -695,6 +698,13 @@ class Scenario(StrictModel):
     """Sampling step of the time series (default: duration / 500)."""
 
     _source_dir: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _warmup_inside(self) -> Scenario:
+        if self.warmup >= self.duration:
+            raise ValueError(f"warmup ({self.warmup:g} s) must be shorter than duration "
+                             f"({self.duration:g} s): no arrival would be measured")
+        return self
 
     @property
     def source_dir(self) -> Path | None:

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from scheduler.energy import J_PER_KWH, J_PER_MWH, EnergyAccount, account, site_series
+from scheduler.energy import (
+    J_PER_KWH,
+    J_PER_MWH,
+    EnergyAccount,
+    account,
+    cluster_peak_series,
+    site_series,
+)
 from scheduler.jobs import KIND_NAMES, STATUS_NAMES, Status
 from scheduler.metrics import (
     mean_or_none,
@@ -32,6 +39,13 @@ from scheduler.metrics import (
     step_means,
 )
 from scheduler.results import Result
+from scheduler.steady_state import (
+    arrivals_are_drawn,
+    measured_jobs,
+    steady_state_warnings,
+    utilization_after,
+)
+from scheduler.waiting import waiting_figures
 
 if TYPE_CHECKING:
     from scheduler.runtime.record import RunRecord
@@ -89,10 +103,15 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     started = ~np.isnan(start)
     completed = status == Status.COMPLETED
     replica = replica_mask(run)
-    done = completed & ~replica  # what JCT, slowdown and fairness are about
-    wait = (start - arrival)[started & ~replica]
+    # Job statistics cover training jobs (replicas are services, not jobs) arriving after
+    # the warm-up (scheduler.steady_state); slowdown and fairness are defined for every
+    # completed training job (jobs.csv), the statistics over the measured ones.
+    measured = measured_jobs(arrival, run.scenario.warmup) & ~replica
+    done = completed & ~replica
+    counted = done & measured
+    wait = (start - arrival)[started & measured]
     jct_all = end - arrival
-    jct = jct_all[done]
+    jct = jct_all[counted]
     seg = run.segments
     seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
     seg_site, seg_job = seg.view("site"), seg.view("job")
@@ -127,9 +146,9 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         "p50_jct_s": percentile_or_none(jct, 50),
         "p95_jct_s": percentile_or_none(jct, 95),
         "p99_jct_s": percentile_or_none(jct, 99),
-        "mean_slowdown": mean_or_none(slowdown[done]),
-        "mean_bounded_slowdown": mean_or_none(bounded[done]),
-        "p95_bounded_slowdown": percentile_or_none(bounded[done], 95),
+        "mean_slowdown": mean_or_none(slowdown[counted]),
+        "mean_bounded_slowdown": mean_or_none(bounded[counted]),
+        "p95_bounded_slowdown": percentile_or_none(bounded[counted], 95),
         "makespan_s": (float(end[done].max() - arrival[~replica].min()) if done.any() else None),
         "gpu_utilization": busy_gpu_s / capacity_gpu_s if capacity_gpu_s > 0 else 0.0,
         "gpu_hours_busy": busy_gpu_s / 3600.0,
@@ -151,17 +170,18 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         "events": int(run.events),
         "scheduling_cycles": int(run.cycles),
     }
-    per_tenant = _per_group(run.tenants.names, jobs.view("tenant"), completed, bounded, ftf,
+    per_tenant = _per_group(run.tenants.names, jobs.view("tenant"), counted, bounded, ftf,
                             gpus, seg_job, seg_gpus, seg_end - seg_start)
     summary["jain_index_tenants"] = jain_index(
         np.array([1.0 / t["mean_bounded_slowdown"] for t in per_tenant.values()
                   if t["mean_bounded_slowdown"]]))
-    summary["max_finish_time_fairness"] = (float(np.nanmax(ftf)) if done.any() else None)
+    summary["max_finish_time_fairness"] = (float(np.nanmax(ftf[counted])) if counted.any()
+                                           else None)
     summary["sites"] = _site_summary(run, energy, seg_site, seg_gpus, seg_end - seg_start,
                                      started, period)
 
     workload_names = [source.name for source in run.sources]
-    per_workload = _per_group(workload_names, jobs.view("workload"), completed, bounded, ftf,
+    per_workload = _per_group(workload_names, jobs.view("workload"), counted, bounded, ftf,
                               gpus, seg_job, seg_gpus, seg_end - seg_start)
     details = _details(run, status, per_tenant, per_workload)
     for key in ("trace_rows_read", "trace_rows_skipped"):
@@ -210,6 +230,17 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     step = _timeseries_step(run.scenario, period)
     summary["timeseries_step_s"] = step
     series = _timeseries(run, energy, period, step)
+    summary.update(warmup_s=float(run.scenario.warmup), jobs_measured=int(measured.sum()),
+                   gpu_utilization_after_warmup=utilization_after(
+                       seg_start, seg_end, seg_gpus, cluster.total_gpus,
+                       run.scenario.warmup, period))
+    waiting_summary, waiting_details = waiting_figures(run, job_frame)
+    summary.update(waiting_summary)
+    details.update(waiting_details)
+    summary["warnings"] = steady_state_warnings(summary, job_frame, series,
+                                                float(run.scenario.duration),
+                                                float(run.scenario.warmup),
+                                                arrivals_are_drawn(run.scenario.workloads))
     return Result(summary, job_frame, series, scenario_text, details)
 
 
@@ -388,6 +419,7 @@ def _timeseries(run: RunRecord, energy: EnergyAccount, period: float, step: floa
     columns["facility_power_mw"] = sum(
         (v for k, v in per_site.items() if k.startswith("facility_power_mw[")),
         np.zeros(grid.shape[0] - 1))
+    columns["facility_power_peak_mw"] = cluster_peak_series(energy, grid)
     columns.update(per_site)
     columns.update(_pending_reason_columns(run, grid))
     columns.update(_service_columns(run, grid))

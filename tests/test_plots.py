@@ -100,3 +100,36 @@ def test_plot_cli_bad_directory_exits_2(tmp_path):
     code, _, err = run_cli("plot", str(tmp_path / "missing"), "--out", str(tmp_path / "x.png"))
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "no such directory" in err
+
+
+def test_power_figure_peak_is_the_headline_peak(full):
+    """One definition of peak power: the highest facility power at any instant. The time
+    series keeps the highest instant of each step beside the step mean, so its maximum is
+    the summary's peak exactly (same step function, same floats), and the figure plots it."""
+    from scheduler.plots import _mw
+
+    ts = full.timeseries
+    peak = full.summary["peak_facility_power_mw"]
+    assert ts["facility_power_peak_mw"].max() == peak
+    # The mean over a step never exceeds the step's highest instant (up to the rounding of
+    # the mean, a difference of prefix integrals: measured 3e-12 relative, allowed 1e-9).
+    assert (ts["facility_power_mw"] <= ts["facility_power_peak_mw"] * (1 + 1e-9)).all()
+    for name, site in full.summary["sites"].items():
+        assert ts[f"facility_power_peak_mw[{name}]"].max() == site["peak_facility_power_mw"]
+    fig = full.plot.power()
+    fleet = fig.axes[0]
+    plotted = max(max(line.get_ydata()) for line in fleet.get_lines())
+    assert plotted == peak
+    assert f"peak {_mw(peak)} MW" in fleet.get_title(loc="left")
+    # Site B has no cap, so the fleet has none: no sum-of-caps line, and the title says so.
+    assert "a site has no cap" in fleet.get_title(loc="left")
+
+
+def test_power_figure_draws_the_fleet_against_the_sum_of_caps():
+    data = located_scenario()
+    data["sites"][1]["power_cap"] = "40kW"
+    result = simulate(data, seed=11)
+    fleet = result.plot.power().axes[0]
+    # 60 kW + 40 kW = 0.1 MW, drawn as the fleet's cap line and named in its title.
+    assert "sum of caps 0.1 MW" in fleet.get_title(loc="left")
+    assert any(set(line.get_ydata()) == {0.1} for line in fleet.get_lines())

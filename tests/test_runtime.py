@@ -256,10 +256,13 @@ def test_pending_queue_keeps_policy_order_and_class_counts():
         queue.push(job)
     assert queue.jobs == [1, 3, 2, 0]  # equal keys keep arrival order
     assert queue.class_count == {0: 2, 1: 2}
+    assert queue.gpus_waiting == 4  # one GPU each, kept as jobs come and go
     queue.remove({3, 0})
     assert queue.jobs == [1, 2] and queue.class_count == {0: 1, 1: 1}
     queue.remove_prefix(1)
-    assert queue.jobs == [2] and queue.class_count == {0: 1}
+    assert queue.jobs == [2] and queue.class_count == {0: 1} and queue.gpus_waiting == 1
+    queue.clear()
+    assert queue.gpus_waiting == 0
 
 
 def test_power_budget_is_recomputed_from_sums():

@@ -27,6 +27,7 @@ from scheduler.checkpoint import CheckpointPlan, segment_end
 from scheduler.cluster import Cluster
 from scheduler.jobs import JobTable, Status
 from scheduler.policies import QueuePolicy
+from scheduler.runtime.blockers import PendingLog
 from scheduler.runtime.deciders import EasyReservation, Quotas, victims_to_preempt
 from scheduler.runtime.job_classes import JobClasses
 from scheduler.runtime.pending import PendingQueue
@@ -325,11 +326,13 @@ def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int
 
 
 def log_pending(log: list[tuple[float, dict[int, int]]], now: float, jobs: JobTable,
-                pending: list[int], strict: bool, deferred: int) -> None:
+                queue: PendingQueue, strict: bool, deferred: int) -> None:
     """Append (now, pending jobs per reason, deferred ones included) to the pending log: the
     last entry of an instant replaces the earlier ones, and a run of empty entries is kept
     to its first."""
-    counts = pending_counts(jobs, pending, strict)
+    if isinstance(log, PendingLog):
+        log.blockers.observe(now, jobs, queue, strict)
+    counts = pending_counts(jobs, queue.jobs, strict)
     if deferred:
         counts[Reason.DEFERRED] = deferred
     if log and log[-1][0] == now:

@@ -30,7 +30,7 @@ from scheduler.checkpoint import segment_end
 from scheduler.interrupt import StopControl
 from scheduler.jobs import KIND_NAMES, SEGMENT_END, SegmentLog, Status
 from scheduler.runtime.checkpoints import Checkpoints
-from scheduler.runtime.cycle import CycleParts, SchedulingCycle, log_pending
+from scheduler.runtime.cycle import CycleParts, PendingLog, SchedulingCycle, log_pending
 from scheduler.runtime.deciders import Quotas
 from scheduler.runtime.deferral import release_time, site_weights
 from scheduler.runtime.failures import FailureClock
@@ -85,7 +85,7 @@ class Engine:
         self.interruptions = 0
         """Preemptions and failures so far (they invalidate an EASY reservation)."""
         self._token = 0
-        self.pending_log: list[tuple[float, dict[int, int]]] = []
+        self.pending_log = PendingLog()
         """(time, {reason code: pending jobs}) after each cycle."""
         self._unarrived: dict[int, list[int]] = {}
         """Per source, the job ids of its current chunk that have not arrived yet [a, b)."""
@@ -215,7 +215,7 @@ class Engine:
 
     def _log_pending(self, strict: bool) -> None:
         """Record why jobs wait from now until the next cycle."""
-        log_pending(self.pending_log, float(self.env.now), self.jobs, self.pending.jobs, strict,
+        log_pending(self.pending_log, float(self.env.now), self.jobs, self.pending, strict,
                     len(self.deferred))
 
     # ------------------------------------------------------------------ queue and replicas

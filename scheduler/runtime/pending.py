@@ -2,7 +2,7 @@
 
 Invariants: ``jobs`` is sorted by ``keys`` (a job's key is fixed while it waits; equal keys
 keep arrival order); ``class_count`` counts the pending jobs of each class (a cycle may stop
-once every class that waits is blocked).
+once every class that waits is blocked); ``gpus_waiting`` is the sum of their GPUs.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import numpy as np
 class HasJobClass(Protocol):
     job_class: np.ndarray
     """Class of each job, by job id (a growable table's column: read it each time)."""
+    gpus: np.ndarray
+    """GPUs of each job, by job id (same)."""
 
 
 class PendingQueue:
@@ -28,6 +30,9 @@ class PendingQueue:
         self.keys: list[tuple[float, ...]] = []
         self.jobs: list[int] = []
         self.class_count: dict[int, int] = {}
+        self.gpus_waiting = 0
+        """GPUs of the pending jobs, kept as they come and go (the waiting accounting reads
+        it once per cycle instead of summing a long queue)."""
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -46,6 +51,7 @@ class PendingQueue:
             self.jobs.insert(index, job)
         cls = int(self._jobs.job_class[job])
         self.class_count[cls] = self.class_count.get(cls, 0) + 1
+        self.gpus_waiting += int(self._jobs.gpus[job])
 
     def _forget_class(self, cls: int) -> None:
         left = self.class_count[cls] - 1
@@ -58,8 +64,10 @@ class PendingQueue:
         """Drop jobs that started (anywhere in the queue)."""
         job_class = self._jobs.job_class
         keep = [i for i, job in enumerate(self.jobs) if job not in started]
+        gpus = self._jobs.gpus
         for job in started:
             self._forget_class(int(job_class[job]))
+            self.gpus_waiting -= int(gpus[job])
         self.keys = [self.keys[i] for i in keep]
         self.jobs = [self.jobs[i] for i in keep]
 
@@ -67,7 +75,9 @@ class PendingQueue:
         """Drop the first ``count`` jobs (what a strict head-of-line cycle started)."""
         job_class = self._jobs.job_class
         class_count = self.class_count
+        gpus = self._jobs.gpus
         for job in self.jobs[:count]:
+            self.gpus_waiting -= int(gpus[job])
             cls = int(job_class[job])
             left = class_count[cls] - 1  # _forget_class, inline: once per start
             if left:
@@ -82,6 +92,7 @@ class PendingQueue:
         jobs = self.jobs
         self.jobs, self.keys = [], []
         self.class_count.clear()
+        self.gpus_waiting = 0
         return jobs
 
     def head_classes(self, limit: int) -> Iterable[int]:
