@@ -23,6 +23,8 @@ class GpuType:
     memory_gb: float
     bf16_tflops: float
     host_overhead_w_per_8_gpus: float
+    hbm_tb_s: float = 0.0
+    """HBM bandwidth in TB/s (0: unknown; hardware speeds then fall back to 1)."""
 
     def node_overhead_w(self, gpus_per_node: int) -> float:
         """Default per-node host overhead, scaled from the 8-GPU server figure."""
@@ -46,5 +48,6 @@ def builtin_gpu_types() -> dict[str, GpuType]:
                     memory_gb=float(row["memory_gb"]),
                     bf16_tflops=float(row["bf16_dense_tflops"]),
                     host_overhead_w_per_8_gpus=float(row["host_overhead_w_per_8_gpus"]),
+                    hbm_tb_s=float(row["hbm_tb_s"]),
                 )
     return types
