@@ -216,6 +216,9 @@ class _Rules:
         self.decisions = Decisions()
         self.admit = self.parts.quotas.admit  # bound once: asked for every job tried
         self._keys = self.parts.keys
+        policy = self.parts.policy
+        self._steer = policy.steer if policy.steers else None
+        """The policy's GPU-type confinement of a job, when it steers."""
         self._no_room: tuple[int, int, int] | None = None
         """(class, column, starts so far) of the last job refused room beside the head, in
         the current cycle (reset by :meth:`new_cycle`)."""
@@ -229,13 +232,27 @@ class _Rules:
         return list(self.parts.pending.head_classes(PREFETCH))
 
     def pick(self, job: int, cls: int) -> tuple[int, int]:
+        if self._steer is not None and (gpu_type := self._steer(job)) is not None:
+            column = pick(self._steered_keys(cls, gpu_type), self.parts.capacity,
+                          self.parts.classes[cls].shape)
+            return (column, NO_REASON) if column >= 0 else (-1, Reason.WAITING)
         keys = self._keys  # per-pick scores apply to service replicas only
         per_pick = bool(keys.dynamic_scores) and self.parts.is_replica(job)
         return keys.pick(cls, per_pick, self._prefetch)
 
+    def _steered_keys(self, cls: int, gpu_type: int) -> np.ndarray:
+        """The class's keys on ``gpu_type``'s columns only (-1 elsewhere): a policy that
+        steers (``QueuePolicy.steer``) confines the job to that type."""
+        keys = self._keys
+        keys.compute([cls])
+        on_type = self.parts.cluster.columns.gpu_type == gpu_type
+        return np.where(on_type, keys.keys(cls), -1)
+
     def make_room(self, job: int, cls: int) -> int:
         parts = self.parts
         keys = parts.keys.keys(cls)
+        if self._steer is not None and (gpu_type := self._steer(job)) is not None:
+            keys = self._steered_keys(cls, gpu_type)
         shape = parts.classes[cls].shape
         victims = victims_to_preempt(self.cycle.victim_candidates(job), self.port.running,
                                      keys, shape, parts.cluster, parts.capacity,
