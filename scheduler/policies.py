@@ -330,7 +330,7 @@ class GavelRounds(QueuePolicy):
         self._pending: list[int] = []
         self._since: dict[int, tuple[int, float]] = {}
         """Running job -> (GPU type, time from which its run is not yet credited)."""
-        self._victims: list[int] = []
+        self._victims: dict[int, list[int]] = {}
         self._victims_for: list[int] | None = None
         self._victims_at = -1.0
         handle.every(self._rounds)
@@ -385,18 +385,24 @@ class GavelRounds(QueuePolicy):
         return (float(assigned), -float(self.jobs.start_s[running]))
 
     def victims(self, waiting: int, candidates: list[int]) -> list[int]:
-        """Any assigned waiting job may stop the same jobs (those not assigned where they
-        run), so the list is built once per running set and round, then shared."""
-        if waiting not in self.planner.assigned:
+        """Jobs on the waiting job's assigned type that are not assigned there, unassigned
+        first, latest started first. Only that type's jobs: the preemption takes the
+        shortest prefix that makes room, so a job elsewhere would be stopped for nothing.
+        Built once per running set, round and type, then shared."""
+        gpu_type = self.planner.assigned.get(waiting)
+        if gpu_type is None:
             return []
         now = self.handle.now
         if self._victims_for is not candidates or self._victims_at != now:
             since, assigned = self._since, self.planner.assigned
-            chosen = [j for j in candidates
-                      if j in since and assigned.get(j) != since[j][0]]
-            self._victims = sorted(chosen, key=self.victim_order)
+            by_type: dict[int, list[int]] = {}
+            for j in candidates:
+                if j in since and assigned.get(j) != since[j][0]:
+                    by_type.setdefault(since[j][0], []).append(j)
+            self._victims = {t: sorted(jobs, key=self.victim_order)
+                             for t, jobs in by_type.items()}
             self._victims_for, self._victims_at = candidates, now  # (a reference: no reuse)
-        return self._victims
+        return self._victims.get(gpu_type, [])
 
     def on_start(self, job: int) -> None:
         """(Asked for jobs of the queue only: service replicas are not allocated.)"""
