@@ -13,9 +13,9 @@ reservations) is returned in :class:`Decisions` and written by the engine afterw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -144,8 +144,15 @@ class SchedulingCycle:
             order = policy.order_pending(list(order))
         elif policy.preemptive:
             order = list(order)  # preempted jobs re-enter the queue while we walk it
-        started = walk(order, parts.jobs.job_class, rules, policy.blocking, policy.preemptive,
-                       len(pending.class_count))
+        if policy.steers:  # one walk class per (job class, steered type): see _SteeredWalk
+            steered = _SteeredWalk(rules, parts.jobs.job_class, policy.steer,
+                                   len(parts.cluster.gpu_type_names))
+            # (walk only indexes job_class by job: the view stands in for the array)
+            started = walk(order, cast("Sequence[int]", steered), steered, policy.blocking,
+                           policy.preemptive)
+        else:
+            started = walk(order, parts.jobs.job_class, rules, policy.blocking,
+                           policy.preemptive, len(pending.class_count))
         if started:
             if policy.blocking == "strict" and order is pending.jobs:
                 pending.remove_prefix(len(started))  # what started is a prefix of the queue
@@ -299,6 +306,44 @@ class _Rules:
 
     def wait(self, job: int, reason: int) -> None:
         self.decisions.waits[job] = reason
+
+
+class _SteeredWalk:
+    """The walk's view of jobs and rules for a policy that steers jobs to GPU types.
+
+    The walk skips the later jobs of a class once one failed ("capacity only shrinks"),
+    which holds for jobs of one class placed alike; jobs of one class steered to different
+    types are not alike (one type may be full, another free). This view gives the walk one
+    class per (job class, steered type), ``cls x (types + 1) + type + 1`` (0: not
+    steered), and hands the rules the job class back."""
+
+    def __init__(self, rules: _Rules, job_class: np.ndarray,
+                 steer: Callable[[int], int | None], n_types: int) -> None:
+        self.rules = rules
+        self.job_class = job_class
+        self.steer = steer
+        self.span = n_types + 1
+        self.admit = rules.admit
+        self.wait = rules.wait
+
+    def __getitem__(self, job: int) -> int:
+        gpu_type = self.steer(job)
+        return int(self.job_class[job]) * self.span + (0 if gpu_type is None else gpu_type + 1)
+
+    def pick(self, job: int, cls: int) -> tuple[int, int]:
+        return self.rules.pick(job, cls // self.span)
+
+    def make_room(self, job: int, cls: int) -> int:
+        return self.rules.make_room(job, cls // self.span)
+
+    def reserve(self, job: int, cls: int) -> float:
+        return self.rules.reserve(job, cls // self.span)
+
+    def backfill(self, job: int, cls: int, column: int, reservation: float) -> int:
+        return self.rules.backfill(job, cls // self.span, column, reservation)
+
+    def start(self, job: int, cls: int, column: int) -> None:
+        self.rules.start(job, cls // self.span, column)
 
 
 def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int, int]:
