@@ -141,3 +141,38 @@ def test_the_hdf_scenario_runs_under_rounds_and_keeps_every_job():
     assert (s["jobs_completed"] + s["jobs_rejected"] + s["jobs_failed"]
             + s["jobs_unfinished"]) == s["jobs_submitted"]
     assert s["jobs_completed"] == s["jobs_submitted"]  # drained
+
+
+def test_steered_jobs_of_one_class_are_separate_walk_classes():
+    # Two jobs of class 3 steered to types 0 and 1, one not steered: three walk classes, and
+    # the rules get class 3 back (scheduler/runtime/cycle.py, _SteeredWalk).
+    from gpu.walk import walk
+    from scheduler.runtime.cycle import _SteeredWalk
+
+    class Rules:
+        def __init__(self):
+            self.picked, self.started = [], []
+
+        def admit(self, job):
+            return -1
+
+        def pick(self, job, cls):
+            self.picked.append((job, cls))
+            return (-1, 7) if job == 0 else (0, -1)  # type 0 full: job 0 cannot start
+
+        def make_room(self, job, cls):
+            return -1
+
+        def wait(self, job, reason):
+            pass
+
+        def start(self, job, cls, column):
+            self.started.append(job)
+
+    rules = Rules()
+    steer = {0: 0, 1: 1}
+    view = _SteeredWalk(rules, np.array([3, 3, 3]), steer.get, n_types=2)  # type: ignore[arg-type]
+    assert [view[j] for j in (0, 1, 2)] == [3 * 3 + 1, 3 * 3 + 2, 3 * 3]
+    started = walk([0, 1, 2], view, view, "greedy", preemptive=True)
+    assert started == [1, 2]  # job 0's failure on type 0 does not skip job 1 (type 1)
+    assert rules.picked == [(0, 3), (1, 3), (2, 3)]
