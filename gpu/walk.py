@@ -132,7 +132,12 @@ class _Skipper:
         the first job of another class (or to the end, every class being blocked); returns
         the position where the walk goes on."""
         if self.classes is None:
-            self.classes = np.asarray(self.job_class)[np.asarray(self.order, dtype=np.int64)]
+            job_class = self.job_class
+            if isinstance(job_class, np.ndarray):
+                self.classes = job_class[np.asarray(self.order, dtype=np.int64)]
+            else:  # a list, or a view that computes classes per job
+                self.classes = np.fromiter((int(job_class[j]) for j in self.order),
+                                           dtype=np.int64, count=len(self.order))
         ahead = self.classes[position:]
         reason_of = np.full(int(ahead.max()) + 1, -1, dtype=np.int64)  # -1: not blocked
         for cls, reason in blocked.items():

@@ -24,7 +24,7 @@ class GpuType:
     bf16_tflops: float
     host_overhead_w_per_8_gpus: float
     hbm_tb_s: float = 0.0
-    """Memory bandwidth, TB/s (0 when unknown, e.g. a scenario's own type)."""
+    """HBM bandwidth in TB/s (0: unknown; hardware speeds then fall back to 1)."""
 
     def node_overhead_w(self, gpus_per_node: int) -> float:
         """Default per-node host overhead, scaled from the 8-GPU server figure."""

@@ -77,6 +77,7 @@ def resolve_gpu_types(scenario: Scenario) -> dict[str, GpuType]:
             "host_overhead_w_per_8_gpus": (
                 spec.host_overhead_w_per_8_gpus if spec.host_overhead_w_per_8_gpus is not None
                 else (base.host_overhead_w_per_8_gpus if base else 0.0)),
+            "hbm_tb_s": spec.hbm_tb_s if spec.hbm_tb_s is not None else (base.hbm_tb_s if base else 0.0),
         }
         types[name] = GpuType(name=name, **values)
     return types

@@ -26,8 +26,16 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from scheduler.errors import InputError, Problem
+from scheduler.jobs import Status
 from scheduler.las_victims import RunningByQueue
-from scheduler.queue_config import DEPRECATED_QUEUES, LasOptions, PriorityOptions, UserQueue
+from scheduler.queue_config import (
+    DEPRECATED_QUEUES,
+    GavelRoundsOptions,
+    LasOptions,
+    PriorityOptions,
+    UserQueue,
+)
+from scheduler.rounds import ActiveJobs, RoundPlanner
 
 if TYPE_CHECKING:
     from scheduler.runtime.handle import SchedulerHandle
@@ -88,6 +96,13 @@ class QueuePolicy:
     def order_pending(self, pending: list[int]) -> list[int]:
         """Per-cycle order for policies whose order depends on the moment."""
         return pending
+
+    steers: bool = False
+    """True when :meth:`steer` may confine a job to one GPU type (asked at each pick)."""
+
+    def steer(self, job: int) -> int | None:
+        """The GPU type index ``job`` must be placed on now, or None (any it may use)."""
+        return None
 
 
 class Fifo(QueuePolicy):
@@ -284,6 +299,112 @@ class HeterogeneityAware(QueuePolicy):
         return (-gain, float(self.jobs.arrival_s[job]), float(job))
 
 
+class GavelRounds(QueuePolicy):
+    """Round-based heterogeneity-aware allocation (Gavel, OSDI'20): every ``round`` an LP
+    over jobs x GPU types (:mod:`scheduler.allocation`) sets each job's time fraction per
+    type; jobs are assigned to types by allocation deficit (:mod:`scheduler.rounds`), an
+    assigned job is placed on its type only and may preempt jobs not assigned where they
+    run. Jobs not assigned start on leftover GPUs (work conserving)."""
+
+    name = "gavel-rounds"
+    blocking = "greedy"
+    preemptive = True
+    needs_order_each_cycle = True
+    steers = True
+    Options = GavelRoundsOptions
+
+    def __init__(self, handle: SchedulerHandle, options: BaseModel | None = None) -> None:
+        super().__init__(handle, options)
+        spec = options if isinstance(options, GavelRoundsOptions) else GavelRoundsOptions()
+        self.capacity = handle.gpus_by_type()
+        self.planner = RoundPlanner(self.capacity.shape[0], spec.objective, spec.round)
+        self.agnostic = spec.speeds == "agnostic"
+        self._pending: list[int] = []
+        self._since: dict[int, tuple[int, float]] = {}
+        """Running job -> (GPU type, time from which its run is not yet credited)."""
+        self._victims: dict[int, list[int]] = {}
+        self._victims_for: list[int] | None = None
+        self._victims_at = -1.0
+        handle.every(self._rounds)
+
+    def _rounds(self) -> Any:
+        while True:
+            self._new_round()
+            yield self.handle.sleep(self.planner.round_s)
+
+    def _settle(self, job: int, now: float) -> None:
+        since = self._since.get(job)
+        if since is not None:
+            self.planner.credit(job, since[0], now - since[1])
+            self._since[job] = (since[0], now)
+
+    def _new_round(self) -> None:
+        handle, jobs = self.handle, self.jobs
+        now = handle.now
+        handle.count_event()
+        waiting = [j for j in self._pending if jobs.status[j] == Status.PENDING]
+        if not waiting:  # nothing to start or to make room for: running jobs stay put
+            self.planner.assigned, self.planner.rank = {}, {}
+            return  # (their run is credited at the next round that plans: sums add up)
+        for job in list(self._since):
+            if job in handle.running:
+                self._settle(job, now)
+            else:
+                del self._since[job]  # finished since (requeues settle in on_requeue)
+        ids = np.array(sorted({*waiting, *self._since}), dtype=np.int64)
+        speeds = np.stack([handle.speed_by_type(j) for j in ids.tolist()])
+        if self.agnostic:  # the LP sees 1 wherever the job may run (the true speeds apply)
+            speeds = (speeds > 0).astype(float)
+        self.planner.new_round(ActiveJobs(
+            ids=ids, speeds=speeds, gpus=jobs.gpus[ids], remaining_s=jobs.remaining_s[ids],
+            elapsed_s=now - jobs.arrival_s[ids], duration_s=jobs.duration_s[ids]),
+            self.capacity)
+        handle.wake_at(now)
+
+    def order_pending(self, pending: list[int]) -> list[int]:
+        self._pending = pending
+        return self.planner.order(pending, self.jobs.arrival_s)
+
+    def steer(self, job: int) -> int | None:
+        return self.planner.assigned.get(job)
+
+    def may_preempt(self, waiting: int, running: int) -> bool:
+        since = self._since.get(running)
+        return since is not None and self.planner.may_displace(waiting, running, since[0])
+
+    def victim_order(self, running: int) -> tuple[float, ...]:
+        assigned = running in self.planner.assigned
+        return (float(assigned), -float(self.jobs.start_s[running]))
+
+    def victims(self, waiting: int, candidates: list[int]) -> list[int]:
+        """Jobs on the waiting job's assigned type that are not assigned there, unassigned
+        first, latest started first. Only that type's jobs: the preemption takes the
+        shortest prefix that makes room, so a job elsewhere would be stopped for nothing.
+        Built once per running set, round and type, then shared."""
+        gpu_type = self.planner.assigned.get(waiting)
+        if gpu_type is None:
+            return []
+        now = self.handle.now
+        if self._victims_for is not candidates or self._victims_at != now:
+            since, assigned = self._since, self.planner.assigned
+            by_type: dict[int, list[int]] = {}
+            for j in candidates:
+                if j in since and assigned.get(j) != since[j][0]:
+                    by_type.setdefault(since[j][0], []).append(j)
+            self._victims = {t: sorted(jobs, key=self.victim_order)
+                             for t, jobs in by_type.items()}
+            self._victims_for, self._victims_at = candidates, now  # (a reference: no reuse)
+        return self._victims.get(gpu_type, [])
+
+    def on_start(self, job: int) -> None:
+        """(Asked for jobs of the queue only: service replicas are not allocated.)"""
+        self._since[job] = (self.handle.type_of(job), self.handle.now)
+
+    def on_requeue(self, job: int) -> None:
+        self._settle(job, self.handle.now)
+        self._since.pop(job, None)
+
+
 # --------------------------------------------------------------------------- user policies
 
 
@@ -384,8 +505,9 @@ def queue_policy_class(name: str) -> type[QueuePolicy]:
     a deprecated name gives its successor, with a :class:`DeprecationWarning`."""
     if name in DEPRECATED_QUEUES and name not in _POLICIES:
         new = DEPRECATED_QUEUES[name]
-        warnings.warn(f"policy.queue: {name!r} is deprecated, use {new!r} (the same policy)",
-                      DeprecationWarning, stacklevel=2)
+        hint = "; Gavel's round-based allocation is 'gavel-rounds'" if name == "gavel" else ""
+        warnings.warn(f"policy.queue: {name!r} is deprecated, use {new!r} (the same "
+                      f"policy){hint}", DeprecationWarning, stacklevel=2)
         name = new
     try:
         return _POLICIES[name]
@@ -438,6 +560,8 @@ def resolve_queue(policy: PolicySpec) -> QueuePlan:
         options = _merged(LasOptions, queue, policy.las)
     elif cls.Options is PriorityOptions:
         options = _merged(PriorityOptions, queue, policy.priority)
+    elif cls.Options is GavelRoundsOptions:
+        options = _merged(GavelRoundsOptions, queue)
     return QueuePlan(cls.name, cls, options)  # a deprecated name resolves to its successor
 
 
@@ -447,5 +571,5 @@ def make_queue_policy(spec: PolicySpec, handle: SchedulerHandle) -> QueuePolicy:
 
 
 for _cls in (Fifo, ShortestJobFirst, EasyBackfill, Priority, LeastAttainedService,
-             HeterogeneityAware):
+             HeterogeneityAware, GavelRounds):
     _POLICIES[_cls.name] = _cls

@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
-from scheduler.scenario_base import StrictModel, plugin_tag
+from scheduler.scenario_base import Seconds, StrictModel, plugin_tag
 
-BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "speed-gain", "gavel")
+BUILTIN_QUEUES = ("fifo", "sjf", "easy-backfill", "las", "priority", "speed-gain", "gavel",
+                  "gavel-rounds")
 DEPRECATED_QUEUES = {"gavel": "speed-gain"}
 """Old queue names still accepted, with a DeprecationWarning: old name -> new name."""
 
@@ -53,7 +54,9 @@ class SpeedGainQueue(StrictModel):
 
 
 class GavelQueue(StrictModel):
-    """Deprecated name of ``speed-gain`` (accepted with a warning)."""
+    """Deprecated name of ``speed-gain`` (accepted with a warning; the static priority it
+    always was, so old scenarios reproduce: Gavel's round-based allocation is
+    ``gavel-rounds``)."""
 
     type: Literal["gavel"]
     """Queue policy name: ``gavel`` (deprecated: use ``speed-gain``)."""
@@ -103,6 +106,29 @@ class PriorityQueue(PriorityOptions):
     """Queue policy name: ``priority``."""
 
 
+class GavelRoundsOptions(StrictModel):
+    """Round-based heterogeneity-aware allocation (Gavel, OSDI'20): every round an LP over
+    jobs x GPU types gives each job's time fraction per type, realised by time sharing."""
+
+    round: Seconds = Field(default=360.0, ge=1.0, le=86_400.0)
+    """Round length: the allocation is re-solved and jobs re-assigned this often (Gavel's
+    default, 6 minutes)."""
+    objective: Literal["max-min-fairness", "min-makespan", "finish-time-fairness"] = (
+        "max-min-fairness")
+    """What the LP optimises: max-min fairness of throughput normalised by the equal share,
+    the makespan of the active jobs, or Themis's finish-time fairness (the largest rho)."""
+    speeds: Literal["aware", "agnostic"] = "aware"
+    """``agnostic``: the LP sees speed 1 on every type a job may use (Gavel's
+    heterogeneity-agnostic baseline); jobs still run at their true speeds."""
+
+
+class GavelRoundsQueue(GavelRoundsOptions):
+    """Round-based heterogeneity-aware allocation with time sharing (preemptive)."""
+
+    type: Literal["gavel-rounds"]
+    """Queue policy name: ``gavel-rounds``."""
+
+
 class UserQueue(StrictModel):
     """A queue policy registered in Python (``scheduler.policies.register_queue_policy``)."""
 
@@ -124,6 +150,7 @@ QueueSpec = Annotated[
     | Annotated[PriorityQueue, Tag("[priority]")]
     | Annotated[SpeedGainQueue, Tag("[speed-gain]")]
     | Annotated[GavelQueue, Tag("[gavel]")]
+    | Annotated[GavelRoundsQueue, Tag("[gavel-rounds]")]
     | Annotated[UserQueue, Tag("[user]")],
     Discriminator(_queue_kind),
 ]

@@ -85,6 +85,9 @@ def check_references(scenario: Scenario) -> list[Problem]:
                 if gpu not in known:
                     problems.append(Problem(f"workloads.{i}.speedup.{gpu}",
                                             f"unknown GPU type {gpu!r}"))
+            if workload.reference_gpu is not None and workload.reference_gpu not in known:
+                problems.append(Problem(f"workloads.{i}.reference_gpu",
+                                        f"unknown GPU type {workload.reference_gpu!r}"))
         if isinstance(workload, TraceWorkload):
             if workload.trace.fractional_gpus == "share":
                 problems.append(Problem(f"workloads.{i}.trace.fractional_gpus",

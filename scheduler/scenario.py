@@ -79,7 +79,10 @@ class GpuTypeSpec(StrictModel):
     busy_w: Watts | None = Field(default=None, gt=0, le=MAX_GPU_POWER_W)
     """Power of one GPU running a training job (board power, TDP; at most 10 kW)."""
     bf16_tflops: float | None = Field(default=None, ge=MIN_TFLOPS, le=MAX_TFLOPS)
-    """Dense bf16 throughput, used as the default relative speed."""
+    """Dense bf16 throughput (TFLOPS): with ``hbm_tb_s``, the hardware speed of a workload's
+    ``model_class`` on this type (docs/policies-and-plugins.md)."""
+    hbm_tb_s: float | None = Field(default=None, gt=0, le=1000)
+    """HBM bandwidth (TB/s), the other input of the hardware speed."""
     host_overhead_w_per_8_gpus: Watts | None = Field(default=None,
                                                      le=MAX_HOST_OVERHEAD_W_PER_8_GPUS)
     """Default host overhead (CPUs, NICs, fans) of an 8-GPU server; scaled per node size."""
@@ -355,6 +358,24 @@ class _JobTraits(StrictModel):
     speedup: dict[str, Annotated[float, Field(ge=MIN_SPEEDUP, le=MAX_SPEEDUP)]] | None = None
     """Relative speed per GPU type (``{H100: 1.0, B200: 2.2}``): duration on a type is the
     duration divided by its speed; unlisted types run at 1.0."""
+    model_class: str = "generic"
+    """Speeds from the hardware when no ``speedup`` is given: ``generic``, ``llm-pretrain``,
+    ``llm-finetune``, ``vision``, ``recommendation`` (roofline of the catalog's TFLOPS and HBM
+    bandwidth with MLPerf-calibrated efficiency), or ``uniform`` (1.0 on every type)."""
+    reference_gpu: str | None = None
+    """GPU type the durations are given on (speed 1); default: the fleet's first type."""
+    memory_gb_per_gpu: float | None = Field(default=None, gt=0, le=MAX_GPU_MEMORY_GB)
+    """Memory a job needs per GPU: types with less cannot run it (default: no limit)."""
+
+    @field_validator("model_class")
+    @classmethod
+    def _known_model_class(cls, value: str) -> str:
+        from scheduler.hardware_speed import model_class_names
+
+        if value not in model_class_names():
+            raise ValueError(f"unknown model class {value!r}; known: "
+                             f"{', '.join(model_class_names())}")
+        return value
     deferrable: DeferrableSpec | None = None
     """Temporal shifting of the jobs' start to low-carbon or low-price windows."""
     spread_slowdown: float = Field(default=1.0, ge=1.0, le=100.0)

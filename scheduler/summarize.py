@@ -11,7 +11,8 @@ Definitions (also in docs):
 * finish-time fairness (Themis, NSDI'20) rho = JCT / T_isolated, with T_isolated the
   duration stretched when the job is larger than a 1/N share of the cluster's GPUs
   (N tenants): duration x max(1, gpus / (GPUs / N)).
-* Jain's index over tenants of their mean bounded slowdown's inverse (1 = all equal).
+* Jain's index over tenants (and over workloads) of their mean bounded slowdown's inverse
+  (1 = all equal).
 * lost GPU-hours: computation thrown away by preemptions and failures (work since the last
   checkpoint).
 """
@@ -183,6 +184,9 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     workload_names = [source.name for source in run.sources]
     per_workload = _per_group(workload_names, jobs.view("workload"), counted, bounded, ftf,
                               gpus, seg_job, seg_gpus, seg_end - seg_start)
+    summary["jain_index_workloads"] = jain_index(
+        np.array([1.0 / w["mean_bounded_slowdown"] for w in per_workload.values()
+                  if w["mean_bounded_slowdown"]]))
     details = _details(run, status, per_tenant, per_workload)
     for key in ("trace_rows_read", "trace_rows_skipped"):
         if key in details:
@@ -346,6 +350,8 @@ def _per_group(names: list[str], codes: np.ndarray, completed: np.ndarray, bound
             "jobs_completed": int(done.sum()),
             "mean_bounded_slowdown": mean_or_none(bounded[done & ~np.isnan(bounded)]),
             "mean_finish_time_fairness": mean_or_none(ftf[done & ~np.isnan(ftf)]),
+            "max_finish_time_fairness": (float(np.nanmax(ftf[done]))
+                                         if (done & ~np.isnan(ftf)).any() else None),
             "gpu_hours": float(gpu_hours[index]) if index < gpu_hours.shape[0] else 0.0,
             "gpus_requested": int(gpus[mask].sum()),
         }

@@ -26,12 +26,15 @@ TINY: dict[str, Any] = {
         {"name": "small", "kind": "training",
          "arrival": {"process": "poisson", "rate_per_hour": 20},
          "gpus": {"choice": [1, 2, 4, 8], "weights": [0.5, 0.2, 0.2, 0.1]},
-         "duration": {"distribution": "lognormal", "median": "20m", "sigma": 1.5, "cap": "12h"}},
+         "duration": {"distribution": "lognormal", "median": "20m", "sigma": 1.5, "cap": "12h"},
+         # Speed 1 on every type of this mixed fleet: the tests built on it check other rules
+         # (tests/test_hardware_speed.py checks hardware speeds).
+         "model_class": "uniform"},
         {"name": "gang", "kind": "training",
          "arrival": {"process": "poisson", "rate_per_hour": 1},
          "gpus": {"choice": [16, 24, 32]},
          "duration": {"distribution": "exponential", "mean": "2h"},
-         "gpu_types": ["H100"]},
+         "gpu_types": ["H100"], "model_class": "uniform"},
     ],
     "policy": {"queue": "fifo"},
 }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -159,8 +159,15 @@ class SchedulingCycle:
             order = policy.order_pending(list(order))
         elif policy.preemptive:
             order = list(order)  # preempted jobs re-enter the queue while we walk it
-        started = walk(order, parts.jobs.job_class, rules, policy.blocking, policy.preemptive,
-                       len(pending.class_count))
+        if policy.steers:  # one walk class per (job class, steered type): see _SteeredWalk
+            steered = _SteeredWalk(rules, parts.jobs.job_class, policy.steer,
+                                   len(parts.cluster.gpu_type_names))
+            # (walk only indexes job_class by job: the view stands in for the array)
+            started = walk(order, cast("Sequence[int]", steered), steered, policy.blocking,
+                           policy.preemptive)
+        else:
+            started = walk(order, parts.jobs.job_class, rules, policy.blocking,
+                           policy.preemptive, len(pending.class_count))
         if started:
             if policy.blocking == "strict" and order is pending.jobs:
                 pending.remove_prefix(len(started))  # what started is a prefix of the queue
@@ -235,6 +242,9 @@ class _Rules:
         self.decisions = Decisions()
         self.admit = self.parts.quotas.admit  # bound once: asked for every job tried
         self._keys = self.parts.keys
+        policy = self.parts.policy
+        self._steer = policy.steer if policy.steers else None
+        """The policy's GPU-type confinement of a job, when it steers."""
         self._no_room: tuple[int, int, int] | None = None
         """(class, column, starts so far) of the last job refused room beside the head, in
         the current cycle (reset by :meth:`new_cycle`)."""
@@ -248,13 +258,27 @@ class _Rules:
         return list(self.parts.pending.head_classes(PREFETCH))
 
     def pick(self, job: int, cls: int) -> tuple[int, int]:
+        if self._steer is not None and (gpu_type := self._steer(job)) is not None:
+            column = pick(self._steered_keys(cls, gpu_type), self.parts.capacity,
+                          self.parts.classes[cls].shape)
+            return (column, NO_REASON) if column >= 0 else (-1, Reason.WAITING)
         keys = self._keys  # per-pick scores apply to service replicas only
         per_pick = bool(keys.dynamic_scores) and self.parts.is_replica(job)
         return keys.pick(cls, per_pick, self._prefetch)
 
+    def _steered_keys(self, cls: int, gpu_type: int) -> np.ndarray:
+        """The class's keys on ``gpu_type``'s columns only (-1 elsewhere): a policy that
+        steers (``QueuePolicy.steer``) confines the job to that type."""
+        keys = self._keys
+        keys.compute([cls])
+        on_type = self.parts.cluster.columns.gpu_type == gpu_type
+        return np.where(on_type, keys.keys(cls), -1)
+
     def make_room(self, job: int, cls: int) -> int:
         parts = self.parts
         keys = parts.keys.keys(cls)
+        if self._steer is not None and (gpu_type := self._steer(job)) is not None:
+            keys = self._steered_keys(cls, gpu_type)
         shape = parts.classes[cls].shape
         victims = victims_to_preempt(self.cycle.victim_candidates(job), self.port.running,
                                      keys, shape, parts.cluster, parts.capacity,
@@ -304,6 +328,45 @@ class _Rules:
 
     def wait_rest(self, jobs: Sequence[int], reasons: Sequence[int]) -> None:
         self.decisions.waits.update(zip(jobs, reasons, strict=True))
+
+
+class _SteeredWalk:
+    """The walk's view of jobs and rules for a policy that steers jobs to GPU types.
+
+    The walk skips the later jobs of a class once one failed ("capacity only shrinks"),
+    which holds for jobs of one class placed alike; jobs of one class steered to different
+    types are not alike (one type may be full, another free). This view gives the walk one
+    class per (job class, steered type), ``cls x (types + 1) + type + 1`` (0: not
+    steered), and hands the rules the job class back."""
+
+    def __init__(self, rules: _Rules, job_class: np.ndarray,
+                 steer: Callable[[int], int | None], n_types: int) -> None:
+        self.rules = rules
+        self.job_class = job_class
+        self.steer = steer
+        self.span = n_types + 1
+        self.admit = rules.admit
+        self.wait = rules.wait
+        self.wait_rest = rules.wait_rest
+
+    def __getitem__(self, job: int) -> int:
+        gpu_type = self.steer(job)
+        return int(self.job_class[job]) * self.span + (0 if gpu_type is None else gpu_type + 1)
+
+    def pick(self, job: int, cls: int) -> tuple[int, int]:
+        return self.rules.pick(job, cls // self.span)
+
+    def make_room(self, job: int, cls: int) -> int:
+        return self.rules.make_room(job, cls // self.span)
+
+    def reserve(self, job: int, cls: int) -> float:
+        return self.rules.reserve(job, cls // self.span)
+
+    def backfill(self, job: int, cls: int, column: int, reservation: float) -> int:
+        return self.rules.backfill(job, cls // self.span, column, reservation)
+
+    def start(self, job: int, cls: int, column: int) -> None:
+        self.rules.start(job, cls // self.span, column)
 
 
 def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int, int]:

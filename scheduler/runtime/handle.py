@@ -42,6 +42,15 @@ class SchedulerHandle(Protocol):
     def speed_gain(self, job: int) -> float:
         """Best over worst speed of the job on the GPU types it may use in this cluster."""
 
+    def speed_by_type(self, job: int) -> np.ndarray:
+        """The job's speed on each GPU type (type ids of the cluster), 0 where it may not run."""
+
+    def gpus_by_type(self) -> np.ndarray:
+        """GPUs of each GPU type in the cluster (installed, up or down)."""
+
+    def type_of(self, job: int) -> int:
+        """The GPU type a running job is on."""
+
     def wake_at(self, when: float) -> None:
         """Run a scheduling cycle at ``when`` (policies' timers)."""
 
@@ -103,6 +112,19 @@ class EngineHandle:
 
     def speed_gain(self, job: int) -> float:
         return self._engine.classes.speed_gain(int(self._engine.jobs.job_class[job]))
+
+    def speed_by_type(self, job: int) -> np.ndarray:
+        info = self._engine.classes[int(self._engine.jobs.job_class[job])]
+        return np.where(info.type_allowed, info.speed_by_type, 0.0)
+
+    def gpus_by_type(self) -> np.ndarray:
+        cluster = self._engine.cluster
+        return np.bincount(cluster.group_type, weights=cluster.group_size * cluster.group_count,
+                           minlength=len(cluster.gpu_type_names)).astype(np.int64)
+
+    def type_of(self, job: int) -> int:
+        engine = self._engine
+        return int(engine.cluster.group_type[engine.running[job].placement.group])
 
     def wake_at(self, when: float) -> None:
         self._engine.wake_at(when)

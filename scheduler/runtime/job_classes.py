@@ -12,6 +12,7 @@ import numpy as np
 
 from gpu import CapacityState, JobShape
 from scheduler.cluster import Cluster
+from scheduler.hardware_speed import UNIFORM, hardware_speeds
 from scheduler.inference.service_perf import present_gpu_types, service_performance
 from scheduler.jobs import KIND_NAMES
 from scheduler.power import PowerModel
@@ -64,16 +65,27 @@ class JobClasses:
         return self.classes[cls]
 
     def speed_table(self, workload: int) -> np.ndarray:
-        """Speed of the workload per GPU type (the scenario's ``speedup``, or a service's from
-        its ``model``; else 1)."""
-        speed = np.ones(len(self.cluster.gpu_type_names))
+        """Speed of the workload per GPU type: the scenario's ``speedup`` table, or an
+        inference service's from its ``model`` (unlisted types 1); else, for training, the
+        hardware speed of its ``model_class`` (:mod:`scheduler.hardware_speed`); 0 on types
+        without the memory it needs."""
         spec = self.scenario.workloads[workload]
+        cluster = self.cluster
+        memory = getattr(spec, "memory_gb_per_gpu", None)
+        service = isinstance(spec, InferenceWorkload)
         table = (service_performance(spec, present_gpu_types(self.scenario)).speedup
                  if isinstance(spec, InferenceWorkload) else spec.speedup)
-        for name, value in (table or {}).items():
-            if name in self.cluster.type_index:
-                speed[self.cluster.type_index[name]] = value
-        return speed
+        if table or service:  # service replicas: their model's speeds, else 1
+            speed = np.ones(len(cluster.gpu_type_names))
+            for name, value in (table or {}).items():
+                if name in cluster.type_index:
+                    speed[cluster.type_index[name]] = value
+            return hardware_speeds(UNIFORM, cluster.gpu_types, 0, memory) * speed
+        reference = getattr(spec, "reference_gpu", None)
+        ref = (cluster.type_index[reference] if reference is not None
+               else int(cluster.group_type[0]) if cluster.group_type.size else 0)
+        return hardware_speeds(getattr(spec, "model_class", UNIFORM), cluster.gpu_types, ref,
+                               memory)
 
     def ids(self, workload: int, type_masks: list[np.ndarray], gpus: np.ndarray,
             type_key: np.ndarray, kind: np.ndarray,
@@ -101,6 +113,10 @@ class JobClasses:
         facility_w = self.power.job_facility_w(KIND_NAMES[kind_code], size, cols.gpu_type,
                                                cols.site)
         speed = self.speed_table(workload)
+        if not (speed > 0).all():  # types without the memory the workload needs
+            allowed = allowed & (speed > 0)
+            if not (allowed & self._types_present).any():
+                type_reason = type_reason or "no GPU type has the memory the workload needs"
         fits = self.cluster.can_ever_fit(size, allowed)
         self._id_of[signature] = cls
         self.classes.append(JobClass(
