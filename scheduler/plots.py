@@ -655,7 +655,8 @@ def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise InputError("plots need matplotlib: pip install 'hdf-clustersim[analysis]'",
+        raise InputError("plots need matplotlib, a dependency of clustersim that is missing "
+                         "here: pip install matplotlib",
                          "matplotlib") from None
 
 

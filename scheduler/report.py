@@ -386,8 +386,8 @@ def _plots_section(result: Result) -> str:
         from scheduler import plots
         plots.require_matplotlib()
     except InputError:
-        return ('<p class="warn">Figures need matplotlib: '
-                "<code>pip install 'hdf-clustersim[analysis]'</code>, then run the report "
+        return ('<p class="warn">Figures need matplotlib, a dependency of clustersim that is '
+                "missing here: <code>pip install matplotlib</code>, then run the report "
                 "again.</p>")
     have = set(plots.available(result))
     parts = []
