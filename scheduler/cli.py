@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from scheduler.cli_lazy import command_of
 from scheduler.errors import InputError
 from scheduler.interrupt import (
     SIGNAL_EXIT_CODES,
@@ -52,7 +53,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
-        raise InputError(message, self.prog)
+        from scheduler.suggest import suggest_choice
+
+        raise InputError(suggest_choice(message), self.prog)
 
 
 def _duration_arg(text: str) -> float:
@@ -167,9 +170,16 @@ def _check_like_run(scenario: Any) -> None:
         raise InputError(problems)
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(command: str = "*") -> argparse.ArgumentParser:
+    """The whole parser; given the ``command`` that will run, the ``trace`` and ``sweep``
+    subparsers of other commands are named only (their options import pandas and the trace
+    readers: 1.5 s that ``clustersim --help`` and ``run`` must not pay; scheduler/cli_lazy.py)."""
+    from scheduler import __version__
+    from scheduler.cli_lazy import add_named_only
+
     parser = _Parser(prog="clustersim", description="Simulate AI workloads on the "
                      "Hauts-de-France regional GPU cluster.")
+    parser.add_argument("--version", action="version", version=f"clustersim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one simulation")
@@ -196,19 +206,24 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the scenario JSON Schema")
 
-    from scheduler.traces.__main__ import add_stats_arguments
+    if add_named_only(sub, "trace", command):
+        pass
+    else:
+        from scheduler.traces.__main__ import add_stats_arguments
 
-    trace = sub.add_parser("trace", help="inspect workload traces")
-    trace_sub = trace.add_subparsers(dest="trace_command", required=True, parser_class=_Parser)
-    add_stats_arguments(trace_sub.add_parser(
-        "stats", help="rows, time span, GPU-count and duration distributions of a trace"))
+        trace = sub.add_parser("trace", help="inspect workload traces")
+        trace_sub = trace.add_subparsers(dest="trace_command", required=True,
+                                         parser_class=_Parser)
+        add_stats_arguments(trace_sub.add_parser(
+            "stats", help="rows, time span, GPU-count and duration distributions of a trace"))
 
     _add_plot_parser(sub)
     _add_report_parser(sub)
     _add_compare_parser(sub)
-    from scheduler.sweeps.cli import add_sweep_parser
+    if not add_named_only(sub, "sweep", command):
+        from scheduler.sweeps.cli import add_sweep_parser
 
-    add_sweep_parser(sub)
+        add_sweep_parser(sub)
     return parser
 
 
@@ -243,12 +258,20 @@ def _add_compare_parser(sub: Any) -> None:
 
 
 def _fmt(value: Any, unit: str = "") -> str:
+    from scheduler import human_units
+
     if value is None:
         return "-"
     if unit == "s":
-        return format_time(float(value))
+        return human_units.duration(float(value))
+    shown = {"MWh": human_units.energy_mwh, "t": human_units.tonnes,
+             "EUR": human_units.money_eur}.get(unit)
+    if shown is not None:
+        return shown(float(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return human_units.number(value)
     return str(value)
 
 
@@ -257,19 +280,20 @@ def summary_table(summary: dict[str, Any]) -> str:
     rows = [
         ("scenario", summary["scenario"]), ("seed", summary["seed"]),
         ("backend", summary["backend"]),
-        ("jobs submitted", summary["jobs_submitted"]),
-        ("  completed", summary["jobs_completed"]), ("  rejected", summary["jobs_rejected"]),
-        ("  unfinished", summary["jobs_unfinished"]),
+        ("jobs submitted", _fmt(summary["jobs_submitted"])),
+        ("  completed", _fmt(summary["jobs_completed"])),
+        ("  rejected", _fmt(summary["jobs_rejected"])),
+        ("  unfinished", _fmt(summary["jobs_unfinished"])),
         ("GPU utilization", f"{summary['gpu_utilization']:.1%}"),
         ("wait mean / p95", f"{_fmt(summary['mean_wait_s'], 's')} / {_fmt(summary['p95_wait_s'], 's')}"),
         ("JCT mean / p95", f"{_fmt(summary['mean_jct_s'], 's')} / {_fmt(summary['p95_jct_s'], 's')}"),
         ("simulated", _fmt(summary["simulated_time_s"], "s")),
-        ("wall time", f"{summary['wall_time_s']:.2f}s ({summary['events']:,} events)"),
+        ("wall time", f"{_fmt(summary['wall_time_s'], 's')} ({summary['events']:,} events)"),
     ]
-    for key, label in (("energy_facility_mwh", "facility energy MWh"), ("carbon_t", "carbon t"),
-                       ("energy_cost_eur", "energy cost EUR")):
+    for key, label, unit in (("energy_facility_mwh", "facility energy", "MWh"),
+                             ("carbon_t", "carbon", "t"), ("energy_cost_eur", "energy cost", "EUR")):
         if key in summary:
-            rows.append((label, _fmt(summary[key])))
+            rows.append((label, _fmt(summary[key], unit)))
     width = max(len(label) for label, _ in rows)
     # Names come from the scenario: nothing in them may act on the terminal.
     return "\n".join(f"{label:<{width}}  {printable(value)}" for label, value in rows)
@@ -504,7 +528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     try:
         with _signals_exit():
-            args = _build_parser().parse_args(argv)
+            args = _build_parser(command_of(sys.argv[1:] if argv is None else argv)) \
+                .parse_args(argv)
             raise_pending()  # a signal swallowed during the imports (see exit_on_signals)
             with warnings.catch_warnings():
                 # Deprecations of scenario spellings are for the user: one line each on
