@@ -526,10 +526,13 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    overrides: list[tuple[str, str]] = []  # a problem in an overridden field names its --set
     try:
         with _signals_exit():
             args = _build_parser(command_of(sys.argv[1:] if argv is None else argv)) \
                 .parse_args(argv)
+            overrides = [(text.partition("=")[0].strip(), text)
+                         for text in getattr(args, "overrides", None) or []]
             raise_pending()  # a signal swallowed during the imports (see exit_on_signals)
             with warnings.catch_warnings():
                 # Deprecations of scenario spellings are for the user: one line each on
@@ -542,7 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
             return code
     except InputError as exc:
-        for problem in exc.problems:
+        from scheduler.overrides import point_at_overrides
+
+        for problem in point_at_overrides(exc.problems, overrides):
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
