@@ -275,6 +275,17 @@ def _fmt(value: Any, unit: str = "") -> str:
     return str(value)
 
 
+def _dates(summary: dict[str, Any]) -> str:
+    """`` (Mon 2020-01-27 00:00 to Mon 2020-02-03 00:00)``: the simulated period, local time."""
+    from scheduler.signals.dates import describe_start, parse_start
+
+    start, period = summary.get("start_date"), summary.get("simulated_time_s")
+    if not isinstance(start, str) or not isinstance(period, int | float):
+        return ""
+    day = parse_start(start)
+    return f" ({describe_start(day)} to {describe_start(day, float(period))})"
+
+
 def summary_table(summary: dict[str, Any]) -> str:
     """A short human table of the main metrics."""
     rows = [
@@ -287,7 +298,7 @@ def summary_table(summary: dict[str, Any]) -> str:
         ("GPU utilization", f"{summary['gpu_utilization']:.1%}"),
         ("wait mean / p95", f"{_fmt(summary['mean_wait_s'], 's')} / {_fmt(summary['p95_wait_s'], 's')}"),
         ("JCT mean / p95", f"{_fmt(summary['mean_jct_s'], 's')} / {_fmt(summary['p95_jct_s'], 's')}"),
-        ("simulated", _fmt(summary["simulated_time_s"], "s")),
+        ("simulated", _fmt(summary["simulated_time_s"], "s") + _dates(summary)),
         ("wall time", f"{_fmt(summary['wall_time_s'], 's')} ({summary['events']:,} events)"),
     ]
     for key, label, unit in (("energy_facility_mwh", "facility energy", "MWh"),
@@ -301,10 +312,12 @@ def summary_table(summary: dict[str, Any]) -> str:
 
 def _describe(scenario: Any) -> str:
     from scheduler.cluster import Cluster
+    from scheduler.signals.dates import describe_start, parse_start
 
     cluster = Cluster(scenario)
     lines = [f"scenario {scenario.name!r}: horizon {format_time(scenario.duration)}"
              f"{' (drain)' if scenario.drain else ''}, backend {scenario.backend}",
+             f"starts {describe_start(parse_start(scenario.start))} (Europe/Paris time)",
              f"{len(scenario.sites)} sites, {cluster.n_nodes:,} nodes, {cluster.total_gpus:,} GPUs"]
     for s, site in enumerate(scenario.sites):
         groups = ", ".join(f"{g.count}x{g.gpus_per_node} {g.gpu}" for g in site.nodes) or "no nodes"

@@ -135,6 +135,11 @@ def _time_axis(result: RunLike) -> tuple[np.ndarray, str, float]:
                   ("hours", 3600.0) if period > 3 * 3600 else ("minutes", 60.0))
     times = result.timeseries["time_s"].to_numpy(dtype=float) if "time_s" in result.timeseries \
         else np.zeros(0)
+    start = result.summary.get("start_date")
+    if isinstance(start, str):  # the calendar of the run: "days from Mon 2020-01-27 00:00"
+        from scheduler.signals.dates import describe_start, parse_start
+
+        unit = f"{unit} from {describe_start(parse_start(start))}"
     return times / size, unit, size
 
 
