@@ -174,3 +174,14 @@ def test_sweep_grid_over_a_defaulted_policy_and_appended_sites(tmp_path):
     assert len(plan.points) == 4
     names = sorted({point.scenario["sites"][-1]["name"] for point in plan.points})
     assert names == ["New", "Other"]
+
+
+def test_the_capacity_sweep_example_plans_its_runs():
+    """scenarios/sweep-capacity.yaml (docs/sweeps.md): 3 node counts x 4 seeds."""
+    from scheduler.sweeps import plan_sweep
+
+    plan = plan_sweep(SCENARIOS / "sweep-capacity.yaml")
+    assert plan.parameters == ["sites.0.nodes.0.count"]
+    assert [p.params["sites.0.nodes.0.count"] for p in plan.points] == [115, 173, 230]
+    assert len(plan.runs) == 12
+    assert {p.scenario["sites"][0]["name"] for p in plan.points} == {"Cambrai-Epinoy"}
