@@ -33,9 +33,10 @@ class GpuType:
 
 @cache
 def builtin_gpu_types() -> dict[str, GpuType]:
-    """Name -> :class:`GpuType` for every built-in type (H100, H200, B200, GB200, MI300X...)."""
+    """Name -> :class:`GpuType` for every built-in type (H100, H200, B200, GB200, MI300X, the
+    older ones of the traces, and the 2026 parts B300, GB300, MI355X, MI350X)."""
     types: dict[str, GpuType] = {}
-    for filename in ("gpu_types.csv", "gpu_types_legacy.csv"):
+    for filename in ("gpu_types.csv", "gpu_types_legacy.csv", "gpu_types_2026.csv"):
         path = resources.files("scheduler") / "data" / filename
         if not path.is_file():
             continue

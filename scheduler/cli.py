@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from scheduler.cli_lazy import command_of
 from scheduler.errors import InputError
 from scheduler.interrupt import (
     SIGNAL_EXIT_CODES,
@@ -52,7 +53,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
-        raise InputError(message, self.prog)
+        from scheduler.suggest import suggest_choice
+
+        raise InputError(suggest_choice(message), self.prog)
 
 
 def _duration_arg(text: str) -> float:
@@ -167,9 +170,16 @@ def _check_like_run(scenario: Any) -> None:
         raise InputError(problems)
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(command: str = "*") -> argparse.ArgumentParser:
+    """The whole parser; given the ``command`` that will run, the ``trace`` and ``sweep``
+    subparsers of other commands are named only (their options import pandas and the trace
+    readers: 1.5 s that ``clustersim --help`` and ``run`` must not pay; scheduler/cli_lazy.py)."""
+    from scheduler import __version__
+    from scheduler.cli_lazy import add_named_only
+
     parser = _Parser(prog="clustersim", description="Simulate AI workloads on the "
                      "Hauts-de-France regional GPU cluster.")
+    parser.add_argument("--version", action="version", version=f"clustersim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one simulation")
@@ -201,22 +211,28 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the scenario JSON Schema")
 
-    from scheduler.traces.__main__ import add_stats_arguments
+    if add_named_only(sub, "trace", command):
+        pass
+    else:
+        from scheduler.traces.__main__ import add_stats_arguments
 
-    trace = sub.add_parser("trace", help="inspect workload traces")
-    trace_sub = trace.add_subparsers(dest="trace_command", required=True, parser_class=_Parser)
-    add_stats_arguments(trace_sub.add_parser(
-        "stats", help="rows, time span, GPU-count and duration distributions of a trace"))
+        trace = sub.add_parser("trace", help="inspect workload traces")
+        trace_sub = trace.add_subparsers(dest="trace_command", required=True,
+                                         parser_class=_Parser)
+        add_stats_arguments(trace_sub.add_parser(
+            "stats", help="rows, time span, GPU-count and duration distributions of a trace"))
 
     _add_plot_parser(sub)
     _add_report_parser(sub)
     _add_compare_parser(sub)
-    from scheduler.sweeps.cli import add_sweep_parser
+    if not add_named_only(sub, "sweep", command):
+        from scheduler.sweeps.cli import add_sweep_parser
 
-    add_sweep_parser(sub)
-    from scheduler.inference.capacity_cli import add_inference_parser
+        add_sweep_parser(sub)
+    if not add_named_only(sub, "inference", command):
+        from scheduler.inference.capacity_cli import add_inference_parser
 
-    add_inference_parser(sub)
+        add_inference_parser(sub)
     return parser
 
 
@@ -257,13 +273,32 @@ def _add_compare_parser(sub: Any) -> None:
 
 
 def _fmt(value: Any, unit: str = "") -> str:
+    from scheduler import human_units
+
     if value is None:
         return "-"
     if unit == "s":
-        return format_time(float(value))
+        return human_units.duration(float(value))
+    shown = {"MWh": human_units.energy_mwh, "t": human_units.tonnes,
+             "EUR": human_units.money_eur}.get(unit)
+    if shown is not None:
+        return shown(float(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return human_units.number(value)
     return str(value)
+
+
+def _dates(summary: dict[str, Any]) -> str:
+    """`` (Mon 2020-01-27 00:00 to Mon 2020-02-03 00:00)``: the simulated period, local time."""
+    from scheduler.signals.dates import describe_start, parse_start
+
+    start, period = summary.get("start_date"), summary.get("simulated_time_s")
+    if not isinstance(start, str) or not isinstance(period, int | float):
+        return ""
+    day = parse_start(start)
+    return f" ({describe_start(day)} to {describe_start(day, float(period))})"
 
 
 def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = None) -> str:
@@ -274,19 +309,20 @@ def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = Non
     rows = [
         ("scenario", summary["scenario"]), ("seed", summary["seed"]),
         ("backend", summary["backend"]),
-        ("jobs submitted", summary["jobs_submitted"]),
-        ("  completed", summary["jobs_completed"]), ("  rejected", summary["jobs_rejected"]),
-        ("  unfinished", summary["jobs_unfinished"]),
+        ("jobs submitted", _fmt(summary["jobs_submitted"])),
+        ("  completed", _fmt(summary["jobs_completed"])),
+        ("  rejected", _fmt(summary["jobs_rejected"])),
+        ("  unfinished", _fmt(summary["jobs_unfinished"])),
         ("GPU utilization", f"{summary['gpu_utilization']:.1%}"),
         ("wait mean / p95", f"{_fmt(summary['mean_wait_s'], 's')} / {_fmt(summary['p95_wait_s'], 's')}"),
         ("JCT mean / p95", f"{_fmt(summary['mean_jct_s'], 's')} / {_fmt(summary['p95_jct_s'], 's')}"),
-        ("simulated", _fmt(summary["simulated_time_s"], "s")),
-        ("wall time", f"{summary['wall_time_s']:.2f}s ({summary['events']:,} events)"),
+        ("simulated", _fmt(summary["simulated_time_s"], "s") + _dates(summary)),
+        ("wall time", f"{_fmt(summary['wall_time_s'], 's')} ({summary['events']:,} events)"),
     ]
-    for key, label in (("energy_facility_mwh", "facility energy MWh"), ("carbon_t", "carbon t"),
-                       ("energy_cost_eur", "energy cost EUR")):
+    for key, label, unit in (("energy_facility_mwh", "facility energy", "MWh"),
+                             ("carbon_t", "carbon", "t"), ("energy_cost_eur", "energy cost", "EUR")):
         if key in summary:
-            rows.append((label, _fmt(summary[key])))
+            rows.append((label, _fmt(summary[key], unit)))
     from scheduler.service_views import service_line
 
     rows += [(f"service {name}", service_line(detail))
@@ -299,10 +335,12 @@ def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = Non
 
 def _describe(scenario: Any) -> str:
     from scheduler.cluster import Cluster
+    from scheduler.signals.dates import describe_start, parse_start
 
     cluster = Cluster(scenario)
     lines = [f"scenario {scenario.name!r}: horizon {format_time(scenario.duration)}"
              f"{' (drain)' if scenario.drain else ''}, backend {scenario.backend}",
+             f"starts {describe_start(parse_start(scenario.start))} (Europe/Paris time)",
              f"{len(scenario.sites)} sites, {cluster.n_nodes:,} nodes, {cluster.total_gpus:,} GPUs"]
     for s, site in enumerate(scenario.sites):
         groups = ", ".join(f"{g.count}x{g.gpus_per_node} {g.gpu}" for g in site.nodes) or "no nodes"
@@ -600,9 +638,13 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    overrides: list[tuple[str, str]] = []  # a problem in an overridden field names its --set
     try:
         with _signals_exit():
-            args = _build_parser().parse_args(argv)
+            args = _build_parser(command_of(sys.argv[1:] if argv is None else argv)) \
+                .parse_args(argv)
+            overrides = [(text.partition("=")[0].strip(), text)
+                         for text in getattr(args, "overrides", None) or []]
             raise_pending()  # a signal swallowed during the imports (see exit_on_signals)
             with warnings.catch_warnings():
                 # Deprecations of scenario spellings are for the user: one line each on
@@ -615,7 +657,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
             return code
     except InputError as exc:
-        for problem in exc.problems:
+        from scheduler.overrides import point_at_overrides
+
+        for problem in point_at_overrides(exc.problems, overrides):
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

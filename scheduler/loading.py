@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from scheduler.bounded_io import ReadLimits
 from scheduler.bounded_io import read_text as read_bounded_text
 from scheduler.errors import InputError, Problem
+from scheduler.overrides import apply_override, point_at_overrides, resolved_path
 from scheduler.references import check_references
 from scheduler.scenario import Scenario
 
@@ -263,38 +264,6 @@ def parse_override(text: str) -> tuple[str, Any]:
     return path, value
 
 
-def apply_override(data: Any, dotted: str, value: Any) -> Any:
-    """Set ``dotted`` (``sites.0.pue``) in nested dicts/lists; raises on unknown paths.
-
-    Existing keys, list indices in range, and new keys of an existing mapping are accepted:
-    the schema then says whether a new key is allowed, so a typo is reported by name.
-    """
-    parts = dotted.split(".")
-    node = data
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        here = ".".join(parts[: depth + 1])
-        if isinstance(node, list):
-            if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
-                raise InputError(f"no list index {part!r} here (the list has {len(node)} items)",
-                                 f"--set {here}")
-            if last:
-                node[int(part)] = value
-            else:
-                node = node[int(part)]
-        elif isinstance(node, dict):
-            if last:
-                node[part] = value
-            elif part in node:
-                node = node[part]
-            else:
-                raise InputError(f"unknown path: {part!r} is not set in the scenario",
-                                 f"--set {here}")
-        else:
-            raise InputError(f"cannot descend into a {type(node).__name__}", f"--set {here}")
-    return data
-
-
 # --------------------------------------------------------------------------- errors
 
 
@@ -321,7 +290,12 @@ def _message(error: Mapping[str, Any]) -> str:
     msg = msg.removeprefix("Value error, ")
     kind = error.get("type", "")
     if kind == "extra_forbidden":
-        return "unknown key (not part of the scenario schema)"
+        from scheduler.schema_keys import known_keys
+        from scheduler.suggest import did_you_mean
+
+        loc = tuple(error.get("loc", ()))
+        hint = did_you_mean(str(loc[-1]), known_keys(loc[:-1])) if loc else ""
+        return f"unknown key (not part of the scenario schema){hint}"
     if kind == "missing":
         return "required field is missing"
     value = error.get("input")
@@ -393,7 +367,15 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     file = Path(path)
     text = read_text(file)
     data, lines = parse_document(text, str(file))
+    placed: list[tuple[str, str]] = []
     for item in overrides:
         dotted, value = parse_override(item)
         data = apply_override(data, dotted, value)
-    return validate_data(data, lines, str(file), base_dir=file.resolve().parent)
+        parts = resolved_path(data, dotted).split(".")
+        # The path and each parent the option created (absent from the file) are its own.
+        placed += [(".".join(parts[:cut]), item) for cut in range(1, len(parts) + 1)
+                   if cut == len(parts) or tuple(parts[:cut]) not in lines]
+    try:
+        return validate_data(data, lines, str(file), base_dir=file.resolve().parent)
+    except InputError as exc:  # a problem in an overridden field names the --set option
+        raise InputError(point_at_overrides(exc.problems, placed)) from None

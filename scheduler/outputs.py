@@ -10,7 +10,7 @@ replace the device with a file).
 written into a fresh hidden folder *inside* the output folder (same file system, so the final
 renames cannot fail with EXDEV, which a sibling folder on another mount could), then moved
 into place, then ``manifest.json`` is written last, listing each file with its size and
-SHA-256. We use a manifest rather than swapping the whole folder because an output folder is
+SHA-256 (hashed as the bytes are written, not read back). We use a manifest rather than swapping the whole folder because an output folder is
 the user's: it may be ``.``, hold a report, figures or other files, and must keep them. While
 the files are moved, ``manifest.json`` says ``"complete": false``; SIGINT and SIGTERM are
 deferred during those renames (raised again right after), so a signal never splits a set, and a crash there (kill -9, power loss) leaves a manifest that readers refuse. A full
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -38,7 +39,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 from scheduler.errors import InputError, Problem
 
@@ -219,6 +220,36 @@ def _signals_deferred() -> Iterator[None]:
             signal.raise_signal(number)
 
 
+class DigestingFile(io.RawIOBase):
+    """A write-only binary file that passes every byte to ``handle`` and hashes it on the
+    way: the manifest's size and SHA-256 without reading a written file back (a 50 MB
+    jobs.csv was read a second time just to hash it)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        super().__init__()
+        self._handle = handle
+        self.digest = hashlib.sha256()
+        """SHA-256 of everything written so far."""
+        self.size = 0
+        """Bytes written so far."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._handle.write(view)
+        self.digest.update(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+
 def _sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
@@ -247,9 +278,21 @@ def remove_stale(folder: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def write_set(folder: Path, files: Mapping[str, Callable[[Path], object]],
+def _write_staged(target: Path, write: Callable[[BinaryIO], object]) -> dict[str, Any]:
+    """Write one file of a set through ``write(binary file)``, on disk before returning;
+    its manifest entry (size, SHA-256) is computed from the bytes as they pass."""
+    with open(target, "wb") as handle:
+        sink = DigestingFile(handle)
+        write(sink)  # type: ignore[arg-type]  # a RawIOBase is a binary file
+        handle.flush()
+        os.fsync(handle.fileno())
+    _chmod_usual(target)
+    return {"bytes": sink.size, "sha256": sink.digest.hexdigest()}
+
+
+def write_set(folder: Path, files: Mapping[str, Callable[[BinaryIO], object]],
               owned: Iterable[str], extra: Mapping[str, Any] | None = None) -> Path:
-    """Write ``files`` (name -> writer of a path) into ``folder`` as one set (see the module
+    """Write ``files`` (name -> writer into a binary file) into ``folder`` as one set (see the module
     docstring), under :class:`FolderLock`; names in ``owned`` but not in ``files`` (the other
     table format, an optional file) are removed so no stale file sits beside the new set.
     ``extra`` goes into the manifest. Raises :class:`OutputError` for a path that must not
@@ -266,17 +309,13 @@ def write_set(folder: Path, files: Mapping[str, Callable[[Path], object]],
         remove_stale(folder)
         staging = Path(tempfile.mkdtemp(prefix=_SAVE_PREFIX, dir=folder))
         try:
-            entries: dict[str, dict[str, Any]] = {}
-            for name, write in files.items():
-                target = staging / name
-                write(target)
-                _chmod_usual(target)
-                entries[name] = {"bytes": target.stat().st_size, "sha256": _sha256(target)}
+            entries = {name: _write_staged(staging / name, write)
+                       for name, write in files.items()}
             (staging / MANIFEST).write_text(_manifest_text(entries, True, extra),
                                             encoding="utf-8")
             (staging / ".pending").write_text(_manifest_text({}, False, extra),
                                               encoding="utf-8")
-            for name in (*files, MANIFEST, ".pending"):
+            for name in (MANIFEST, ".pending"):  # the files were synced as written
                 _chmod_usual(staging / name)
                 with open(staging / name, "rb+") as handle:  # on disk before the renames
                     os.fsync(handle.fileno())

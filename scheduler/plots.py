@@ -135,6 +135,11 @@ def _time_axis(result: RunLike) -> tuple[np.ndarray, str, float]:
                   ("hours", 3600.0) if period > 3 * 3600 else ("minutes", 60.0))
     times = result.timeseries["time_s"].to_numpy(dtype=float) if "time_s" in result.timeseries \
         else np.zeros(0)
+    start = result.summary.get("start_date")
+    if isinstance(start, str):  # the calendar of the run: "days from Mon 2020-01-27 00:00"
+        from scheduler.signals.dates import describe_start, parse_start
+
+        unit = f"{unit} from {describe_start(parse_start(start))}"
     return times / size, unit, size
 
 
@@ -254,12 +259,16 @@ def plot_utilization(result: RunLike) -> Figure:
                  if len(times) else np.array([0.0, 1.0]))
         from matplotlib import colormaps
 
-        cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
+        cmap = colormaps["viridis"].with_extremes(bad="#ffffff")
         mesh = heat.pcolormesh(edges, np.arange(len(names) + 1), np.ma.masked_invalid(grid),
                                cmap=cmap, vmin=0, vmax=100, shading="flat")
         heat.set_yticks(np.arange(len(names)) + 0.5)
         heat.set_yticklabels([f"{n} ({gpus[n]:,})" if isinstance(gpus[n], int) else n
                               for n in names], fontsize=8)
+        for row, name in enumerate(names):  # a site without GPUs says so (not a grey row)
+            if gpus[name] == 0:
+                heat.text(0.5, row + 0.5, "no GPUs at this site", transform=heat.get_yaxis_transform(),
+                          ha="center", va="center", fontsize=7, color=_NOT_MODELLED_COLOR)
         heat.invert_yaxis()
         fig.colorbar(mesh, ax=heat, label="% of site GPUs busy", pad=0.01)
     else:
@@ -550,7 +559,13 @@ def plot_map(result: RunLike, color: str = "auto") -> Figure:
         ax.scatter(lon[~built], lat[~built], s=40, facecolors="none", edgecolors="#888888",
                    linewidths=1.0, zorder=3, label="no GPUs")
         ax.legend(loc="lower left", fontsize=8)
-    fig.colorbar(points, ax=ax, label=label, shrink=0.7)
+    shown = values[built]
+    if shown.size and np.allclose(shown, shown[0], rtol=1e-9, equal_nan=True):
+        # One value for every site (one grid for all): a colour scale would say nothing.
+        ax.text(0.99, 0.01, f"{label}: {shown[0]:.3g} at every site", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=8)
+    else:
+        fig.colorbar(points, ax=ax, label=label, shrink=0.7)
     mid_lat = float(np.mean(lat))
     ax.set_aspect(1.0 / max(math.cos(math.radians(mid_lat)), 0.1))
     pad_lon = max(0.35, 0.25 * float(np.ptp(lon)))
@@ -569,35 +584,58 @@ def plot_map(result: RunLike, color: str = "auto") -> Figure:
     return fig
 
 
+def _label_size(ax: Axes) -> tuple[float, float]:
+    """Degrees of longitude and of latitude per typographic point in ``ax`` as drawn (its
+    aspect applied), so label boxes can be sized in data units."""
+    ax.apply_aspect()
+    points_per_pixel = 72.0 / float(getattr(ax.figure, "dpi", 72.0))
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return ((x1 - x0) / (ax.bbox.width * points_per_pixel),
+            (y1 - y0) / (ax.bbox.height * points_per_pixel))
+
+
 def _label_sites(ax: Axes, names: list[str], lon: np.ndarray, lat: np.ndarray,
                  gpus: np.ndarray, radius: np.ndarray) -> None:
-    """Name labels beside the markers, moved to the other side or down a line when they would
-    cover a label already placed (sites of one area, e.g. around Dunkirk, stay readable)."""
-    height = 0.045 * max(float(np.ptp(lat)), 0.5)
-    width = 0.22 * max(float(np.ptp(lon)), 0.5)
-    base_gap = 0.02 * max(float(np.ptp(lon)), 0.5)
+    """Name labels beside the markers, moved to the other side or up or down a line when they
+    would cover a label already placed or another site's marker (sites of one area, e.g.
+    around Dunkirk, stay readable)."""
+    per_pt_x, per_pt_y = _label_size(ax)
+    # Two lines of 7-pt text: ~19 pt high with leading; ~4.4 pt per character (DejaVu Sans
+    # averages ~0.6 em); a margin of 2 pt around each box.
+    height = 23.0 * per_pt_y
+    base_gap = 4.0 * per_pt_x
     boxes: list[tuple[float, float, float]] = []  # (left, right, y)
+    # Markers as boxes (left, right, bottom, top): a radius in degrees of longitude spans
+    # cos(latitude) as many degrees of latitude on the map's equal-distance aspect.
+    squash = math.cos(math.radians(float(np.mean(lat))))
+    markers = [(float(x - r), float(x + r), float(y - r * squash), float(y + r * squash))
+               for x, y, r in zip(lon, lat, radius, strict=True)]
 
-    def free(left: float, y: float) -> bool:
-        return all(abs(y - by) >= height or left >= br or left + width <= bl
-                   for bl, br, by in boxes)
+    def free(left: float, width: float, y: float, own: int) -> bool:
+        if not all(abs(y - by) >= height or left >= br or left + width <= bl
+                   for bl, br, by in boxes):
+            return False
+        low, high = y - height / 2, y + height / 2
+        return all(j == own or left >= mr or left + width <= ml or low >= mt or high <= mb
+                   for j, (ml, mr, mb, mt) in enumerate(markers))
 
     for i in np.argsort(-lat):
+        text = f"{names[i]}\n{int(gpus[i]):,} GPUs" if gpus[i] > 0 else f"{names[i]}\n(no GPUs)"
+        width = (4.4 * max(len(line) for line in text.split("\n")) + 4.0) * per_pt_x
         x0, y0 = float(lon[i]), float(lat[i])
         gap = base_gap + float(radius[i])
         chosen = (x0 + gap, y0, "left")
         for shift in (0, -1, 1, -2, 2, -3, 3):
             y = y0 + shift * height
-            if free(x0 + gap, y):
+            if free(x0 + gap, width, y, int(i)):
                 chosen = (x0 + gap, y, "left")
                 break
-            if free(x0 - gap - width, y):
+            if free(x0 - gap - width, width, y, int(i)):
                 chosen = (x0 - gap, y, "right")
                 break
         x, y, align = chosen
         left = x if align == "left" else x - width
         boxes.append((left, left + width, y))
-        text = f"{names[i]}\n{int(gpus[i]):,} GPUs" if gpus[i] > 0 else f"{names[i]}\n(no GPUs)"
         moved = abs(y - y0) > 1e-9
         ax.annotate(text, (x0, y0), xytext=(x, y), fontsize=7, va="center", ha=align, zorder=4,
                     arrowprops={"arrowstyle": "-", "color": "#999999", "linewidth": 0.5}
@@ -687,7 +725,8 @@ def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise InputError("plots need matplotlib: pip install 'hdf-clustersim[analysis]'",
+        raise InputError("plots need matplotlib, a dependency of clustersim that is missing "
+                         "here: pip install matplotlib",
                          "matplotlib") from None
 
 

@@ -512,8 +512,11 @@ def queue_policy_class(name: str) -> type[QueuePolicy]:
     try:
         return _POLICIES[name]
     except KeyError:
+        from scheduler.suggest import did_you_mean
+
         raise InputError(f"unknown queue policy {name!r}; known: "
-                         f"{', '.join(queue_policy_names())}", "policy.queue") from None
+                         f"{', '.join(queue_policy_names())}{did_you_mean(name, _POLICIES)}",
+                         "policy.queue") from None
 
 
 @dataclass(frozen=True)

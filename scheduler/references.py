@@ -11,6 +11,7 @@ from collections import Counter
 from scheduler.catalog import builtin_gpu_types
 from scheduler.errors import Problem
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
+from scheduler.suggest import did_you_mean
 
 MAX_EXPECTED_JOBS = 50_000_000
 MAX_TOTAL_NODES = 20_000_000
@@ -50,7 +51,8 @@ def check_references(scenario: Scenario) -> list[Problem]:
             if group.gpu not in known:
                 problems.append(Problem(f"sites.{i}.nodes.{j}.gpu",
                                         f"unknown GPU type {group.gpu!r}; known: "
-                                        f"{', '.join(sorted(known))} (add it under gpu_types)"))
+                                        f"{', '.join(sorted(known))} (add it under gpu_types)"
+                                        f"{did_you_mean(group.gpu, known)}"))
             else:
                 present.add(group.gpu)
     if total_nodes == 0:
@@ -75,7 +77,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
         for k, gpu in enumerate(workload.gpu_types or []):
             if gpu not in known:
                 problems.append(Problem(f"workloads.{i}.gpu_types.{k}",
-                                        f"unknown GPU type {gpu!r}"))
+                                        f"unknown GPU type {gpu!r}{did_you_mean(gpu, known)}"))
             elif gpu not in present and total_nodes:
                 problems.append(Problem(f"workloads.{i}.gpu_types.{k}",
                                         f"no site has {gpu} nodes (present: "
@@ -84,10 +86,11 @@ def check_references(scenario: Scenario) -> list[Problem]:
             for gpu in workload.speedup or {}:
                 if gpu not in known:
                     problems.append(Problem(f"workloads.{i}.speedup.{gpu}",
-                                            f"unknown GPU type {gpu!r}"))
+                                            f"unknown GPU type {gpu!r}{did_you_mean(gpu, known)}"))
             if workload.reference_gpu is not None and workload.reference_gpu not in known:
-                problems.append(Problem(f"workloads.{i}.reference_gpu",
-                                        f"unknown GPU type {workload.reference_gpu!r}"))
+                problems.append(Problem(
+                    f"workloads.{i}.reference_gpu", f"unknown GPU type {workload.reference_gpu!r}"
+                    f"{did_you_mean(workload.reference_gpu, known)}"))
         if isinstance(workload, TraceWorkload):
             if workload.trace.fractional_gpus == "share":
                 problems.append(Problem(f"workloads.{i}.trace.fractional_gpus",
@@ -128,7 +131,8 @@ def _check_service(workload: InferenceWorkload, i: int, known: set[str]) -> list
         problems.append(Problem(f"workloads.{i}.users", "shares must not all be 0"))
     for gpu in workload.speedup or {}:
         if gpu not in known:
-            problems.append(Problem(f"workloads.{i}.speedup.{gpu}", f"unknown GPU type {gpu!r}"))
+            problems.append(Problem(f"workloads.{i}.speedup.{gpu}",
+                                    f"unknown GPU type {gpu!r}{did_you_mean(gpu, known)}"))
     scale = workload.autoscale
     if scale.min_replicas > scale.max_replicas:
         problems.append(Problem(f"workloads.{i}.autoscale.min_replicas",

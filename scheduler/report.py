@@ -451,8 +451,8 @@ def _plots_section(result: Result) -> str:
         from scheduler import plots
         plots.require_matplotlib()
     except InputError:
-        return ('<p class="warn">Figures need matplotlib: '
-                "<code>pip install 'hdf-clustersim[analysis]'</code>, then run the report "
+        return ('<p class="warn">Figures need matplotlib, a dependency of clustersim that is '
+                "missing here: <code>pip install matplotlib</code>, then run the report "
                 "again.</p>")
     have = set(plots.available(result))
     parts = []
@@ -520,6 +520,18 @@ def _headline(summary: dict[str, Any]) -> str:
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
+def _simulated_dates(summary: dict[str, Any], period: float) -> str:
+    """`` (Mon 2020-01-27 00:00 to Mon 2020-02-03 00:00, Paris time)`` when the run records
+    its start date (runs saved before calendars existed do not)."""
+    from scheduler.signals.dates import describe_start, parse_start
+
+    start = summary.get("start_date")
+    if not isinstance(start, str):
+        return ""
+    day = parse_start(start)
+    return f" ({describe_start(day)} to {describe_start(day, period)}, Paris time)"
+
+
 def render_report(result: Result) -> str:
     """The report as one HTML string (self-contained: inline CSS and images)."""
     from scheduler import __version__
@@ -531,7 +543,7 @@ def render_report(result: Result) -> str:
     name = summary.get("scenario", scenario.get("name", "run"))
     policy = policy_label(result.scenario_text)
     facts = [f"seed {summary.get('seed')}", f"backend {summary.get('backend')}",
-             f"{human_duration(period)} simulated",
+             f"{human_duration(period)} simulated{_simulated_dates(summary, period)}",
              f"{len(summary.get('sites') or {})} sites, {_number(summary.get('gpus_total'))} GPUs"]
     if policy:
         facts.append(f"policy {policy}")

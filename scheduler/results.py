@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -96,17 +96,21 @@ def unescape_formula_cells(frame: pd.DataFrame) -> None:
                 frame.loc[hit, column] = frame.loc[hit, column].map(unescape_formula)
 
 
-def _table_writer(frame: pd.DataFrame, format: str) -> Callable[[Path], object]:
-    def write(path: Path) -> object:
+def _table_writer(frame: pd.DataFrame, format: str) -> Callable[[BinaryIO], object]:
+    def write(sink: BinaryIO) -> object:
+        from scheduler import tables  # pyarrow loads when a table is written
+
         if format == "csv":
-            return escape_formula_cells(frame).to_csv(path, index=False)
-        return frame.to_parquet(path, index=False)
+            tables.write_csv(escape_formula_cells(frame), sink)
+        else:
+            tables.write_parquet(frame, sink)
+        return None
     return write
 
 
-def _text_writer(text: str) -> Callable[[Path], object]:
-    def write(path: Path) -> object:
-        return path.write_text(text, encoding="utf-8")
+def _text_writer(text: str) -> Callable[[BinaryIO], object]:
+    def write(sink: BinaryIO) -> object:
+        return sink.write(text.encode("utf-8"))
     return write
 
 
@@ -192,11 +196,12 @@ class Result:
         or this one, never a mix. Other files in the folder are left alone."""
         if format not in {"csv", "parquet"}:
             raise ValueError(f"format must be 'csv' or 'parquet' (got {format!r})")
-        if format == "parquet" and importlib.util.find_spec("pyarrow") is None:
-            raise InputError("parquet needs pyarrow (pip install pyarrow), or use csv", "format")
+        if importlib.util.find_spec("pyarrow") is None:  # a dependency; an old environment
+            raise InputError("writing tables needs pyarrow, a dependency of clustersim: "
+                             "pip install pyarrow", "format")
         frames = {"jobs": self.jobs, "timeseries": self.timeseries}
         columns = {name: _column_dtypes(frame) for name, frame in frames.items()}
-        files: dict[str, Callable[[Path], object]] = {
+        files: dict[str, Callable[[BinaryIO], object]] = {
             "summary.json": _text_writer(dump_summary(self.summary) + "\n"),
             "details.json": _text_writer(dump_summary(self.details) + "\n"),
             COLUMNS_FILE: _text_writer(json.dumps(columns, indent=2) + "\n"),

@@ -30,6 +30,8 @@ from scheduler.queue_config import (
 )
 from scheduler.scenario_base import Seconds, StrictModel, Watts
 from scheduler.signals import GridSpec
+from scheduler.signals.dates import DEFAULT_START
+from scheduler.signals.specs import StartDate
 from scheduler.traces.spec import TraceSpec
 
 __all__ = ["Seconds", "StrictModel", "Watts"]
@@ -711,6 +713,12 @@ class Scenario(StrictModel):
     """Scheduling policy."""
     grid: GridSpec | None = None
     """Default carbon intensity and price for sites without their own ``grid``."""
+    start: StartDate = DEFAULT_START.isoformat()
+    """Calendar date of simulation time 0, at 00:00 local time (Europe/Paris): grid profiles
+    are read from that date on, weekdays aligned (a profile's own ``start`` wins). Default
+    2020-01-27, a representative Monday of the fr-2020/fr-2024 series (its week's mean
+    carbon intensity is the closest to the year's; no holiday); a date outside that series
+    reads it 52 weeks earlier or later, same weekday (docs/energy-and-carbon.md)."""
     failures: FailureSpec | None = None
     """Random GPU failures (None: no failures)."""
     network: NetworkSpec = Field(default_factory=lambda: NetworkSpec())

@@ -26,6 +26,7 @@ from scheduler.runtime.parts import EngineParts
 from scheduler.scenario import Scenario
 from scheduler.services import ServiceManager
 from scheduler.signals import Signal, build_grid
+from scheduler.signals.dates import parse_start
 from scheduler.sources import TenantNames, WorkloadSource, build_sources
 from scheduler.summarize import build_result
 
@@ -64,10 +65,11 @@ def grid_signals(scenario: Scenario) -> tuple[list[Signal | None], list[Signal |
     """Carbon and price signals per site (a site's own grid, else the scenario's)."""
     carbon: list[Signal | None] = []
     price: list[Signal | None] = []
+    start = parse_start(scenario.start)
     for s, site in enumerate(scenario.sites):
         grid = site.grid if site.grid is not None else scenario.grid
         where = f"sites.{s}.grid" if site.grid is not None else "grid"
-        site_carbon, site_price = build_grid(grid, scenario.source_dir, where)
+        site_carbon, site_price = build_grid(grid, scenario.source_dir, where, start)
         carbon.append(site_carbon)
         price.append(site_price)
     return carbon, price
@@ -150,4 +152,6 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     stop.finish()  # a signal from now on did not cut the run short: results stay complete
     # The seed used is the seed recorded (also when --seed overrode the scenario's).
     scenario_text = model.model_copy(update={"seed": run_seed}).model_dump_json(indent=2)
-    return build_result(engine.record(), wall, model.name, scenario_text)
+    result = build_result(engine.record(), wall, model.name, scenario_text)
+    result.summary["start_date"] = model.start  # simulation time 0: 00:00 local time
+    return result

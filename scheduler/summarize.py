@@ -79,6 +79,12 @@ def _job_sites(run: RunRecord) -> np.ndarray:
     if seg.size:
         order = np.argsort(seg_job, kind="stable")
         jobs_sorted, sites_sorted = seg_job[order], seg_site[order]
+        starts = np.flatnonzero(np.r_[True, np.diff(jobs_sorted) != 0])
+        first_site = np.repeat(sites_sorted[starts], np.diff(np.r_[starts, jobs_sorted.size]))
+        # Only jobs with a segment off their first site are joined (splitting all 200,000
+        # jobs' segments cost 1 s); the rest keep the site recorded above.
+        multi = np.isin(jobs_sorted, jobs_sorted[sites_sorted != first_site])
+        jobs_sorted, sites_sorted = jobs_sorted[multi], sites_sorted[multi]
         boundaries = np.flatnonzero(np.diff(jobs_sorted)) + 1
         for chunk_jobs, chunk_sites in zip(np.split(jobs_sorted, boundaries),
                                            np.split(sites_sorted, boundaries), strict=True):

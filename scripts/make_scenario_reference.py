@@ -378,7 +378,11 @@ class Reference:
             "How to read the tables:",
             "",
             "- **field** is the dotted path. `[]` stands for any list index (`sites[].pue`); on "
-            "the command line and in sweeps use the index itself: `--set sites.0.pue=1.3`. "
+            "the command line and in sweeps use the index itself: `--set sites.0.pue=1.3`; "
+            "`+` (or the index one past the end) as the last part appends an item: "
+            "`--set 'sites.+={name: X, nodes: [...]}'`, `sites.0.nodes.+=...`. Every field "
+            "with a default can be set, also where the file leaves its parent out "
+            "(`--set policy.queue=sjf` without a `policy` section). "
             "`<name>` stands for a key you choose (`gpu_types.<name>.busy_w`).",
             "- **type** `time` accepts seconds or a string with a unit: `s`, `m`/`min`, `h`, "
             "`d`, `w` (`\"90s\"`, `\"2h\"`, `\"14d\"`); it is stored in **seconds**. `power` "

@@ -427,7 +427,7 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("set-without-value", ["run", "{ok}", "--set"], "argument --set: expected one argument"),
     ("set-empty-path", ["run", "{ok}", "--set", "=3"], "--set has an empty path"),
     ("set-negative-index", ["run", "{ok}", "--set", "sites.-9.pue=1"],
-     "--set sites.-9: no list index '-9' here (the list has 2 items)"),
+     "--set sites.-9: no list index '-9' here (the list has 2 items: indices 0 to 1; 2 or '+' appends one)"),
     ("set-index-word", ["run", "{ok}", "--set", "sites.x.pue=1"],
      "--set sites.x: no list index 'x'"),
     ("set-into-scalar", ["run", "{ok}", "--set", "name.x=1"],

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from conftest import ROOT, SCENARIOS, run_cli, tiny_scenario
 
-from scheduler import Result, simulate
+from scheduler import Result, simulate, tables
 from scheduler.interrupt import StopControl
 from scheduler.outputs import FolderLock, OutputError, atomic_write
 
@@ -83,15 +83,15 @@ def test_failed_save_leaves_the_previous_set_whole(small, tmp_path, monkeypatch,
     old = simulate(tiny_scenario(duration="1h"), seed=9)
     old.save(tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real = pd.DataFrame.to_csv
+    real = tables.write_csv
 
-    def failing(self, path, *args, **kwargs):
-        real(self.head(3), path, *args, **kwargs)  # a partial file, then the failure
+    def failing(frame, sink):
+        real(frame.head(3), sink)  # a partial file, then the failure
         if failure == "enospc":
             raise OSError(errno.ENOSPC, "No space left on device")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    monkeypatch.setattr(tables, "write_csv", failing)
     with pytest.raises(OSError if failure == "enospc" else KeyboardInterrupt):
         small.save(tmp_path)
     monkeypatch.undo()
@@ -100,10 +100,10 @@ def test_failed_save_leaves_the_previous_set_whole(small, tmp_path, monkeypatch,
 
 
 def test_cli_full_disk_is_exit_2_with_one_line(tmp_path, monkeypatch):
-    def full(self, path, *args, **kwargs):
+    def full(frame, sink):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    monkeypatch.setattr(tables, "write_csv", full)
     scenario = write_scenario(tmp_path, tiny_scenario(duration="1h"))
     code, _, err = run_cli("run", str(scenario), "--out", str(tmp_path / "out"), "--quiet")
     assert code == 2 and err.count("\n") == 1 and "No space left on device" in err, err
@@ -114,19 +114,18 @@ def test_cli_full_disk_is_exit_2_with_one_line(tmp_path, monkeypatch):
 # (SIGNALS times) while jobs.csv is being written, or during the final renames.
 SIGNAL_DRIVER = textwrap.dedent("""
     import os, signal, sys
-    import pandas as pd
-    from scheduler import outputs
+    from scheduler import outputs, tables
     from scheduler.cli import main
 
     where, count, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     number = getattr(signal, name)
-    real_to_csv, real_fsync = pd.DataFrame.to_csv, outputs._fsync_dir
+    real_write_csv, real_fsync = tables.write_csv, outputs._fsync_dir
 
-    def to_csv(self, path, *args, **kwargs):
-        if where == "write" and "jobs" in str(path):
+    def write_csv(frame, sink):
+        if where == "write" and "job_id" in frame.columns:
             for _ in range(count):
                 os.kill(os.getpid(), number)
-        return real_to_csv(self, path, *args, **kwargs)
+        return real_write_csv(frame, sink)
 
     def fsync_dir(folder):
         if where == "commit":
@@ -134,7 +133,7 @@ SIGNAL_DRIVER = textwrap.dedent("""
                 os.kill(os.getpid(), number)
         return real_fsync(folder)
 
-    pd.DataFrame.to_csv = to_csv
+    tables.write_csv = write_csv
     outputs._fsync_dir = fsync_dir
     raise SystemExit(main(sys.argv[4:]))
 """)

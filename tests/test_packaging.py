@@ -56,3 +56,17 @@ def test_python_dash_m_runs():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "jobs submitted" in proc.stdout
+
+
+def test_figures_and_parquet_need_no_extra():
+    """Issue 18: `pip install -e .` gives plots and Parquet; `dev` is test tools only."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {dep.split(">")[0].split("=")[0].strip() for dep in project["dependencies"]}
+    assert {"matplotlib", "pyarrow", "pandas", "numpy", "simpy"} <= core
+    extras = project["optional-dependencies"]
+    assert extras["analysis"] == []  # kept so that old '.[analysis]' install lines still work
+    dev = {dep.split(">")[0].split("=")[0].split("[")[0].strip() for dep in extras["dev"]}
+    assert not dev & core, "runtime packages belong in the core dependencies"
+    assert "pytest" in dev

@@ -151,3 +151,26 @@ def test_import_does_not_import_matplotlib_or_tqdm():
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_job_sites_join_the_sites_of_a_jobs_segments_in_order():
+    """Only jobs with segments on more than one site are joined, first site first."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from scheduler.summarize import _job_sites
+
+    class Columns:
+        def __init__(self, **columns):
+            self.columns = {k: np.asarray(v) for k, v in columns.items()}
+            self.size = len(next(iter(self.columns.values())))
+
+        def view(self, name):
+            return self.columns[name]
+
+    run = SimpleNamespace(
+        cluster=SimpleNamespace(site_names=["A", "B", "C"]),
+        jobs=Columns(site=[0, 1, -1, 2]),  # the site of each job's last placement
+        segments=Columns(job=[0, 1, 0, 0, 3, 1, 3], site=[0, 1, 1, 0, 2, 1, 0]))
+    assert _job_sites(run).tolist() == ["A+B", "B", "", "C+A"]

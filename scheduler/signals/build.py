@@ -8,11 +8,12 @@ the input is raised together as an :class:`~scheduler.errors.InputError` located
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from scheduler.errors import InputError, Problem
 from scheduler.signals.csv_file import read_signal_csv
+from scheduler.signals.dates import in_series
 from scheduler.signals.profiles import (
     FR_2020_FIRST,
     FR_2024_CARBON_MEAN,
@@ -41,13 +42,16 @@ def _kind_of(what: str) -> str | None:
 
 
 def build_signal(
-    spec: SignalSpec, base_dir: Path | None, what: str, *, kind: str | None = None
+    spec: SignalSpec, base_dir: Path | None, what: str, *, kind: str | None = None,
+    start: date | None = None,
 ) -> Signal:
     """The :class:`Signal` a spec describes.
 
     ``what`` is the spec's field path (``sites.0.grid.carbon_g_per_kwh``), used where a problem
     has no file line; ``kind`` (``"carbon"`` or ``"price"``) defaults to what the path's last
-    part names. Carbon must be >= 0. Relative files are resolved from ``base_dir``. Raises
+    part names. Carbon must be >= 0. Relative files are resolved from ``base_dir``. ``start``
+    (the scenario's calendar date of time 0) places a profile without its own ``start`` on the
+    calendar (:mod:`scheduler.signals.dates`). Raises
     :class:`InputError` listing every problem found.
     """
     kind = kind if kind is not None else _kind_of(what)
@@ -66,7 +70,7 @@ def build_signal(
             signal = _rescale(signal, spec.rescale_mean, f"{what}.rescale_mean")
         return signal
     if isinstance(spec, ProfileSignal):
-        return _profile_signal(spec, what, kind)
+        return _profile_signal(spec, what, kind, start)
     value = float(spec)
     if not abs(value) <= MAX_VALUE or (kind == "carbon" and value < 0):
         raise InputError(f"must be finite{' and >= 0' if kind == 'carbon' else ''} and at "
@@ -75,9 +79,10 @@ def build_signal(
 
 
 def build_grid(
-    grid: GridSpec | None, base_dir: Path | None, where: str
+    grid: GridSpec | None, base_dir: Path | None, where: str, start: date | None = None
 ) -> tuple[Signal | None, Signal | None]:
-    """(carbon, price) signals of a site's ``grid:`` block at ``where``; problems of both."""
+    """(carbon, price) signals of a site's ``grid:`` block at ``where``, placed on the
+    calendar from ``start``; problems of both."""
     if grid is None:
         return None, None
     problems: list[Problem] = []
@@ -85,7 +90,8 @@ def build_grid(
     for field in ("carbon_g_per_kwh", "price_eur_per_mwh"):
         spec = getattr(grid, field)
         try:
-            built.append(None if spec is None else build_signal(spec, base_dir, f"{where}.{field}"))
+            built.append(None if spec is None else build_signal(spec, base_dir, f"{where}.{field}",
+                                                                start=start))
         except InputError as exc:
             problems.extend(exc.problems)
             built.append(None)
@@ -102,7 +108,8 @@ def _rescale(signal: Signal, mean: float, where: str) -> Signal:
     return signal.rescaled(mean)
 
 
-def _profile_signal(spec: ProfileSignal, what: str, kind: str | None) -> Signal:
+def _profile_signal(spec: ProfileSignal, what: str, kind: str | None,
+                    calendar: date | None = None) -> Signal:
     name = spec.profile
     start = datetime.fromisoformat(spec.start) if spec.start is not None else None
     if name == "flat":
@@ -123,6 +130,8 @@ def _profile_signal(spec: ProfileSignal, what: str, kind: str | None) -> Signal:
         )
         if start is not None:
             signal = signal.shifted(start.weekday() * DAY_S + _seconds_into_day(start))
+        elif calendar is not None:  # the shape starts on a Monday 00:00 local time
+            signal = signal.shifted(calendar.weekday() * DAY_S)
         return signal
     signal = fr_carbon_2020()
     mean = spec.rescale_mean if spec.rescale_mean is not None else (
@@ -139,6 +148,9 @@ def _profile_signal(spec: ProfileSignal, what: str, kind: str | None) -> Signal:
                              f"({FR_2020_FIRST:%Y-%m-%d} .. {last:%Y-%m-%d %H:%M})",
                              f"{what}.start")
         signal = signal.shifted(offset)
+    elif calendar is not None:
+        assert signal.period_s is not None
+        signal = signal.shifted(in_series(FR_2020_FIRST, signal.period_s, calendar))
     return Signal(signal.times, signal.values, signal.period_s, name)
 
 

@@ -50,6 +50,21 @@ def _check_iso(value: str) -> str:
 IsoDate = Annotated[str, BeforeValidator(_date_text), AfterValidator(_check_iso)]
 
 
+def _check_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected a date such as 2020-01-27 (got {value!r})") from None
+    if len(value) != 10:
+        raise ValueError(f"expected a date YYYY-MM-DD without a time (got {value!r}): "
+                         "simulation time 0 is 00:00 local time of that date")
+    return value
+
+
+StartDate = Annotated[str, BeforeValidator(_date_text), AfterValidator(_check_date)]
+"""A scenario's ``start``: an ISO date (YAML's unquoted 2020-01-27 is accepted too)."""
+
+
 class FileSignal(StrictModel):
     """A series read from a CSV file with a header row (``.csv`` or ``.csv.gz``)."""
 
@@ -86,9 +101,10 @@ class ProfileSignal(StrictModel):
     """Multiply the profile so that its mean over one period equals this (the constant for
     ``flat``)."""
     start: IsoDate | None = None
-    """Date (or date and time) that simulation time 0 maps to. ``fr-2020``/``fr-2024``: a
-    moment from 2019-12-20 to 2021-01-09 (default: 2019-12-20 00:00); ``day-ahead-fr``: its
-    weekday and hour set the phase of the weekly shape (default: Monday 00:00)."""
+    """Date (or date and time) that simulation time 0 maps to, for this signal only.
+    ``fr-2020``/``fr-2024``: a moment from 2019-12-20 to 2021-01-09; ``day-ahead-fr``: its
+    weekday and hour set the phase of the weekly shape. Default: the scenario's ``start``
+    (00:00 local time of that date, weekdays aligned)."""
     weekly: bool | None = None
     """``day-ahead-fr`` only: weekends lower than weekdays (default true); false repeats the
     weekday shape every day."""

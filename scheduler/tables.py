@@ -1,0 +1,56 @@
+"""Writing a run's tables (jobs, time series) with pyarrow: CSV and Parquet.
+
+CSV: a header line of the column names (quoted only where CSV needs it), then the rows from
+``pyarrow.csv.write_csv``. What a reader gets is the same values as pandas' ``to_csv`` wrote,
+about 7x faster (200,000 jobs: 0.3 s instead of 2 s; ``benchmarks/write.py``):
+
+* columns in the frame's order, one row per line, ``\\n`` line ends, UTF-8;
+* floats in their shortest form that reads back to the same double (``1.4996509064390449``,
+  ``0`` for 0.0, ``1e-05`` as ``0.00001``), so a reader gets every float back exactly;
+* NaN and missing values as empty cells; text cells always in double quotes (``"Lille"``,
+  ``""`` for an empty string), a quote inside doubled: plain CSV that every reader parses;
+* booleans as ``true`` / ``false``.
+
+Formula escaping of text cells is the caller's (:mod:`scheduler.results`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+__all__ = ["write_csv", "write_parquet"]
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table without its index (NaN becomes null: an empty CSV cell)."""
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def write_csv(frame: pd.DataFrame, sink: BinaryIO) -> None:
+    """Write ``frame`` as CSV into the binary file ``sink`` (see the module docstring)."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
+    try:
+        table = _arrow(frame)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # A column Arrow cannot type (objects of mixed kinds in a table built by hand):
+        # pandas writes it as text, as it always did.
+        text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
+        frame.to_csv(text, index=False, lineterminator="\n")
+        text.detach()
+        return
+    sink.write(header.getvalue().encode("utf-8"))
+    if table.num_rows:
+        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False))
+
+
+def write_parquet(frame: pd.DataFrame, sink: BinaryIO) -> None:
+    """Write ``frame`` as Parquet into ``sink`` (pandas metadata kept, so dtypes reload)."""
+    pq.write_table(_arrow(frame), sink)
