@@ -71,3 +71,16 @@ def test_signal_writes_partial_results(tmp_path, sig, code, name):
     jobs = pd.read_csv(out / "jobs.csv", low_memory=False)
     assert len(jobs) == summary["jobs_submitted"]
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+def test_blockers_of_a_stopped_run_name_jobs_it_reports():
+    # A stopped run drops the jobs that never arrived and renumbers the rest: the blockers
+    # must follow (they pointed past the table: IndexError).
+    result = simulate(tiny_scenario(), max_events=200)
+    jobs = result.jobs.set_index("job_id")
+    blockers = result.details["blockers"]
+    assert blockers, "the tiny scenario has a blocked head by then"
+    for row in blockers:
+        assert row["job_id"] in jobs.index
+        assert row["gpus"] == jobs.loc[row["job_id"], "gpus"]
+        assert row["arrival_s"] == jobs.loc[row["job_id"], "arrival_s"]

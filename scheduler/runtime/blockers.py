@@ -20,7 +20,7 @@ from the job table (``released_s - arrival_s``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -93,6 +93,14 @@ class BlockerAccount:
         self._gpus_by_reason = {int(c): float(s) for c, s in zip(codes, sums, strict=True)}
         held = np.isin(reasons[1:], HELD_BY_HEAD)
         return int(reasons[0]), float(gpus[1:][held].sum()), int(held.sum())
+
+    def renumber(self, new_index: np.ndarray) -> None:
+        """Follow the job table's renumbering (a run stopped early drops the jobs that never
+        arrived, :meth:`JobTable.keep_rows`); blockers had arrived, so they all stay."""
+        self.blockers = {int(new_index[job]): replace(blocker, job=int(new_index[job]))
+                         for job, blocker in self.blockers.items() if new_index[job] >= 0}
+        if self._head >= 0:
+            self._head = int(new_index[self._head])
 
     def close(self, until: float) -> None:
         """Add the state in force since the last cycle, up to ``until``."""

@@ -592,6 +592,7 @@ class Engine:
         if keep.all():
             return
         new_index = self.jobs.keep_rows(keep)
+        self.pending_log.blockers.renumber(new_index)
         segment_jobs = self.segments.view("job")
         segment_jobs[:] = new_index[segment_jobs]
         self.replicas_pending.clear()
