@@ -87,11 +87,12 @@ class BlockerAccount:
         ids = np.asarray(pending, dtype=np.int64)
         gpus = jobs.gpus[ids].astype(np.float64)
         reasons = jobs.reason[ids].astype(np.int64)
-        reasons = np.where(reasons == NO_REASON, int(Reason.BEHIND), reasons)
-        codes, where = np.unique(reasons, return_inverse=True)
-        sums = np.bincount(where, weights=gpus)
-        self._gpus_by_reason = {int(c): float(s) for c, s in zip(codes, sums, strict=True)}
-        held = np.isin(reasons[1:], HELD_BY_HEAD)
+        reasons[reasons == NO_REASON] = int(Reason.BEHIND)
+        # Codes are small non-negative ints: counting beats sorting (np.unique), same sums.
+        sums = np.bincount(reasons, weights=gpus)
+        present = np.flatnonzero(np.bincount(reasons))
+        self._gpus_by_reason = {int(c): float(sums[c]) for c in present}
+        held = (reasons[1:] == HELD_BY_HEAD[0]) | (reasons[1:] == HELD_BY_HEAD[1])
         return int(reasons[0]), float(gpus[1:][held].sum()), int(held.sum())
 
     def renumber(self, new_index: np.ndarray) -> None:

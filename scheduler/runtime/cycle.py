@@ -380,8 +380,9 @@ def pending_counts(jobs: JobTable, pending: list[int], strict: bool) -> dict[int
         if len(pending) > 1:
             counts[Reason.BEHIND] = len(pending) - 1
         return counts
-    codes, tally = np.unique(jobs.reason[np.asarray(pending)], return_counts=True)
-    counts = {int(c): int(n) for c, n in zip(codes, tally, strict=True)}
+    # Codes are small ints from NO_REASON (-1) up: counting beats sorting (np.unique).
+    tally = np.bincount(jobs.reason[np.asarray(pending)] - NO_REASON)
+    counts = {int(c) + NO_REASON: int(tally[c]) for c in np.flatnonzero(tally)}
     unseen = counts.pop(NO_REASON, 0)
     if unseen:
         counts[Reason.BEHIND] = counts.get(Reason.BEHIND, 0) + unseen
