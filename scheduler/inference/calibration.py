@@ -70,7 +70,7 @@ def predict(points: CalibrationPoints, factors: dict[str, tuple[float, float]]) 
 
 def fit_factors(points: CalibrationPoints) -> dict[str, tuple[float, float]]:
     """Least-squares (log error) compute and memory efficiency per generation with fit rows."""
-    from scipy.optimize import least_squares  # scipy is only needed to fit
+    from scipy.optimize import least_squares  # imported here: only fitting needs it
 
     factors: dict[str, tuple[float, float]] = dict(perf.CALIBRATED)
     for generation in sorted(set(points.generation[points.fit].tolist())):
