@@ -37,8 +37,11 @@ class RunningByQueue:
         self._synced_for: list[int] | None = None
 
     def started(self, job: int) -> None:
-        """``job`` started a segment (its key changes: new token, maybe a new queue)."""
-        self._started.add(job)
+        """``job`` started a segment (its key changes: new token, maybe a new queue). Only
+        jobs already kept need noting (a new one is found by the next look), so the set
+        stays within the running set even when no one looks for victims for a long time."""
+        if job in self._key_of:
+            self._started.add(job)
 
     def victims(self, queue: int, candidates: list[int]) -> list[int]:
         """The running jobs of queues above ``queue``, in victim order. ``candidates`` is
