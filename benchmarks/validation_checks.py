@@ -676,21 +676,29 @@ def run_inference(quick: bool) -> list[Check]:
     return checks + _backlog_checks()
 
 
+def overload_scenario(fidelity: str = "aggregate", backlog: str = "carry", high: float = 2.0,
+                      low: float = 0.4, interval: str = "10m", seed: int = 5,
+                      slo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """2 replicas x 32 slots (fixed), 2 h: the first hour at ``high`` x 7.87 req/s, the
+    second at ``low`` x 7.87 (a daily profile [high, low, 1 x 22] normalised to mean 1)."""
+    service: dict[str, Any] = {
+        "name": "chat", "kind": "inference", "replica_gpus": 1, "slots": 32,
+        "prefill_tokens_per_s": 5000, "decode_s_per_token": 0.03,
+        "input_tokens": {"median": 1020, "sigma": 1.0},
+        "output_tokens": {"median": 129, "sigma": 0.5},
+        "requests": {"rate_per_second": 8.0, "profile": {"daily": [high, low] + [1.0] * 22}},
+        "autoscale": {"mode": "fixed", "min_replicas": 2, "scale_up_delay": 0,
+                      "interval": interval},
+        "fidelity": fidelity, "backlog": backlog}
+    if slo is not None:
+        service["slo"] = slo
+    return {"name": "overload", "seed": seed, "duration": "2h",
+            "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 1, "count": 4}]}],
+            "workloads": [service]}
+
+
 def _overload_then_quiet(fidelity: str) -> dict[str, Any]:
-    """2 replicas x 32 slots, 10-minute steps, 2 h: the first hour at 2 x 7.87 req/s, the
-    second at 0.4 x 7.87 (daily profile [2, 0.4, 1 x 22] normalised to mean 1)."""
-    return simulate({
-        "name": "overload", "seed": 5, "duration": "2h",
-        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 1, "count": 4}]}],
-        "workloads": [{
-            "name": "chat", "kind": "inference", "replica_gpus": 1, "slots": 32,
-            "prefill_tokens_per_s": 5000, "decode_s_per_token": 0.03,
-            "input_tokens": {"median": 1020, "sigma": 1.0},
-            "output_tokens": {"median": 129, "sigma": 0.5},
-            "requests": {"rate_per_second": 8.0, "profile": {"daily": [2.0, 0.4] + [1.0] * 22}},
-            "autoscale": {"mode": "fixed", "min_replicas": 2, "scale_up_delay": 0,
-                          "interval": "10m"},
-            "fidelity": fidelity}]}).details["services"]["chat"]
+    return simulate(overload_scenario(fidelity)).details["services"]["chat"]
 
 
 def _backlog_checks() -> list[Check]:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from benchmarks.validation_checks import overload_scenario
 from scheduler import simulate
 from scheduler.inference.backlog import delayed_cdf, fluid_step
 from scheduler.inference.requests import fcfs_queue, fcfs_queue_from
@@ -96,20 +97,8 @@ def service_run(fidelity: str = "aggregate", backlog: str = "carry", high: float
                 low: float = 0.4, interval: str = "10m", seed: int = 5):
     """Two replicas of 32 slots for 2 h; the first hour at `high` x 8 req/s, the second at
     `low` x 8 (a daily profile normalised to mean 1: the other 22 hours at 1)."""
-    daily = [high, low] + [1.0] * 22
-    return simulate({
-        "name": "overload", "seed": seed, "duration": "2h",
-        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 1, "count": 4}]}],
-        "workloads": [{
-            "name": "chat", "kind": "inference", "replica_gpus": 1, "slots": 32,
-            "prefill_tokens_per_s": 5000, "decode_s_per_token": 0.03,
-            "input_tokens": {"median": 1020, "sigma": 1.0},
-            "output_tokens": {"median": 129, "sigma": 0.5},
-            "requests": {"rate_per_second": 8.0, "profile": {"daily": daily}},
-            "slo": {"ttft": "2.5s", "tpot": 0.15, "percentile": 0.9},
-            "autoscale": {"mode": "fixed", "min_replicas": 2, "scale_up_delay": 0,
-                          "interval": interval},
-            "fidelity": fidelity, "backlog": backlog}]})
+    return simulate(overload_scenario(fidelity, backlog, high, low, interval, seed,
+                                      slo={"ttft": "2.5s", "tpot": 0.15, "percentile": 0.9}))
 
 
 def _hand_service_time() -> float:
