@@ -70,8 +70,9 @@ def measured_jobs(arrival: np.ndarray, warmup: float) -> np.ndarray:
 
 
 def utilization_after(seg_start: np.ndarray, seg_end: np.ndarray, seg_gpus: np.ndarray,
-                      total_gpus: int, warmup: float, end: float) -> float | None:
-    """Busy GPU-seconds over available GPU-seconds in ``[warmup, end)`` (None when empty)."""
+                      total_gpus: float, warmup: float, end: float) -> float | None:
+    """Busy GPU-seconds over available GPU-seconds in ``[warmup, end)`` (None when empty);
+    ``total_gpus`` is the mean GPUs online over that interval."""
     if end <= warmup or total_gpus <= 0:
         return None
     busy = np.clip(np.minimum(seg_end, end) - np.maximum(seg_start, warmup), 0, None)
