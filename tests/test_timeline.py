@@ -197,3 +197,30 @@ def test_bad_timeline_values_exit_2_with_file_line(tmp_path):
     assert code == 2 and len(lines) == 2 and "Traceback" not in err
     assert "sites.1.nodes.0: offline" in lines[0] and "must be after online" in lines[0]
     assert "workloads.0.arrival.growth_per_year" in lines[1]
+
+
+def test_power_cap_leaves_out_groups_not_yet_online():
+    # Site B: one 8-GPU node from the start and four more from 10 h; cap = the idle draw of
+    # all five + half an 8-GPU job's marginal draw. Before 10 h the four are not built, so
+    # their idle watts are head room and 8-GPU jobs start on B; from 10 h none fits the cap.
+    scenario_dict = buildout({"online": "10h"}, gpus=8, rate=2.0, duration="30m")
+    site_b = scenario_dict["sites"][1]
+    site_b["nodes"].insert(0, {"gpu": "H100", "gpus_per_node": 8, "count": 1})
+    del scenario_dict["sites"][0]  # B alone: every job must go there
+    scenario = Scenario.model_validate(scenario_dict)
+    power = PowerModel(scenario, Cluster(scenario))
+    marginal = 8 * float(power.extra_w_per_gpu[0])
+    assert power.group_idle_it_w[1] > marginal  # the head room before 10 h fits one job
+    site_b["power_cap"] = float(power.base_it_w[0]) + 0.5 * marginal
+    result = simulate(scenario_dict)
+    starts = result.jobs["start_s"].dropna()
+    assert len(starts) > 3 and (starts < ONLINE_S).all()
+    # The jobs running at 10 h go on while the new nodes' idle draw takes the site over its
+    # cap (documented): at most one job length (30 min), and never before 10 h.
+    assert 0 < result.summary["sites"]["B"]["time_over_cap_s"] <= 1800
+    ts = result.timeseries
+    step = float(ts["time_s"].iloc[1] - ts["time_s"].iloc[0])
+    before = ts[ts["time_s"] + step <= ONLINE_S + 1e-6]
+    cap_mw = site_b["power_cap"] / 1e6
+    assert (before["facility_power_peak_mw[B]"] <= cap_mw * (1 + 1e-12)).all()
+    assert conserved(result.summary)

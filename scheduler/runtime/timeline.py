@@ -4,7 +4,8 @@ Before its ``online`` time a group's nodes are down, through the same machinery 
 nodes (:meth:`Cluster.set_down`), with ``online`` as their expected return so EASY
 reservations count on them. At ``offline`` the jobs running on the group are preempted
 (they checkpoint as on any preemption and go back to their queue) and its nodes are retired:
-taken down for good, a pending repair included. Started by
+taken down for good, a pending repair included. A group out of service draws no idle power:
+its site's power budget leaves it out. Started by
 :func:`scheduler.simulation.build_engine`; a scenario without a timeline starts nothing.
 """
 
@@ -38,6 +39,7 @@ def start_timeline(engine: Any) -> None:
         if online > 0:
             for node in group_nodes(engine.cluster, group):
                 engine.cluster.set_down(node, online)
+            _shift_idle(engine, group, -1.0)
             edges.append((online, ONLINE, group))
         if offline < np.inf:
             edges.append((offline, OFFLINE, group))
@@ -55,6 +57,7 @@ def _edges(engine: Any, edges: list[tuple[float, int, int]]) -> Generator[simpy.
         if kind == ONLINE:
             for node in group_nodes(engine.cluster, group):
                 engine.cluster.set_up(node)
+            _shift_idle(engine, group, 1.0)
         else:
             decommission(engine, group)
         engine.wake_at(env.now)
@@ -71,3 +74,10 @@ def decommission(engine: Any, group: int) -> None:
         if cluster.is_up(node):
             cluster.set_down(node)
         cluster.repairs.pop(node, None)
+    _shift_idle(engine, group, -1.0)
+
+
+def _shift_idle(engine: Any, group: int, sign: float) -> None:
+    """Add (sign 1) or remove (-1) the group's idle draw from its site's power budget."""
+    site = int(engine.cluster.group_site[group])
+    engine.budget.shift_base(site, sign * float(engine.power.group_idle_it_w[group]))
