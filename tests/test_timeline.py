@@ -224,3 +224,13 @@ def test_power_cap_leaves_out_groups_not_yet_online():
     cap_mw = site_b["power_cap"] / 1e6
     assert (before["facility_power_peak_mw[B]"] <= cap_mw * (1 + 1e-12)).all()
     assert conserved(result.summary)
+
+
+def test_offered_load_warning_counts_only_the_gpus_online():
+    # 8-GPU jobs of 1 h at 3 per hour: 24 GPU-h per hour. All 40 GPUs would carry it (60 %);
+    # B online only for the last 6 h of 30 gives a mean of 8 + 32 x 0.2 = 14.4 GPUs online:
+    # the work is 167 % of it, so the run is flagged as not stationary.
+    late = simulate(buildout({"online": "24h"}, gpus=8, rate=3.0))
+    assert any("not stationary" in w for w in late.summary["warnings"])
+    always = simulate(buildout({}, gpus=8, rate=3.0))
+    assert not any("not stationary" in w for w in always.summary["warnings"])
