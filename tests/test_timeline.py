@@ -234,3 +234,10 @@ def test_offered_load_warning_counts_only_the_gpus_online():
     assert any("not stationary" in w for w in late.summary["warnings"])
     always = simulate(buildout({}, gpus=8, rate=3.0))
     assert not any("not stationary" in w for w in always.summary["warnings"])
+
+
+def test_validate_describes_the_timeline():
+    code, out, _ = run_cli("validate", str(ROOT / "scenarios" / "buildout-example.yaml"))
+    assert code == 0
+    assert "10x8 H100 until 270d" in out and "30x8 B200 from 180d" in out
+    assert "1.5 jobs/h, +30%/year" in out
