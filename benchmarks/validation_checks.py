@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from scheduler import simulate
+from scheduler.arrivals import YEAR, arrival_times
 from scheduler.cluster import Cluster, Placement
 from scheduler.inference import (
     ReplicaModel,
@@ -37,6 +38,7 @@ from scheduler.inference import (
 )
 from scheduler.inference.calibration import load_points, predict
 from scheduler.inference.specs import gpu_spec, model_preset
+from scheduler.scenario import PoissonArrival
 
 BATCHES = 20
 WARMUP = 0.05
@@ -1091,6 +1093,79 @@ def run_hetero(quick: bool) -> list[Check]:
     ]
 
 
+# --------------------------------------------------------------------------- build-out timeline
+
+
+def _grown_count(rate_per_hour: float, growth: float, start: float, end: float) -> float:
+    """Expected arrivals in ``[start, end)``: the integral of rate x (1 + g)^(t / year)."""
+    k = math.log1p(growth) / YEAR
+    return rate_per_hour / 3600.0 * (math.exp(k * end) - math.exp(k * start)) / k
+
+
+def _buildout(seed: int) -> dict[str, Any]:
+    """8 GPUs from the start, 32 more from day 10 to day 40; 16-GPU jobs fit only the new
+    group; the rate doubles every year (g = 1)."""
+    return {
+        "seed": seed, "duration": "60d",
+        "sites": [{"name": "A", "nodes": [
+            {"gpu": "H100", "gpus_per_node": 8, "count": 1},
+            {"gpu": "B200", "gpus_per_node": 8, "count": 4, "online": "10d",
+             "offline": "40d"}]}],
+        "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 20,
+                                                "growth_per_year": 1.0},
+                       "gpus": {"choice": [1, 16], "weights": [0.95, 0.05]},
+                       "duration": {"distribution": "exponential", "mean": "10m"}}],
+    }
+
+
+def run_timeline(quick: bool) -> list[Check]:
+    checks = []
+    years = 2 if quick else 5
+    for growth in (0.3, -0.3):
+        arrival = PoissonArrival(process="poisson", rate_per_hour=50.0, growth_per_year=growth)
+        times = np.concatenate(list(arrival_times(arrival, years * YEAR,
+                                                  np.random.default_rng(21))))
+        last = ((times >= (years - 1) * YEAR) & (times < years * YEAR)).sum()
+        expected = _grown_count(50.0, growth, (years - 1) * YEAR, years * YEAR)
+        checks.append(within(f"growth {growth:+.0%}/year: arrivals in year {years}", expected,
+                             float(last), SIGMAS * math.sqrt(expected),
+                             "4 sd of a Poisson count", digits=6))
+    for seed in ((8,) if quick else (8, 9, 10)):
+        result = simulate(_buildout(seed))
+        s, jobs = result.summary, result.jobs
+        horizon = 60 * 86400.0
+        expected = _grown_count(20.0, 1.0, 0.0, horizon)
+        checks.append(within(f"build-out, seed {seed}: jobs submitted = integral of the rate",
+                             expected, float(s["jobs_submitted"]),
+                             SIGMAS * math.sqrt(expected), "4 sd of a Poisson count",
+                             digits=6))
+        checks.append(relative(f"build-out, seed {seed}: GPU-hours online (8 x 1440 + 32 x 720)",
+                               8 * 1440 + 32 * 720, float(s["gpu_hours_online"]), 1e-12,
+                               "exact sum of products"))
+        big = jobs[jobs["gpus"] == 16]
+        checks.append(relative(f"build-out, seed {seed}: first 16-GPU start = online (864,000 s)",
+                               864_000.0, float(big["start_s"].min()), 0.0, "exact"))
+        late = big[big["arrival_s"] >= 40 * 86400.0]
+        checks.append(relative(f"build-out, seed {seed}: 16-GPU jobs started after offline",
+                               0.0, float(late["start_s"].notna().sum()), 0.0, "none"))
+    return checks
+
+
+TIMELINE_TEXT = r"""
+A Poisson workload with `growth_per_year: g` has rate `λ (1 + g)^(t / year)` (year = 365.25
+days), so the expected count over `[a, b)` is `λ (e^(k b) - e^(k a)) / k` with
+`k = ln(1 + g) / year`. Checked on the arrival stream alone (50 jobs/h, the last year of 2 or
+5 years, growth ±30 %) and through the engine: a 60-day run whose rate doubles every year
+(20 jobs/h), on 8 GPUs from the start plus 32 GPUs online from day 10 to day 40. By hand: the
+GPU-hours online are 8 × 1,440 + 32 × 720 = 34,560; a 16-GPU job (only the new group fits
+it) starts at the earliest exactly when the group comes online (864,000 s), and none that
+arrives after it is retired ever starts.
+
+*Tolerance.* Counts: 4 standard deviations of the Poisson count, `4 sqrt(mean)`. Capacity
+and start times are exact.
+"""
+
+
 GROUPS: list[Group] = [
     Group("M/M/c queue in the engine: Erlang C", ERLANG_TEXT, run_erlang_engine),
     Group("M/M/1 and M/D/1 in the engine: Pollaczek–Khinchine", SINGLE_TEXT, run_single_server),
@@ -1109,5 +1184,7 @@ GROUPS: list[Group] = [
           run_inference_model),
     Group("Heterogeneity-aware allocation (Gavel rounds) and hardware speeds", HETERO_TEXT,
           run_hetero),
+    Group("Build-out timeline: demand growth and capacity by hand", TIMELINE_TEXT,
+          run_timeline),
 ]
 """Every group, in report order."""

@@ -4,6 +4,8 @@ A profile multiplies the base rate by ``daily[hour] / mean(daily) x weekly[day] 
 mean(weekly)``, a piecewise-constant rate over the 168 hours of a week (simulation time 0 is
 Monday 00:00). Arrivals are drawn exactly by time change: unit-rate Poisson points mapped
 through the inverse of the integrated rate, so there is no thinning loop and no bias.
+Demand growth multiplies that rate by ``(1 + g) ** (t / year)``; those arrivals are drawn by
+thinning (exact as well), so a workload without growth draws exactly as before.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from scheduler.scenario import PoissonArrival
 
 HOUR = 3600.0
 WEEK_HOURS = 168
+YEAR = 365.25 * 24 * HOUR
+"""A Julian year: the unit of ``growth_per_year``."""
 
 
 def hourly_rates(arrival: PoissonArrival) -> np.ndarray:
@@ -33,10 +37,42 @@ def hourly_rates(arrival: PoissonArrival) -> np.ndarray:
     return base * np.repeat(weekly, 24) * np.tile(daily, 7)
 
 
+def growth_factor(growth_per_year: float, t: np.ndarray | float) -> np.ndarray:
+    """Rate multiplier ``(1 + g) ** (t / 1 year)`` at time ``t`` (seconds)."""
+    return np.power(1.0 + growth_per_year, np.asarray(t, dtype=np.float64) / YEAR)
+
+
 def arrival_times(arrival: PoissonArrival, horizon_s: float, rng: np.random.Generator,
                   chunk: int = 65536, max_jobs: int | None = None) -> Iterator[np.ndarray]:
     """Chunks of increasing arrival times in ``[0, horizon_s)`` (seconds)."""
-    rates = hourly_rates(arrival)
+    if arrival.growth_per_year != 0:
+        return _grown_times(arrival, horizon_s, rng, chunk, max_jobs)
+    return _profiled_times(hourly_rates(arrival), horizon_s, rng, chunk, max_jobs)
+
+
+def _grown_times(arrival: PoissonArrival, horizon_s: float, rng: np.random.Generator,
+                 chunk: int, max_jobs: int | None) -> Iterator[np.ndarray]:
+    """Thinning (Lewis and Shedler 1979): candidates at the profiled rate times the largest
+    growth factor over ``[0, horizon_s]``, each kept with probability factor(t) / largest.
+    Exact for any profile; the candidates cost at most ``(1 + g) ** years`` times more."""
+    g = arrival.growth_per_year
+    if not np.isfinite(horizon_s):
+        raise ValueError("demand growth needs a finite horizon")
+    top = max(1.0, float(growth_factor(g, horizon_s)))
+    emitted = 0
+    for candidates in _profiled_times(hourly_rates(arrival) * top, horizon_s, rng, chunk, None):
+        kept = candidates[rng.random(candidates.shape[0]) * top < growth_factor(g, candidates)]
+        if max_jobs is not None and emitted + kept.shape[0] >= max_jobs:
+            yield kept[:max_jobs - emitted]
+            return
+        emitted += kept.shape[0]
+        if kept.shape[0]:
+            yield kept
+
+
+def _profiled_times(rates: np.ndarray, horizon_s: float, rng: np.random.Generator,
+                    chunk: int, max_jobs: int | None) -> Iterator[np.ndarray]:
+    """Arrival times of the weekly-periodic rate ``rates`` (per second, per hour of week)."""
     # Integrated rate at each hour boundary of one week.
     cumulative = np.concatenate([[0.0], np.cumsum(rates * HOUR)])
     per_week = cumulative[-1]

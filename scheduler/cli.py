@@ -333,6 +333,13 @@ def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = Non
     return "\n".join([*lines, *(printable(line) for line in warning_lines(summary))])
 
 
+def _in_service(group: Any) -> str:
+    """`` from 180d until 270d``: when a node group with a timeline is in service."""
+    parts = [f" {word} {format_time(value)}" for word, value in
+             (("from", group.online), ("until", group.offline)) if value]
+    return "".join(parts)
+
+
 def _describe(scenario: Any) -> str:
     from scheduler.cluster import Cluster
     from scheduler.signals.dates import describe_start, parse_start
@@ -343,7 +350,8 @@ def _describe(scenario: Any) -> str:
              f"starts {describe_start(parse_start(scenario.start))} (Europe/Paris time)",
              f"{len(scenario.sites)} sites, {cluster.n_nodes:,} nodes, {cluster.total_gpus:,} GPUs"]
     for s, site in enumerate(scenario.sites):
-        groups = ", ".join(f"{g.count}x{g.gpus_per_node} {g.gpu}" for g in site.nodes) or "no nodes"
+        groups = ", ".join(f"{g.count}x{g.gpus_per_node} {g.gpu}{_in_service(g)}"
+                           for g in site.nodes) or "no nodes"
         lines.append(f"  {site.name}: {int(cluster.site_gpus[s]):,} GPUs ({groups}), PUE {site.pue}")
     for workload in scenario.workloads:
         trace = getattr(workload, "trace", None)
@@ -354,7 +362,9 @@ def _describe(scenario: Any) -> str:
             what = (f"{requests.rate_per_second:g} requests/s, replicas of "
                     f"{workload.replica_gpus} GPUs")
         else:
-            what = f"{workload.arrival.rate_per_hour:g} jobs/h"
+            growth = workload.arrival.growth_per_year
+            what = f"{workload.arrival.rate_per_hour:g} jobs/h" + (
+                f", {growth:+.0%}/year" if growth else "")
         lines.append(f"  workload {workload.name!r} ({workload.kind}): {what}")
     placement = scenario.policy.placement
     lines.append(f"policy: queue {scenario.policy.queue_name}; filters {', '.join(placement.filters)}; "

@@ -184,6 +184,8 @@ class Cluster:
         self.busy_gpus = 0
         self.repairs: dict[int, float] = {}
         """Node down -> when it is expected back in service."""
+        self.retired: set[int] = set()
+        """Nodes decommissioned for good (build-out timeline): a repair does not return them."""
         self.epoch = 0
         """Bumped when a node goes down or comes back (EASY recomputes its reservation)."""
         self.scattered = scenario.policy.placement.mode == "scattered"
@@ -358,7 +360,10 @@ class Cluster:
         self.epoch += 1
 
     def set_up(self, node: int) -> None:
-        """Return a repaired node to service."""
+        """Return a repaired node to service (a retired node stays down)."""
+        if node in self.retired:
+            self.repairs.pop(node, None)
+            return
         group = int(self.node_group[node])
         if self._column[node] == self.down_column[group]:
             self._move(node, int(self.column_of[group, self._free[node]]))

@@ -18,6 +18,7 @@ import numpy as np
 
 from scheduler.metrics import step_function_maxima, step_means
 from scheduler.power import power_steps, time_at_or_above
+from scheduler.timeline import group_windows, has_timeline, out_of_service_power
 
 if TYPE_CHECKING:
     from scheduler.runtime.record import RunRecord
@@ -97,10 +98,18 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
     all_times, all_values = [], []
     seg_carbon = np.zeros(job.shape[0])
     seg_cost = np.zeros(job.shape[0])
+    timeline = group_windows(run.scenario) if has_timeline(run.scenario) else None
     for s in range(len(run.cluster.site_names)):
         mask = site_of == s
         base_facility = float(power.base_it_w[s] * power.pue[s])
-        times, values = power_steps(start[mask], end[mask], watts[mask], base_facility)
+        if timeline is None:
+            times, values = power_steps(start[mask], end[mask], watts[mask], base_facility)
+        else:  # groups out of service draw nothing (scheduler.timeline)
+            off = out_of_service_power(timeline, run.cluster.group_site,
+                                       power.group_idle_it_w * power.pue[s], s, period)
+            times, values = power_steps(np.concatenate([start[mask], off[0]]),
+                                        np.concatenate([end[mask], off[1]]),
+                                        np.concatenate([watts[mask], off[2]]), base_facility)
         inside = times < period
         times, values = times[inside], values[inside]
         widths = np.diff(np.append(times, period))

@@ -50,6 +50,8 @@ class PowerModel:
         """Added IT watts per GPU running a training job, by GPU type."""
         group_idle = (cluster.group_overhead_w
                       + cluster.group_size * self.idle_w[cluster.group_type]) * cluster.group_count
+        self.group_idle_it_w = group_idle
+        """IT watts of each node group with every GPU idle (node overheads included)."""
         self.base_it_w = np.bincount(cluster.group_site, weights=group_idle,
                                      minlength=n_sites).astype(np.float64)
         """IT watts of each site with every GPU idle (node overheads included)."""

@@ -111,6 +111,19 @@ class NodeGroup(StrictModel):
     """Number of nodes."""
     overhead_w: Watts | None = Field(default=None, le=MAX_NODE_OVERHEAD_W)
     """Host power of one node besides its GPUs; default scales the GPU type's 8-GPU figure."""
+    online: Seconds | None = Field(default=None, ge=0)
+    """Build-out timeline: simulation time the group enters service (default: at 0); before
+    it, its nodes are down (see docs/timeline.md)."""
+    offline: Seconds | None = Field(default=None, gt=0)
+    """Decommissioning: simulation time the group leaves service for good; jobs running on
+    it are preempted (checkpointed as on any preemption) and requeued."""
+
+    @model_validator(mode="after")
+    def _online_before_offline(self) -> NodeGroup:
+        if self.offline is not None and self.offline <= (self.online or 0.0):
+            raise ValueError(f"offline ({self.offline:g} s) must be after online "
+                             f"({self.online or 0.0:g} s)")
+        return self
 
 
 class DemandResponseWindow(StrictModel):
@@ -187,6 +200,9 @@ class PoissonArrival(StrictModel):
     """Mean arrivals per hour (over a week, when profiles are given)."""
     profile: DailyWeeklyProfile | None = None
     """Daily and weekly shape of the rate (mean-preserving)."""
+    growth_per_year: float = Field(default=0.0, gt=-1.0, le=100.0)
+    """Demand growth: the rate is multiplied by ``(1 + growth_per_year) ** (t / 1 year)``
+    (compounding; a year is 365.25 days; 0.3 = +30 % a year)."""
 
 
 

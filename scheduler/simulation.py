@@ -23,6 +23,7 @@ from scheduler.power import PowerModel
 from scheduler.results import Result
 from scheduler.runtime.engine import Engine
 from scheduler.runtime.parts import EngineParts
+from scheduler.runtime.timeline import start_timeline
 from scheduler.scenario import Scenario
 from scheduler.services import ServiceManager
 from scheduler.signals import Signal, build_grid
@@ -85,13 +86,15 @@ def build_engine(scenario: Scenario, backend: Backend, seed: int, filters: list[
         sources = build_sources(scenario, cluster.type_index, seed, tenants)
     carbon, price = grid_signals(scenario)
     plan = resolve_queue(scenario.policy)
-    return Engine(EngineParts(
+    engine = Engine(EngineParts(
         scenario=scenario, seed=seed, backend=backend, cluster=cluster,
         power=PowerModel(scenario, cluster), network=Network(scenario), jobs=JobTable(),
         tenants=tenants, sources=sources, carbon=carbon, price=price, filters=filters,
         scores=scores, make_policy=plan.bind,
         make_services=lambda handle: ServiceManager(handle, scenario, cluster, seed),
         rng=np.random.SeedSequence([seed, 0x5EED]), progress=progress, stop=stop))
+    start_timeline(engine)  # before the run: groups not yet online start down
+    return engine
 
 
 def _check_limits(max_wall_time_s: object, max_events: object) -> None:

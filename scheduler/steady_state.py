@@ -70,8 +70,9 @@ def measured_jobs(arrival: np.ndarray, warmup: float) -> np.ndarray:
 
 
 def utilization_after(seg_start: np.ndarray, seg_end: np.ndarray, seg_gpus: np.ndarray,
-                      total_gpus: int, warmup: float, end: float) -> float | None:
-    """Busy GPU-seconds over available GPU-seconds in ``[warmup, end)`` (None when empty)."""
+                      total_gpus: float, warmup: float, end: float) -> float | None:
+    """Busy GPU-seconds over available GPU-seconds in ``[warmup, end)`` (None when empty);
+    ``total_gpus`` is the mean GPUs online over that interval."""
     if end <= warmup or total_gpus <= 0:
         return None
     busy = np.clip(np.minimum(seg_end, end) - np.maximum(seg_start, warmup), 0, None)
@@ -114,7 +115,7 @@ def _queue_warning(series: pd.DataFrame, start: float, end: float) -> str | None
     return None
 
 
-def _load_warning(jobs: pd.DataFrame, total_gpus: int, duration: float) -> str | None:
+def _load_warning(jobs: pd.DataFrame, total_gpus: float, duration: float) -> str | None:
     training = (jobs["kind"] == "training") & (jobs["arrival_s"] < duration)
     work = jobs.loc[training, "gpus"].to_numpy(float) * jobs.loc[training, "duration_s"].to_numpy(float)
     work = work[np.isfinite(work)]
@@ -190,7 +191,7 @@ def steady_state_warnings(summary: dict[str, Any], jobs: pd.DataFrame, series: p
     """One line per reason the headline may not represent the system in the long run
     (the batch-means check only when ``drawn``: arrivals depend on the seed)."""
     warnings = [w for w in (_queue_warning(series, warmup, duration),
-                            _load_warning(jobs, int(summary.get("gpus_total") or 0), duration))
+                            _load_warning(jobs, _gpus_available(summary), duration))
                 if w is not None]
     estimate = _estimate_warning(jobs, warmup, duration) if drawn else None
     return warnings + _horizon_warnings(jobs, summary, duration - warmup) + (
@@ -206,3 +207,11 @@ def warning_lines(summary: dict[str, Any]) -> list[str]:
                      f"arriving after the {warmup / 3600:g} h warm-up")
     lines.extend(f"warning: {text}" for text in summary.get("warnings") or [])
     return lines
+
+
+def _gpus_available(summary: dict[str, Any]) -> float:
+    """All the GPUs; with a build-out timeline, the mean number online over the run."""
+    online_h, period = summary.get("gpu_hours_online"), summary.get("simulated_time_s") or 0.0
+    if online_h is not None and period > 0:
+        return float(online_h) * 3600.0 / float(period)
+    return int(summary.get("gpus_total") or 0)

@@ -46,6 +46,7 @@ from scheduler.steady_state import (
     steady_state_warnings,
     utilization_after,
 )
+from scheduler.timeline import group_windows, has_timeline, online_gpu_seconds, online_gpus_steps
 from scheduler.waiting import waiting_figures
 
 if TYPE_CHECKING:
@@ -123,7 +124,9 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     seg_start, seg_end, seg_gpus = seg.view("start_s"), seg.view("end_s"), seg.view("gpus")
     seg_site, seg_job = seg.view("site"), seg.view("job")
     busy_gpu_s = float(np.sum(seg_gpus * (seg_end - seg_start)))
-    capacity_gpu_s = cluster.total_gpus * period
+    online_site_gpu_s = _online_site_gpu_s(run, period)
+    capacity_gpu_s = (cluster.total_gpus * period if online_site_gpu_s is None
+                      else float(online_site_gpu_s.sum()))
     energy = account(run, period)
 
     slowdown = np.where(done, jct_all / np.maximum(duration, 1e-9), np.nan)
@@ -177,6 +180,8 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         "events": int(run.events),
         "scheduling_cycles": int(run.cycles),
     }
+    if online_site_gpu_s is not None:
+        summary["gpu_hours_online"] = capacity_gpu_s / 3600.0
     per_tenant = _per_group(run.tenants.names, jobs.view("tenant"), counted, bounded, ftf,
                             gpus, seg_job, seg_gpus, seg_end - seg_start)
     summary["jain_index_tenants"] = jain_index(
@@ -242,7 +247,8 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     series = _timeseries(run, energy, period, step)
     summary.update(warmup_s=float(run.scenario.warmup), jobs_measured=int(measured.sum()),
                    gpu_utilization_after_warmup=utilization_after(
-                       seg_start, seg_end, seg_gpus, cluster.total_gpus,
+                       seg_start, seg_end, seg_gpus,
+                       _mean_online_gpus(run, run.scenario.warmup, period),
                        run.scenario.warmup, period))
     waiting_summary, waiting_details = waiting_figures(run, job_frame)
     summary.update(waiting_summary)
@@ -317,6 +323,7 @@ def _site_summary(run: RunRecord, energy: EnergyAccount, seg_site: np.ndarray, s
                   seg_len: np.ndarray, started: np.ndarray, period: float) -> dict[str, Any]:
     cluster = run.cluster
     sites: dict[str, dict[str, Any]] = {}
+    online = _online_site_gpu_s(run, period)
     job_site = run.jobs.view("site")
     for s, name in enumerate(cluster.site_names):
         mask = seg_site == s
@@ -324,9 +331,10 @@ def _site_summary(run: RunRecord, energy: EnergyAccount, seg_site: np.ndarray, s
         gpus = int(cluster.site_gpus[s])
         acct = energy.sites[s]
         cap = run.power.cap_w[s]
+        available = gpus * period if online is None else float(online[s])
         sites[name] = {
             "gpus": gpus,
-            "gpu_utilization": busy / (gpus * period) if gpus and period > 0 else 0.0,
+            "gpu_utilization": busy / available if available > 0 else 0.0,
             "jobs_started": int(((job_site == s) & started).sum()),
             "energy_it_mwh": acct.energy_it_j / J_PER_MWH,
             "energy_facility_mwh": acct.energy_facility_j / J_PER_MWH,
@@ -415,18 +423,24 @@ def _timeseries(run: RunRecord, energy: EnergyAccount, period: float, step: floa
     queued_until = np.where(np.isnan(start), run.end_time, start)
     queued_until = np.where(status == Status.REJECTED, arrival, queued_until)
     queued = step_means(arrival, queued_until, np.ones(jobs.size), grid)
+    online = _online_site_steps(run, grid)  # (sites, steps), None without a timeline
     columns: dict[str, np.ndarray] = {
         "time_s": grid[:-1],
         "busy_gpus": busy,
-        "gpu_utilization": busy / cluster.total_gpus if cluster.total_gpus else busy * 0,
+        "gpu_utilization": (busy / cluster.total_gpus if cluster.total_gpus else busy * 0)
+        if online is None else _ratio(busy, online.sum(axis=0)),
         "running_jobs": running,
         "queued_jobs": queued,
     }
+    if online is not None:
+        columns["gpus_online"] = online.sum(axis=0)
     for s, name in enumerate(cluster.site_names):
         mask = seg_site == s
         gpus = int(cluster.site_gpus[s])
         site_busy = step_means(seg_start[mask], seg_end[mask], seg_gpus[mask], grid)
-        columns[f"gpu_utilization[{name}]"] = site_busy / gpus if gpus else site_busy * 0
+        columns[f"gpu_utilization[{name}]"] = (
+            (site_busy / gpus if gpus else site_busy * 0) if online is None
+            else _ratio(site_busy, online[s]))
     per_site = site_series(run, energy, grid)
     columns["facility_power_mw"] = sum(
         (v for k, v in per_site.items() if k.startswith("facility_power_mw[")),
@@ -479,3 +493,42 @@ def _pending_reason_columns(run: RunRecord, grid: np.ndarray) -> dict[str, np.nd
         values = np.array([counts.get(code, 0) for _, counts in log], dtype=np.float64)
         out[f"pending[{run.reasons[code]}]"] = step_function_means(times, values, grid)
     return out
+
+
+def _ratio(busy: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """busy / available, 0 where nothing is available."""
+    return np.where(available > 0, busy / np.where(available > 0, available, 1.0), 0.0)
+
+
+def _online_site_gpu_s(run: RunRecord, period: float) -> np.ndarray | None:
+    """GPU-seconds online per site over ``[0, period)``; None without a timeline (then
+    every GPU is online throughout and the callers keep their plain product)."""
+    if not has_timeline(run.scenario):
+        return None
+    cluster = run.cluster
+    per_group = online_gpu_seconds(group_windows(run.scenario),
+                                   (cluster.group_size * cluster.group_count).astype(float),
+                                   0.0, period)
+    return np.bincount(cluster.group_site, weights=per_group, minlength=len(cluster.site_names))
+
+
+def _online_site_steps(run: RunRecord, grid: np.ndarray) -> np.ndarray | None:
+    """Mean GPUs online per site and time step; None without a timeline."""
+    if not has_timeline(run.scenario):
+        return None
+    cluster = run.cluster
+    per_group = online_gpus_steps(group_windows(run.scenario),
+                                  (cluster.group_size * cluster.group_count).astype(float), grid)
+    out = np.zeros((len(cluster.site_names), grid.shape[0] - 1))
+    np.add.at(out, cluster.group_site, per_group)
+    return out
+
+
+def _mean_online_gpus(run: RunRecord, start: float, end: float) -> float:
+    """Mean GPUs online over ``[start, end)`` (all of them without a timeline)."""
+    if not has_timeline(run.scenario) or end <= start:
+        return run.cluster.total_gpus
+    cluster = run.cluster
+    return float(online_gpu_seconds(group_windows(run.scenario),
+                                    (cluster.group_size * cluster.group_count).astype(float),
+                                    start, end).sum()) / (end - start)

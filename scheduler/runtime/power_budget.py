@@ -1,7 +1,8 @@
 """Site power budgets: how many facility watts each site may still add under its cap now.
 
 budget = cap in force - (base IT watts + running jobs' extra IT watts) x PUE, recomputed from
-the sums at each change (not decremented), so it never drifts. Demand-response windows change
+the sums at each change (not decremented), so it never drifts. The base counts only the node
+groups in service (a build-out timeline shifts it, :mod:`.timeline`). Demand-response windows change
 the cap in force. When no site has a cap, ``budget`` stays +inf and nothing is checked.
 """
 
@@ -38,8 +39,15 @@ class PowerBudget:
             self.budget[site] = self.cap_now[site] - (
                 (self._base_it_w[site] + self.extra_it_w[site]) * self._pue[site])
             return
-        facility = (self.power.base_it_w + self.extra_it_w) * self.power.pue
+        facility = (np.array(self._base_it_w) + self.extra_it_w) * self.power.pue
         self.budget[:] = self.cap_now - facility
+
+    def shift_base(self, site: int, it_w: float) -> None:
+        """The idle draw of ``site`` changes by ``it_w`` (a node group built or retired)."""
+        self._base_it_w[site] += it_w
+        if self.enforced:
+            self.refresh(site)
+        self.epoch += 1
 
     def add(self, site: int, facility_w: float) -> None:
         """A segment starts at ``site`` drawing ``facility_w`` more."""
@@ -69,4 +77,4 @@ class PowerBudget:
         return next((t for t in self._edges if t > now), math.inf)
 
     def facility_power_w(self, site: int) -> float:
-        return float((self.power.base_it_w[site] + self.extra_it_w[site]) * self.power.pue[site])
+        return float((self._base_it_w[site] + self.extra_it_w[site]) * self.power.pue[site])
