@@ -16,7 +16,6 @@ A policy is a small class (or a function over the pending jobs' arrays, see
 from __future__ import annotations
 
 import bisect
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,10 +182,6 @@ class LeastAttainedService(QueuePolicy):
         self.preemptive = spec.preempt
         self.thresholds_gpu_s = np.array(spec.thresholds_gpu_hours) * 3600.0
         self._thresholds: list[float] = self.thresholds_gpu_s.tolist()
-        self._memo: dict[int, int] = {}
-        self._memo_time = math.nan
-        self._steady: dict[int, tuple[int, int, float]] = {}
-        """Running job -> (segment token, queue, time until which the queue holds)."""
         self._by_queue = RunningByQueue(handle, self._thresholds, self._attained)
         self.starvation_factor = spec.starvation_factor
         self.needs_order_each_cycle = spec.starvation_factor > 0  # promotions reorder
@@ -199,40 +194,10 @@ class LeastAttainedService(QueuePolicy):
         return self.handle.attained_gpu_s(job) - self._promoted_at.get(job, 0.0)
 
     def queue_of(self, job: int) -> int:
-        """The job's queue now: thresholds at or below its attained GPU-seconds. Memoised per
-        instant: a job's attained service cannot change within one (a segment stopped or
-        started at this instant adds nothing), and the victim search asks for every running
-        job's queue once per waiting job."""
-        now = self.handle.now
-        if now != self._memo_time:
-            self._memo.clear()
-            self._memo_time = now
-        queue = self._memo.get(job)
-        if queue is None:
-            queue = self._queue_now(job, now)
-            self._memo[job] = queue
-        return queue
-
-    def _queue_now(self, job: int, now: float) -> int:
-        """A running job keeps its queue until its attained service reaches the next
-        threshold: that time is kept per segment (with a margin; near it, or for a waiting
-        job, the queue is computed from the attained service as always)."""
-        segment = self.handle.running.get(job)
-        if segment is not None:
-            kept = self._steady.get(job)
-            if kept is not None and kept[0] == segment.token and now < kept[2]:
-                return kept[1]
-        attained = self._attained(job)
-        queue = bisect.bisect_right(self._thresholds, attained)
-        if segment is not None:
-            until = math.inf
-            if queue < len(self._thresholds):
-                until = now + (self._thresholds[queue] - attained) / sum(segment.placement.gpus)
-                until -= 1e-6 + abs(until) * 1e-12  # never trust the last rounding
-            if len(self._steady) > 4 * len(self.handle.running) + 1024:
-                self._steady = {j: v for j, v in self._steady.items() if j in self.handle.running}
-            self._steady[job] = (segment.token, queue, until)
-        return queue
+        """The job's queue now: thresholds at or below its attained GPU-seconds (counted
+        since its last promotion). Running jobs' queues, asked for in every victim search,
+        are kept by :class:`RunningByQueue` instead."""
+        return bisect.bisect_right(self._thresholds, self._attained(job))
 
     def order_key(self, job: int) -> tuple[float, ...]:
         return (float(self.queue_of(job)), float(self.jobs.arrival_s[job]), float(job))
@@ -280,7 +245,6 @@ class LeastAttainedService(QueuePolicy):
             if (since is not None and self.queue_of(job) > 0
                     and now - since >= self.starvation_factor * self._executed_s(job)):
                 self._promoted_at[job] = self.handle.attained_gpu_s(job)
-                self._memo.pop(job, None)
         return sorted(pending, key=self.order_key)
 
 

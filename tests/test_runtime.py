@@ -300,9 +300,6 @@ class FakeHandle:
     def attained_gpu_s(self, job):
         return self.attained.get(job, 0.0)
 
-    def attained_gpu_s_of(self, jobs):
-        return np.array([self.attained_gpu_s(j) for j in jobs], dtype=np.float64)
-
     def speed_gain(self, job):
         return 1.0
 

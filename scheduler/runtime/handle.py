@@ -7,7 +7,7 @@ each can be tested with a small fake (see tests/test_runtime.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,9 +35,6 @@ class SchedulerHandle(Protocol):
 
     def attained_gpu_s(self, job: int) -> float:
         """GPU-seconds of service so far, including the running segment."""
-
-    def attained_gpu_s_of(self, jobs: Sequence[int]) -> np.ndarray:
-        """:meth:`attained_gpu_s` of many jobs at once (the same values, bit for bit)."""
 
     def speed_gain(self, job: int) -> float:
         """Best over worst speed of the job on the GPU types it may use in this cluster."""
@@ -98,17 +95,6 @@ class EngineHandle:
 
     def attained_gpu_s(self, job: int) -> float:
         return self._engine.attained_gpu_s(job)
-
-    def attained_gpu_s_of(self, jobs: Sequence[int]) -> np.ndarray:
-        engine = self._engine
-        now = float(engine.env.now)
-        segments = [engine.running.get(j) for j in jobs]
-        # Jobs not running add 0 GPUs x 0 s; the others gpus x (now - start), the same float
-        # operations as Engine.attained_gpu_s, elementwise.
-        gpus = np.array([0 if s is None else s.gpus for s in segments], dtype=np.float64)
-        start = np.array([now if s is None else s.start for s in segments], dtype=np.float64)
-        ids = np.fromiter(jobs, dtype=np.int64, count=len(segments))
-        return engine.jobs.attained_gpu_s[ids] + gpus * (now - start)
 
     def speed_gain(self, job: int) -> float:
         return self._engine.classes.speed_gain(int(self._engine.jobs.job_class[job]))
