@@ -57,13 +57,17 @@ class BlockerAccount:
         self._head = -1
         self._held_gpus = 0.0
 
-    def observe(self, now: float, jobs: JobTable, queue: PendingQueue, strict: bool) -> None:
-        """Close the interval since the last cycle, then take the queue's state at ``now``."""
+    def observe(self, now: float, jobs: JobTable, queue: PendingQueue,
+                strict: bool) -> dict[int, int] | None:
+        """Close the interval since the last cycle, then take the queue's state at ``now``.
+        Returns the pending jobs per reason when it tallied the whole queue (a greedy or EASY
+        walk's), for the pending log to reuse; None when it did not (strict order: O(1))."""
         self.close(now)
         self._gpus_by_reason, self._head, self._held_gpus = {}, -1, 0.0
         pending = queue.jobs
         if not pending:
-            return
+            return None
+        jobs_by_reason = None
         if strict:  # O(1): the head's reason, everyone else behind it
             head = pending[0]
             head_gpus = float(jobs.gpus[head])
@@ -75,25 +79,30 @@ class BlockerAccount:
                 behind = int(Reason.BEHIND)
                 self._gpus_by_reason[behind] = self._gpus_by_reason.get(behind, 0.0) + held_gpus
         else:
-            head_reason, held_gpus, held_jobs = self._walked(jobs, pending)
+            head_reason, held_gpus, held_jobs, jobs_by_reason = self._walked(jobs, pending)
         if held_jobs and head_reason not in HELD_BY_HEAD:
             self._head, self._held_gpus = int(pending[0]), held_gpus
             blocker = self.blockers.setdefault(self._head, Blocker(self._head, now))
             blocker.max_jobs_held = max(blocker.max_jobs_held, held_jobs)
+        return jobs_by_reason
 
-    def _walked(self, jobs: JobTable, pending: list[int]) -> tuple[int, float, int]:
+    def _walked(self, jobs: JobTable, pending: list[int]
+                ) -> tuple[int, float, int, dict[int, int]]:
         """A greedy or EASY walk's queue: each job's own reason (jobs it did not reach are
-        behind the head). Returns the head's reason and the GPUs and jobs held back."""
+        behind the head). Returns the head's reason, the GPUs and jobs held back, and the
+        pending jobs per reason."""
         ids = np.asarray(pending, dtype=np.int64)
         gpus = jobs.gpus[ids].astype(np.float64)
         reasons = jobs.reason[ids].astype(np.int64)
         reasons[reasons == NO_REASON] = int(Reason.BEHIND)
         # Codes are small non-negative ints: counting beats sorting (np.unique), same sums.
         sums = np.bincount(reasons, weights=gpus)
-        present = np.flatnonzero(np.bincount(reasons))
+        counts = np.bincount(reasons)
+        present = np.flatnonzero(counts)
         self._gpus_by_reason = {int(c): float(sums[c]) for c in present}
         held = (reasons[1:] == HELD_BY_HEAD[0]) | (reasons[1:] == HELD_BY_HEAD[1])
-        return int(reasons[0]), float(gpus[1:][held].sum()), int(held.sum())
+        return (int(reasons[0]), float(gpus[1:][held].sum()), int(held.sum()),
+                {int(c): int(counts[c]) for c in present})
 
     def renumber(self, new_index: np.ndarray) -> None:
         """Follow the job table's renumbering (a run stopped early drops the jobs that never

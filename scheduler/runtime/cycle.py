@@ -394,9 +394,9 @@ def log_pending(log: list[tuple[float, dict[int, int]]], now: float, jobs: JobTa
     """Append (now, pending jobs per reason, deferred ones included) to the pending log: the
     last entry of an instant replaces the earlier ones, and a run of empty entries is kept
     to its first."""
-    if isinstance(log, PendingLog):
-        log.blockers.observe(now, jobs, queue, strict)
-    counts = pending_counts(jobs, queue.jobs, strict)
+    counts = log.blockers.observe(now, jobs, queue, strict) if isinstance(log, PendingLog) else None
+    if counts is None:  # the blocker account did not tally the queue: count here
+        counts = pending_counts(jobs, queue.jobs, strict)
     if deferred:
         counts[Reason.DEFERRED] = deferred
     if log and log[-1][0] == now:
