@@ -14,7 +14,7 @@ _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QUANTITY = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*$")
 
 TIME_UNITS_S: dict[str, float] = {
-    "": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0,
+    "": 1.0, "ms": 1e-3, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0,
     "d": 86400.0, "w": 7 * 86400.0,
 }
 POWER_UNITS_W: dict[str, float] = {"": 1.0, "W": 1.0, "kW": 1e3, "MW": 1e6, "GW": 1e9}

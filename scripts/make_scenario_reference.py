@@ -384,7 +384,7 @@ class Reference:
             "with a default can be set, also where the file leaves its parent out "
             "(`--set policy.queue=sjf` without a `policy` section). "
             "`<name>` stands for a key you choose (`gpu_types.<name>.busy_w`).",
-            "- **type** `time` accepts seconds or a string with a unit: `s`, `m`/`min`, `h`, "
+            "- **type** `time` accepts seconds or a string with a unit: `ms`, `s`, `m`/`min`, `h`, "
             "`d`, `w` (`\"90s\"`, `\"2h\"`, `\"14d\"`); it is stored in **seconds**. `power` "
             "accepts watts or a string with `W`, `kW`, `MW`, `GW` (`\"700W\"`, `\"500MW\"`); "
             "it is stored in **watts**. Both reject negative, infinite and NaN values, times "

@@ -10,6 +10,7 @@ from scheduler.units import format_time, parse_power, parse_time
 @pytest.mark.parametrize(("text", "seconds"), [
     (90, 90.0), (1.5, 1.5), ("90s", 90.0), ("2m", 120.0), ("5min", 300.0), ("2h", 7200.0),
     ("14d", 14 * 86400.0), ("1w", 7 * 86400.0), (" 1.5 h ", 5400.0), ("1e3s", 1000.0), ("0", 0.0),
+    ("50ms", 0.05), ("2.5ms", 0.0025),
 ])
 def test_times(text, seconds):
     assert parse_time(text) == seconds
