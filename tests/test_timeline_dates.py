@@ -223,6 +223,7 @@ def test_cap_table_holds_starts_before_the_date_and_allows_them_after():
     assert (ts["power_cap_mw[A]"].iloc[0] * 1e6 == pytest.approx(idle + 0.5 * job))
     assert (ts["power_cap_mw[A]"].iloc[-1] * 1e6 == pytest.approx(idle + 2 * job))
     assert result.summary["sites"]["A"]["time_over_cap_s"] == 0
+    assert result.summary["sites"]["A"]["power_cap_mw"] is None  # no single value (docs)
 
 
 def test_a_cap_that_drops_holds_new_starts_and_lets_running_jobs_go_on():
