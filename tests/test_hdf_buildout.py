@@ -130,3 +130,32 @@ def test_moving_start_slices_the_build_out_at_2030():
     online_sites = {names[int(windows.group[t])] for t in np.flatnonzero(in_service)}
     assert "Escaudain" in online_sites and "Elesmes-Vieux-Reng" not in online_sites
     assert math.isfinite(result.summary["gpu_utilization"])
+
+
+def test_expected_jobs_count_the_growth(full):
+    # The memory guard and the job limit read the expected count, growth included: over
+    # [0, T] a rate r x (1 + g)^(t / year) brings r x year x ((1 + g)^(T / year) - 1) / ln(1 + g)
+    # jobs; the build-out's ~49.5 M (not rate x duration = 3.3 M).
+    from scheduler.arrivals import YEAR
+    from scheduler.memory import expected_jobs
+
+    by_hand = sum(w.arrival.rate_per_hour / 3600 * YEAR
+                  * ((1 + w.arrival.growth_per_year) ** (full.duration / YEAR) - 1)
+                  / math.log1p(w.arrival.growth_per_year) for w in full.workloads)
+    assert expected_jobs(full) == pytest.approx(by_hand, rel=1e-9)
+    assert 45e6 < by_hand < 50e6
+
+
+def test_the_job_limit_sees_a_steep_growth():
+    from scheduler.errors import InputError
+
+    scenario = {"name": "steep", "duration": "3650d",
+                "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8,
+                                                   "count": 1}]}],
+                "workloads": [{"name": "w", "kind": "training", "gpus": 1, "duration": "1h",
+                               "arrival": {"process": "poisson", "rate_per_hour": 1,
+                                           "growth_per_year": 10}}]}
+    # 1 job/h for ten years is 87,660 jobs; x 11^10 / (10 ln 11) ~ 1.1e9 times more.
+    with pytest.raises(InputError) as caught:
+        simulate(scenario)
+    assert "workloads.0.arrival.rate_per_hour" in str(caught.value)
