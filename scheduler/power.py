@@ -60,8 +60,11 @@ class PowerModel:
         self.cap_w = np.array([site.power_cap if isinstance(site.power_cap, float) else math.inf
                                for site in scenario.sites], dtype=np.float64)
         """Constant cap per site (inf: none, or a cap table, whose steps are windows)."""
-        self.windows = [CapWindow(s, w.start, w.end, w.power_cap, w.action == "preempt")
-                        for s, site in enumerate(scenario.sites) for w in site.demand_response]
+        # Dates before the scenario's start are negative: a window is clipped to time 0.
+        self.windows = [CapWindow(s, max(0.0, w.start), w.end, w.power_cap,
+                                  w.action == "preempt")
+                        for s, site in enumerate(scenario.sites) for w in site.demand_response
+                        if w.end > 0]
         self.windows += [CapWindow(s, start, end, cap, False)
                          for s, site in enumerate(scenario.sites)
                          for _, start, end, cap in cap_steps_of(site.power_cap)]

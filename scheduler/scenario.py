@@ -162,10 +162,11 @@ class NodeGroup(StrictModel):
 class DemandResponseWindow(StrictModel):
     """The site's facility power cap drops to ``power_cap`` from ``start`` to ``end``."""
 
-    start: Seconds
-    """Simulation time the window opens."""
-    end: Seconds
-    """Simulation time the window closes (the normal cap returns)."""
+    start: Moment
+    """When the window opens: an offset from time 0 or a calendar date (before ``start``:
+    open from time 0)."""
+    end: Moment
+    """When the window closes (the normal cap returns): an offset or a date."""
     power_cap: Watts = Field(gt=0)
     """Facility power cap during the window."""
     action: Literal["hold", "preempt"] = "hold"

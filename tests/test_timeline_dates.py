@@ -348,3 +348,22 @@ def test_cap_steps_before_start_collapse_to_the_one_in_force_and_ramps_keep_thei
     windows = group_windows(model)
     assert windows.window[:, 0].tolist() == pytest.approx(
         [0.0, 0.0, 2 * MONTH_S - 35 * DAY, 3 * MONTH_S - 35 * DAY], abs=1e-6)
+
+
+def test_demand_response_windows_take_dates():
+    # One 8-GPU node, cap = idle + half a job from 2026-01-07 to 2026-01-09 (days 2-4),
+    # action hold: no start inside the window, and the window before start is dropped.
+    scenario = fleet({"count": 1}, horizon="6d", rate=1.0, duration="30m")
+    model = Scenario.model_validate(scenario)
+    power = PowerModel(model, Cluster(model))
+    idle, job = float(power.base_it_w[0]), 8 * float(power.extra_w_per_gpu[0])
+    scenario["sites"][0]["demand_response"] = [
+        {"start": "2025-12-01", "end": "2025-12-02", "power_cap": idle + 0.5 * job},
+        {"start": "2026-01-07", "end": "2026-01-09", "power_cap": idle + 0.5 * job}]
+    model = Scenario.model_validate(scenario)
+    assert [(w.start, w.end) for w in PowerModel(model, Cluster(model)).windows] == [
+        (2 * DAY, 4 * DAY)]
+    starts = simulate(scenario).jobs["start_s"].dropna()
+    assert len(starts) > 20
+    assert not ((starts >= 2 * DAY) & (starts < 4 * DAY)).any()
+    assert (starts == 4 * DAY).any()  # the queue restarts when the window closes
