@@ -10,6 +10,7 @@ thinning (exact as well), so a workload without growth draws exactly as before.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -40,6 +41,19 @@ def hourly_rates(arrival: PoissonArrival) -> np.ndarray:
 def growth_factor(growth_per_year: float, t: np.ndarray | float) -> np.ndarray:
     """Rate multiplier ``(1 + g) ** (t / 1 year)`` at time ``t`` (seconds)."""
     return np.power(1.0 + growth_per_year, np.asarray(t, dtype=np.float64) / YEAR)
+
+
+def mean_growth_factor(growth_per_year: float, horizon_s: float) -> float:
+    """Mean of :func:`growth_factor` over ``[0, horizon_s]``: ``(e^(kT) - 1) / (kT)`` with
+    ``k = ln(1 + g) / year`` (1 without growth; inf when it overflows). The expected count
+    of a growing Poisson workload is its rate x horizon x this."""
+    if growth_per_year == 0 or horizon_s <= 0:
+        return 1.0
+    k_t = math.log1p(growth_per_year) * horizon_s / YEAR
+    try:
+        return math.expm1(k_t) / k_t
+    except OverflowError:
+        return math.inf
 
 
 def arrival_times(arrival: PoissonArrival, horizon_s: float, rng: np.random.Generator,

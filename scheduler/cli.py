@@ -335,14 +335,15 @@ def summary_table(summary: dict[str, Any], services: dict[str, Any] | None = Non
 
 def _in_service(group: Any) -> str:
     """`` from 180d until 270d``: when a node group with a timeline is in service."""
-    parts = [f" {word} {format_time(value)}" for word, value in
-             (("from", group.online), ("until", group.offline)) if value]
-    return "".join(parts)
+    from scheduler.timeline import describe_service
+
+    return describe_service(group)
 
 
 def _describe(scenario: Any) -> str:
     from scheduler.cluster import Cluster
     from scheduler.signals.dates import describe_start, parse_start
+    from scheduler.timeline import describe_cap_table
 
     cluster = Cluster(scenario)
     lines = [f"scenario {scenario.name!r}: horizon {format_time(scenario.duration)}"
@@ -352,7 +353,8 @@ def _describe(scenario: Any) -> str:
     for s, site in enumerate(scenario.sites):
         groups = ", ".join(f"{g.count}x{g.gpus_per_node} {g.gpu}{_in_service(g)}"
                            for g in site.nodes) or "no nodes"
-        lines.append(f"  {site.name}: {int(cluster.site_gpus[s]):,} GPUs ({groups}), PUE {site.pue}")
+        lines.append(f"  {site.name}: {int(cluster.site_gpus[s]):,} GPUs ({groups}), PUE {site.pue}"
+                     f"{describe_cap_table(site)}")
     for workload in scenario.workloads:
         trace = getattr(workload, "trace", None)
         requests = getattr(workload, "requests", None)

@@ -100,6 +100,18 @@ _GuardedLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
 _GuardedLoader.add_constructor(_INT_TAG, _construct_int)
 
 
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A date or datetime; an impossible one (``2026-02-30``) stays text, so the schema
+    reports it with its field path instead of the whole file failing to load."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return str(loader.construct_scalar(node))
+
+
+_GuardedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [child for pair in node.value for child in pair]

@@ -6,7 +6,7 @@ for each running job, ``gpus x (busy_w - idle_w) x power_factor`` (training: fac
 Facility power = IT power x PUE. Energy integrates these step functions exactly.
 
 Caps: a site's facility power never exceeds its cap in force (``power_cap``, lowered in
-demand-response windows). The engine keeps each site's *budget* (cap - facility power now)
+demand-response windows, or a table by date: :mod:`scheduler.cap_table`). The engine keeps each site's *budget* (cap - facility power now)
 and the placement walk checks every start against it.
 """
 
@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler.cap_table import cap_steps_of, check_cap_tables
 from scheduler.cluster import Cluster
 from scheduler.errors import InputError, Problem
 from scheduler.scenario import Scenario
+from scheduler.timeline import group_windows
 
 KIND_POWER_FACTOR = {"training": 1.0, "inference": 0.8}
 """Share of (busy - idle) power a GPU is reserved at per job kind. Inference runs GPUs below
@@ -55,18 +57,26 @@ class PowerModel:
         self.base_it_w = np.bincount(cluster.group_site, weights=group_idle,
                                      minlength=n_sites).astype(np.float64)
         """IT watts of each site with every GPU idle (node overheads included)."""
-        self.cap_w = np.array([site.power_cap if site.power_cap is not None else math.inf
+        self.cap_w = np.array([site.power_cap if isinstance(site.power_cap, float) else math.inf
                                for site in scenario.sites], dtype=np.float64)
-        self.windows = [CapWindow(s, w.start, w.end, w.power_cap, w.action == "preempt")
-                        for s, site in enumerate(scenario.sites) for w in site.demand_response]
+        """Constant cap per site (inf: none, or a cap table, whose steps are windows)."""
+        # Dates before the scenario's start are negative: a window is clipped to time 0.
+        self.windows = [CapWindow(s, max(0.0, w.start), w.end, w.power_cap,
+                                  w.action == "preempt")
+                        for s, site in enumerate(scenario.sites) for w in site.demand_response
+                        if w.end > 0]
+        self.windows += [CapWindow(s, start, end, cap, False)
+                         for s, site in enumerate(scenario.sites)
+                         for _, start, end, cap in cap_steps_of(site.power_cap)]
         self.enforced = bool(np.isfinite(self.cap_w).any() or self.windows)
+        self.cluster_group_site = cluster.group_site
         self._check(scenario)
 
     def _check(self, scenario: Scenario) -> None:
         problems = []
         for s, site in enumerate(scenario.sites):
             idle_facility = self.base_it_w[s] * self.pue[s]
-            if site.power_cap is not None and idle_facility > site.power_cap:
+            if isinstance(site.power_cap, float) and idle_facility > site.power_cap:
                 problems.append(Problem(f"sites.{s}.power_cap",
                                         f"{site.power_cap / 1e6:g} MW is below the site's idle "
                                         f"facility power {idle_facility / 1e6:.4g} MW"))
@@ -76,8 +86,15 @@ class PowerModel:
                         f"sites.{s}.demand_response.{w}.power_cap",
                         f"{window.power_cap / 1e6:g} MW is below the site's idle facility "
                         f"power {idle_facility / 1e6:.4g} MW"))
+        if any(isinstance(site.power_cap, list) for site in scenario.sites):
+            problems += check_cap_tables(scenario, group_windows(scenario), self.group_idle_it_w,
+                                         self.cluster_group_site, self.pue)
         if problems:
             raise InputError(problems)
+
+    def cap_edges(self) -> list[float]:
+        """Every instant the cap in force may change (window edges), in order."""
+        return sorted({t for w in self.windows for t in (w.start, w.end) if t < math.inf})
 
     def cap_at(self, site: int, t: float) -> float:
         """Facility cap in force at ``t`` (the lowest of overlapping windows)."""

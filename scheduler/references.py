@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from scheduler.arrivals import mean_growth_factor
 from scheduler.catalog import builtin_gpu_types
 from scheduler.errors import Problem
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
@@ -108,7 +109,8 @@ def check_references(scenario: Scenario) -> list[Problem]:
 
                 problems.extend(check_service_model(workload, i, present_gpu_types(scenario)))
             continue
-        expected = workload.arrival.rate_per_hour * horizon_h
+        expected = workload.arrival.rate_per_hour * horizon_h * mean_growth_factor(
+            workload.arrival.growth_per_year, horizon_h * 3600.0)
         if workload.max_jobs is not None:
             expected = min(expected, workload.max_jobs)
         if expected > MAX_EXPECTED_JOBS:

@@ -8,10 +8,13 @@ seconds, power to watts (see :mod:`scheduler.units`).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
+    BeforeValidator,
     Discriminator,
     Field,
     PrivateAttr,
@@ -20,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from scheduler.calendar_dates import Moment, calendar_fields, start_in_force
+from scheduler.generation_swaps import expand_swaps, has_swaps
 from scheduler.placement_config import PlacementSpec
 from scheduler.queue_config import (
     FifoQueue,
@@ -32,6 +37,14 @@ from scheduler.scenario_base import Seconds, StrictModel, Watts
 from scheduler.signals import GridSpec
 from scheduler.signals.dates import DEFAULT_START
 from scheduler.signals.specs import StartDate
+from scheduler.timeline_specs import (
+    CapStep,
+    RampSpec,
+    SwapSpec,
+    as_swap_list,
+    check_steps_ordered,
+    check_swaps,
+)
 from scheduler.traces.spec import TraceSpec
 
 __all__ = ["Seconds", "StrictModel", "Watts"]
@@ -111,28 +124,49 @@ class NodeGroup(StrictModel):
     """Number of nodes."""
     overhead_w: Watts | None = Field(default=None, le=MAX_NODE_OVERHEAD_W)
     """Host power of one node besides its GPUs; default scales the GPU type's 8-GPU figure."""
-    online: Seconds | None = Field(default=None, ge=0)
-    """Build-out timeline: simulation time the group enters service (default: at 0); before
+    online: Moment | None = None
+    """Build-out timeline: when the group enters service (default: at 0), an offset from
+    time 0 (``180d``) or a calendar date (``2027-12-31``, before ``start``: at 0); before
     it, its nodes are down (see docs/timeline.md)."""
-    offline: Seconds | None = Field(default=None, gt=0)
-    """Decommissioning: simulation time the group leaves service for good; jobs running on
-    it are preempted (checkpointed as on any preemption) and requeued."""
+    offline: Moment | None = None
+    """Decommissioning: when the group leaves service for good (an offset or a date; before
+    ``start``: never in service); jobs running on it are preempted (checkpointed as on any
+    preemption) and requeued."""
+    ramp: RampSpec | None = None
+    """Nodes enter service in monthly tranches from ``online`` (default: all at once)."""
+    swap: Annotated[list[SwapSpec], BeforeValidator(as_swap_list)] = Field(default_factory=list)
+    """GPU generation swaps: at each ``at`` the group's nodes are replaced by new ones (the
+    group is expanded at load into one group per generation, docs/timeline.md)."""
+
+    _calendar: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_dates(cls, data: Any, handler: Any) -> NodeGroup:
+        group = handler(data)
+        if isinstance(data, dict):  # dates as written, for `clustersim validate`
+            group._calendar = calendar_fields(data, ("online", "offline"))
+        return group
 
     @model_validator(mode="after")
     def _online_before_offline(self) -> NodeGroup:
-        if self.offline is not None and self.offline <= (self.online or 0.0):
+        # No online: in service since before the run (any offline or swap date is after).
+        online = self.online if self.online is not None else -math.inf
+        if self.offline is not None and self.offline <= online:
             raise ValueError(f"offline ({self.offline:g} s) must be after online "
-                             f"({self.online or 0.0:g} s)")
+                             f"({online:g} s)")
+        check_swaps(self.swap, online, self.offline)
         return self
 
 
 class DemandResponseWindow(StrictModel):
     """The site's facility power cap drops to ``power_cap`` from ``start`` to ``end``."""
 
-    start: Seconds
-    """Simulation time the window opens."""
-    end: Seconds
-    """Simulation time the window closes (the normal cap returns)."""
+    start: Moment
+    """When the window opens: an offset from time 0 or a calendar date (before ``start``:
+    open from time 0)."""
+    end: Moment
+    """When the window closes (the normal cap returns): an offset or a date."""
     power_cap: Watts = Field(gt=0)
     """Facility power cap during the window."""
     action: Literal["hold", "preempt"] = "hold"
@@ -155,9 +189,11 @@ class Site(StrictModel):
     """Coordinates (used by the network model and maps)."""
     pue: float = Field(default=1.0, ge=1.0, le=5.0)
     """Power usage effectiveness: facility power = IT power x PUE."""
-    power_cap: Watts | None = Field(default=None, gt=0)
+    power_cap: (Annotated[Watts, Field(gt=0)]
+                | Annotated[list[CapStep], AfterValidator(check_steps_ordered)] | None) = None
     """Facility power the site may never exceed: new starts are held when a job would cross
-    it (a live placement constraint)."""
+    it (a live placement constraint). A constant, or a table by date ``[{from: 2026-01-01,
+    cap: 100MW}, {from: 2028-01-01, cap: 240MW}]`` (no cap before the first ``from``)."""
     demand_response: list[DemandResponseWindow] = Field(default_factory=list)
     """Windows in which the cap drops (grid operator requests)."""
     grid: GridSpec | None = None
@@ -743,6 +779,17 @@ class Scenario(StrictModel):
     """Sampling step of the time series (default: duration / 500)."""
 
     _source_dir: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _calendar(cls, data: Any, handler: Any) -> Scenario:
+        """Dates in the timeline resolve against ``start``; swaps expand once valid."""
+        raw_start = data.get("start") if isinstance(data, dict) else None
+        with start_in_force(raw_start):
+            scenario = handler(data)
+            if isinstance(data, dict) and has_swaps(data):
+                scenario = handler(expand_swaps(data))
+        return scenario
 
     @model_validator(mode="after")
     def _warmup_inside(self) -> Scenario:

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from scheduler.calendar_dates import moment_seconds  # noqa: E402
 from scheduler.scenario import Scenario  # noqa: E402
 from scheduler.units import format_time, parse_power, parse_time  # noqa: E402
 
@@ -144,6 +145,8 @@ def describe(tp: Any, suffix: str = "") -> TypeText:
             if isinstance(item, BeforeValidator):
                 if item.func is parse_time:
                     unit = "s"
+                elif item.func is moment_seconds:
+                    unit = "date"
                 elif item.func is parse_power:
                     unit = "W"
             constraints.extend(_constraint(item))
@@ -154,6 +157,8 @@ def describe(tp: Any, suffix: str = "") -> TypeText:
         inner = describe(base, suffix)
         if unit == "s":
             inner.text = "time"
+        elif unit == "date":
+            inner.text, unit = "time or date", "s"
         elif unit == "W":
             inner.text = "power"
         inner.unit = inner.unit or unit
@@ -334,7 +339,7 @@ class Reference:
         self.sections.append(section)
         self.by_model[model] = section
         for name, info in model.model_fields.items():
-            here = _field_path(path, name)
+            here = _field_path(path, info.alias or name)
             described = field_type(info)
             if not _clean(info.description):
                 self.missing.append(f"{model.__name__}.{name} ({here})")
@@ -357,7 +362,7 @@ class Reference:
             shown_unit = {"s": "seconds", "W": "watts"}.get(unit, unit)
             description = _clean(info.description) or "*(no description)*"
             lines.append(
-                f"| `{_field_path(section.path, name)}` | {described.text} | "
+                f"| `{_field_path(section.path, info.alias or name)}` | {described.text} | "
                 f"{shown_unit or '—'} | {_default(info, unit)} | "
                 f"{', '.join(dict.fromkeys(constraints)) or '—'} | {description} |")
         return lines
@@ -387,7 +392,9 @@ class Reference:
             "- **type** `time` accepts seconds or a string with a unit: `ms`, `s`, `m`/`min`, `h`, "
             "`d`, `w` (`\"90s\"`, `\"2h\"`, `\"14d\"`); it is stored in **seconds**. `power` "
             "accepts watts or a string with `W`, `kW`, `MW`, `GW` (`\"700W\"`, `\"500MW\"`); "
-            "it is stored in **watts**. Both reject negative, infinite and NaN values, times "
+            "it is stored in **watts**. `time or date` also accepts a calendar date "
+            "(`2027-12-31`, `2027-12-31T06:00`, Europe/Paris time) resolved against the "
+            "scenario's `start` ([timeline.md](timeline.md)). Both reject negative, infinite and NaN values, times "
             "above 1e12 s and powers above 1e12 W. "
             "Numbers and strings are not coerced into each other (`\"8\"` is not an integer).",
             "- **numbers** are read as in YAML 1.2, not PyYAML's YAML 1.1: `010` is 10 (a "

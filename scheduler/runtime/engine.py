@@ -485,8 +485,7 @@ class Engine:
 
     def _demand_response(self) -> Generator[simpy.Event, None, None]:
         """Apply cap changes at every window edge, in time order."""
-        edges = sorted({t for w in self.power.windows for t in (w.start, w.end)})
-        for edge in edges:
+        for edge in self.power.cap_edges():
             if edge > self.env.now:
                 yield self.env.timeout(edge - self.env.now)
             self.events += 1

@@ -28,7 +28,7 @@ class PowerBudget:
         self.budget = np.full(n_sites, math.inf)
         self.epoch = 0
         """Bumped at every demand-response edge (EASY recomputes its reservation)."""
-        self._edges = sorted({t for w in power.windows for t in (w.start, w.end)})
+        self._edges = power.cap_edges()
         self.enforced = power.enforced
         if self.enforced:
             self.refresh()

@@ -1,0 +1,243 @@
+"""Write scenarios/hdf-buildout.yaml (1:1) and hdf-buildout-small.yaml (1:100): the
+Hauts-de-France fleet from 2026-01-05 to the end of 2032, built phase by phase.
+
+Each row of ``scheduler/data/hdf_buildout.csv`` is a build phase of a site: the facility MW
+it adds, the date its first nodes enter service, the months its ramp lasts and its GPU mix
+(types of its build date), with the sources or the word "assumption" in ``basis``. GPUs of
+a phase = MW / PUE x AI share x mix share / per-GPU all-in IT power (the rule of
+scripts/make_hdf_scenarios.py, PUE and AI share from sites.csv), as 8-GPU nodes. A
+site's power cap is a table by date: its cumulative phase MW x AI share from each phase's
+date (Escaudain: its 700 MW RTE connection from 2030). Existing H100/H200 fleets are
+swapped for newer generations at dates in ``swaps`` (same IT power, so fewer GPUs).
+Training demand grows by ``growth_per_year``, fitted so that it asks for the same share
+of the GPUs online at two anchor dates (DEMAND_ANCHORS). Run: python scripts/make_hdf_buildout.py
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from make_hdf_scenarios import ALL_IN_KW, GPUS_PER_NODE, mean_gpus  # noqa: E402
+
+START = date(2026, 1, 5)
+"""A Monday (grid profiles keep their weekdays), the first full week of 2026."""
+END = date(2033, 1, 1)
+"""The horizon: 00:00 on 2033-01-01, seven years of 2026-2032 less four days."""
+ALL_IN_KW_2026 = {**ALL_IN_KW, "B300": 2.1, "GB300": 2.2, "MI355X": 2.1}
+"""Per-GPU all-in IT power of the 2026 parts: ASSUMPTION, the B200/GB200 and MI300X figures
+plus the extra board power (B300 +0.1 kW, GB300 +0.2 kW, MI355X +0.65 kW; catalog TDPs)."""
+MONTH_DAYS = 365.25 / 12
+AI_CAP_ESCAUDAIN_MW = 700.0
+"""Escaudain's RTE connection (dcmag.fr: 'la capacite de RTE d'acheminer 700 megawatts')."""
+
+# Research training of LLM-era clusters: ASSUMPTION, larger than the 2017-2020 traces of
+# hdf-2030.yaml (median 1 GPU, 15 min): 30 % single-GPU jobs, 30 % 8-GPU, a tail to 1,024;
+# lognormal durations, median 2 h, sigma 1.8 (mean ~10 h). About 400 GPU-hours per job, so
+# a full-scale year holds 10-20 M jobs (the size the streaming benchmark targets) instead
+# of ~90 M with the 2030 snapshot's mix.
+RESEARCH_GPUS = {"choice": [1, 8, 16, 32, 64, 128, 256, 512, 1024],
+                 "weights": [0.30, 0.30, 0.12, 0.10, 0.08, 0.05, 0.03, 0.015, 0.005]}
+RESEARCH_DURATION = {"median_s": 7200.0, "sigma": 1.8, "cap_s": 14 * 86400.0}
+SMALL_RESEARCH_GPUS = {"choice": [1, 2, 4, 8, 16, 32, 64, 128],
+                       "weights": [0.60, 0.12, 0.10, 0.08, 0.05, 0.03, 0.015, 0.005]}
+"""At 1:100, RESEARCH_GPUS / 8 (1 and 8 merge into 1): the 2026 fleet has 232 GPUs."""
+FOUNDATION_GPUS = {"choice": [512, 1024, 2048, 4096], "weights": [0.4, 0.3, 0.2, 0.1]}
+FOUNDATION_DURATION = {"median_s": 2 * 86400.0, "sigma": 0.8, "cap_s": 30 * 86400.0}
+TARGET_SHARE = {"research": 0.45, "foundation": 0.25}
+"""Shares of the GPUs online the workloads ask for at the anchor dates (as hdf-2030.yaml)."""
+DEMAND_ANCHORS = (date(2027, 1, 1), date(2031, 1, 1))
+"""ASSUMPTION: demand matches the build-out at Bethune's first phase and at the 2030
+snapshot; between, above and below those dates the fleet runs emptier or fuller (the
+exponential of growth_per_year cannot follow an S-shaped build-out; growth tables can)."""
+
+
+def days_from_start(day: date) -> float:
+    return float((day - START).days)
+
+
+def phases() -> list[dict]:
+    return list(csv.DictReader((ROOT / "scheduler" / "data" / "hdf_buildout.csv").open()))
+
+
+def sites() -> dict[str, dict]:
+    rows = csv.DictReader((ROOT / "scheduler" / "data" / "sites.csv").open())
+    return {row["site"]: row for row in rows}
+
+
+def phase_gpus(phase: dict, site: dict) -> list[tuple[str, float]]:
+    """(GPU type, GPUs) of a phase at 1:1."""
+    it_kw = float(phase["mw"]) * 1000 / float(site["pue"]) * float(site["ai_share"])
+    out = []
+    for part in phase["mix"].split(";"):
+        gpu, share = part.split(":")
+        out.append((gpu, it_kw * float(share) / ALL_IN_KW_2026[gpu]))
+    return out
+
+
+def swaps_of(phase: dict) -> dict[str, tuple[str, date]]:
+    """Old type -> (new type, date) of a phase's swaps (``H100>B200@2028-06-01``)."""
+    out = {}
+    for item in filter(None, phase["swaps"].split(";")):
+        old, rest = item.split(">")
+        new, when = rest.split("@")
+        out[old] = (new, date.fromisoformat(when))
+    return out
+
+
+def gpus_online(day: date, scale: float = 1.0) -> float:
+    """GPUs in service on ``day`` at ``scale`` (ramps and swaps as the scenario has them)."""
+    total = 0.0
+    table = sites()
+    for phase in phases():
+        swaps = swaps_of(phase)
+        for gpu, gpus in phase_gpus(phase, table[phase["site"]]):
+            nodes = round(gpus * scale / GPUS_PER_NODE)
+            if gpu in swaps and day >= swaps[gpu][1]:
+                new = swaps[gpu][0]
+                nodes = round(nodes * ALL_IN_KW_2026[gpu] / ALL_IN_KW_2026[new])
+            total += nodes_in(phase, nodes, day) * GPUS_PER_NODE
+    return total
+
+
+def nodes_in(phase: dict, nodes: int, day: date) -> int:
+    """Nodes of a ramped phase in service on ``day`` (the scheduler's tranche rule)."""
+    elapsed = (day - date.fromisoformat(phase["online"])).days
+    if elapsed < 0:
+        return 0
+    months = int(phase["ramp_months"])
+    if months == 0:
+        return nodes
+    tranches = int(elapsed // MONTH_DAYS) + 1
+    return min(nodes, math.ceil(tranches * nodes / months - 1e-9))
+
+
+def growth() -> tuple[float, float]:
+    """(growth_per_year, share multiplier at START) from the two anchor dates."""
+    first, second = DEMAND_ANCHORS
+    years = (second - first).days / 365.25
+    g = (gpus_online(second) / gpus_online(first)) ** (1 / years) - 1
+    at_start = (1 + g) ** (-(first - START).days / 365.25)
+    return g, at_start * gpus_online(first)
+
+
+def _lognormal_mean(spec: dict) -> float:
+    return spec["median_s"] * math.exp(spec["sigma"] ** 2 / 2)
+
+
+def _fmt_weights(spec: dict) -> str:
+    return (f"{{choice: {spec['choice']}, weights: {spec['weights']}}}")
+
+
+def _site_lines(name: str, site: dict, rows: list[dict], scale: float) -> list[str]:
+    lines = [f"  - name: {name}  # {site['basis']}; {float(site['full_mw']):g} MW announced ceiling",
+             f"    location: {{lat: {site['lat']}, lon: {site['lon']}}}",
+             f"    pue: {site['pue']}"]
+    if not rows:
+        return [*lines, "    nodes: []  # no build phase before 2033"]
+    steps, total = [], 0.0
+    for phase in rows:
+        total += float(phase["mw"])
+        cap_mw = total * float(site["ai_share"]) * scale
+        if name == "Escaudain":  # the grid connection, not the phase, bounds it
+            cap_mw = AI_CAP_ESCAUDAIN_MW * float(site["ai_share"]) * scale
+        if not steps or steps[-1][1] != cap_mw:
+            steps.append((phase["online"], cap_mw))
+    lines.append("    # Cap by date: the MW of the phases built so far x AI share"
+                 + (" (Escaudain: its 700 MW connection from 2030)" if name == "Escaudain" else ""))
+    lines.append("    power_cap: [" + ", ".join(f"{{from: {day}, cap: {mw:.4g}MW}}"
+                                               for day, mw in steps) + "]")
+    lines.append("    nodes:")
+    for phase in rows:
+        lines.append(f"      # {float(phase['mw']):g} MW from {phase['online']}: {phase['basis']}")
+        swaps = swaps_of(phase)
+        for gpu, gpus in phase_gpus(phase, site):
+            nodes = round(gpus * scale / GPUS_PER_NODE)
+            if nodes < 1:
+                continue
+            parts = [f"gpu: {gpu}", f"gpus_per_node: {GPUS_PER_NODE}", f"count: {nodes}",
+                     f"online: {phase['online']}"]
+            months = int(phase["ramp_months"])
+            if months:
+                parts.append(f"ramp: {{fraction_per_month: {1 / months:.6g}}}")
+            if gpu in swaps:
+                new, when = swaps[gpu]
+                count = max(1, round(nodes * ALL_IN_KW_2026[gpu] / ALL_IN_KW_2026[new]))
+                parts.append(f"swap: {{at: {when}, gpu: {new}, count: {count}}}")
+            lines.append("      - {" + ", ".join(parts) + "}")
+    return lines
+
+
+def _workload_lines(scale: float, research_gpus: dict, foundation_gpus: dict) -> list[str]:
+    g, base_gpus = growth()
+    out = []
+    for name, gpus_spec, dur in (("research", research_gpus, RESEARCH_DURATION),
+                                 ("foundation", foundation_gpus, FOUNDATION_DURATION)):
+        rate = (TARGET_SHARE[name] * base_gpus * scale
+                / (mean_gpus(gpus_spec) * _lognormal_mean(dur) / 3600))
+        out += [f"  - name: {name}", "    kind: training",
+                f"    # {TARGET_SHARE[name]:.0%} of the GPUs online at {DEMAND_ANCHORS[0]} and "
+                f"{DEMAND_ANCHORS[1]}: rate at the start x (1 + g)^years",
+                f"    arrival: {{process: poisson, rate_per_hour: {rate:.4g}, "
+                f"growth_per_year: {g:.4f}}}",
+                f"    gpus: {_fmt_weights(gpus_spec)}",
+                f"    duration: {{distribution: lognormal, median: {dur['median_s']:g}s, "
+                f"sigma: {dur['sigma']}, cap: {dur['cap_s'] / 86400:g}d}}"]
+        if name == "research":
+            out += ["    tenant: research", "    reference_gpu: H100",
+                    "    checkpoint: {interval: 1h, overhead: 30s, restart: 5m}"]
+        else:
+            out += ["    gpu_types: [H100, H200, B200, GB200, B300, GB300]", "    tenant: labs",
+                    "    priority: 10",
+                    "    checkpoint: {interval: 30m, overhead: 30s, restart: 5m, size_gb_per_gpu: 20}",
+                    "    # H100..GB200 as hdf-2030.yaml; B300 and GB300: ASSUMPTION, GB200's 2.5",
+                    "    # (Blackwell Ultra raises FP4, not BF16: gpu_types_2026.csv).",
+                    "    speedup: {H100: 1.0, H200: 1.2, B200: 2.2, GB200: 2.5, B300: 2.5, "
+                    "GB300: 2.5}"]
+    return out
+
+
+def scenario_text(scale: float, name: str, comment: str, foundation_gpus: dict,
+                  research_gpus: dict = RESEARCH_GPUS) -> str:
+    table = sites()
+    by_site: dict[str, list[dict]] = {}
+    for phase in phases():
+        by_site.setdefault(phase["site"], []).append(phase)
+    lines = [f"# {comment}",
+             "# Generated by scripts/make_hdf_buildout.py from scheduler/data/hdf_buildout.csv",
+             "# and sites.csv (PROVENANCE.md; docs/hdf-reference-scenario.md, 'Build-out').",
+             f"name: {name}", "seed: 2026", f"start: {START}  # a Monday",
+             f"duration: {days_from_start(END):g}d  # to 2033-01-01 00:00",
+             "# French grid as hdf-2030.yaml (the 2020 shape at 2024-25 levels; day-ahead shape).",
+             "grid:", "  carbon_g_per_kwh: fr-2024", "  price_eur_per_mwh: day-ahead-fr",
+             "# Llama 3's interruption rate: ~2e-5 failures per GPU-hour; 4 h to repair a node.",
+             "failures: {rate_per_gpu_hour: 2.0e-5, repair: 4h}", "sites:"]
+    for site_name, site in table.items():
+        lines += _site_lines(site_name, site, by_site.get(site_name, []), scale)
+    lines += ["workloads:", *_workload_lines(scale, research_gpus, foundation_gpus),
+              "# EASY backfilling: a job waiting for a site not built yet holds a reservation",
+              "# for its online date while smaller jobs run (strict FIFO would idle the fleet).",
+              "policy:", "  queue: easy-backfill", "  placement:", "    scores:",
+              "      - {type: packing, weight: 1}", "      - {type: locality, weight: 1}", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    (ROOT / "scenarios" / "hdf-buildout.yaml").write_text(scenario_text(
+        1.0, "hdf-buildout", "Hauts-de-France build-out 2026-2032 at full scale (1:1).",
+        FOUNDATION_GPUS))
+    (ROOT / "scenarios" / "hdf-buildout-small.yaml").write_text(scenario_text(
+        0.01, "hdf-buildout-small", "Hauts-de-France build-out 2026-2032 at 1:100 "
+        "(jobs 1/8 the size, so that they fit the small sites).",
+        {"choice": [64, 128, 256, 512], "weights": FOUNDATION_GPUS["weights"]},
+        SMALL_RESEARCH_GPUS))
+
+
+if __name__ == "__main__":
+    main()

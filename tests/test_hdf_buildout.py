@@ -1,0 +1,161 @@
+"""The Hauts-de-France build-out 2026-2032 (scenarios/hdf-buildout*.yaml): capacity in
+service at a few dates against the sourced intent (docs/hdf-reference-scenario.md,
+"Build-out 2026-2032"), and short scaled-down slices that run."""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from scheduler import simulate
+from scheduler.cluster import Cluster
+from scheduler.loading import load_scenario
+from scheduler.power import PowerModel
+from scheduler.scenario import Scenario
+from scheduler.signals.dates import LOCAL_ZONE
+from scheduler.timeline import group_windows
+
+FULL = ROOT / "scenarios" / "hdf-buildout.yaml"
+SMALL = ROOT / "scenarios" / "hdf-buildout-small.yaml"
+ALL_IN_KW = {"H100": 1.4, "H200": 1.4, "B200": 2.0, "GB200": 2.0, "MI300X": 1.45,
+             "B300": 2.1, "GB300": 2.2, "MI355X": 2.1}
+"""Per-GPU all-in IT power (PROVENANCE.md; the 2026 parts: an assumption, see the page)."""
+SITES = {row["site"]: row for row in csv.DictReader(
+    (ROOT / "scheduler" / "data" / "sites.csv").open(encoding="utf-8"))}
+
+
+@pytest.fixture(scope="module")
+def full() -> Scenario:
+    return load_scenario(FULL)
+
+
+def seconds_at(scenario: Scenario, day: str) -> float:
+    start = date.fromisoformat(scenario.start)
+    origin = datetime(start.year, start.month, start.day, tzinfo=LOCAL_ZONE)
+    moment = datetime.fromisoformat(day).replace(tzinfo=LOCAL_ZONE)
+    # Through UTC: Python subtracts two datetimes of one zone as wall-clock times.
+    return (moment.astimezone(UTC) - origin.astimezone(UTC)).total_seconds()
+
+
+def site_mw_in_service(scenario: Scenario, day: str) -> dict[str, float]:
+    """Facility MW of each site's nodes in service on ``day``, by the all-in rule
+    (GPUs x all-in kW / AI share x PUE): the MW the build phases announce."""
+    t = seconds_at(scenario, day)
+    windows = group_windows(scenario)
+    groups = [(site, g) for site in scenario.sites for g in site.nodes]
+    out = {site.name: 0.0 for site in scenario.sites}
+    for tranche in range(windows.group.shape[0]):
+        lo, hi = windows.window[tranche]
+        if not lo <= t < hi:
+            continue
+        site, group = groups[int(windows.group[tranche])]
+        gpus = int(windows.nodes[tranche]) * group.gpus_per_node
+        row = SITES[site.name]
+        out[site.name] += (gpus * ALL_IN_KW[group.gpu] / 1000 / float(row["ai_share"])
+                           * float(row["pue"]))
+    return out
+
+
+def test_the_2030_snapshot_is_reached_at_the_end_of_2030(full):
+    # Every site's MW on 2030-12-31 is sites.csv's 2030 snapshot (ref2030_mw), up to the
+    # rounding to whole 8-GPU nodes (< 0.1 MW per group at 1:1: 8 x 2.2 kW / 0.2 x 1.35).
+    mw = site_mw_in_service(full, "2030-12-31")
+    for name, row in SITES.items():
+        assert mw[name] == pytest.approx(float(row["ref2030_mw"]), abs=0.5), name
+    assert sum(mw.values()) == pytest.approx(2337, abs=3)  # above the region's 2 GW target
+
+
+def test_sourced_dates_of_bethune_and_escaudain(full):
+    # Bethune (Nebius at Azur): nothing before late summer 2026, 120 MW by end-2026,
+    # 240 MW by end-2027 (dcmag.fr). Escaudain (Data4): nothing before 2030.
+    assert site_mw_in_service(full, "2026-08-31")["Bethune"] == 0
+    assert site_mw_in_service(full, "2026-12-31")["Bethune"] == pytest.approx(120, abs=0.5)
+    assert site_mw_in_service(full, "2027-12-31")["Bethune"] == pytest.approx(240, abs=0.5)
+    assert site_mw_in_service(full, "2029-12-31")["Escaudain"] == 0
+    assert site_mw_in_service(full, "2030-01-01")["Escaudain"] > 0
+
+
+def test_end_of_2032_stays_under_the_ceilings_and_the_caps_hold_the_idle_fleet(full):
+    mw = site_mw_in_service(full, "2032-12-31")
+    for name, row in SITES.items():
+        assert mw[name] <= float(row["full_mw"]) + 0.5, name  # announced ceilings
+    assert 2337 < sum(mw.values()) < 5807  # beyond 2030, below the 5.8 GW build-out ceiling
+    assert mw["Escaudain"] == pytest.approx(700, abs=1)  # its RTE connection, filled
+    # Each cap step covers the idle draw of the groups in service during it (checked on
+    # building the power model: an InputError otherwise), and the caps follow the phases.
+    power = PowerModel(full, Cluster(full))
+    bethune = [s.name for s in full.sites].index("Bethune")
+    assert power.cap_at(bethune, seconds_at(full, "2026-10-01")) == pytest.approx(120e6 * 0.95)
+    assert power.cap_at(bethune, seconds_at(full, "2027-10-01")) == pytest.approx(240e6 * 0.95)
+
+
+def test_generation_swaps_at_roubaix(full):
+    roubaix = next(s for s in full.sites if s.name == "Roubaix-OVH")
+    swap = seconds_at(full, "2028-06-01")
+    h100 = [g for g in roubaix.nodes if g.gpu == "H100"]
+    b200 = [g for g in roubaix.nodes if g.gpu == "B200"]
+    assert len(h100) == 1 and len(b200) == 1
+    assert h100[0].offline == swap == b200[0].online
+    # Same IT power: 1.4 kW H100s become 2.0 kW B200s.
+    assert b200[0].count == round(h100[0].count * 1.4 / 2.0)
+
+
+def test_a_short_slice_of_the_small_scenario_runs_fast():
+    # The first week of 2026 at 1:100: only the existing campuses serve (Roubaix, Gravelines,
+    # Lille, Amiens: 29 nodes, 232 GPUs); every job is accounted for.
+    result = simulate(str(SMALL), overrides=["duration=7d"])
+    summary = result.summary
+    assert summary["gpu_hours_online"] == pytest.approx(232 * 7 * 24, rel=1e-12)
+    assert summary["jobs_submitted"] == (summary["jobs_completed"] + summary["jobs_rejected"]
+                                         + summary["jobs_unfinished"] + summary["jobs_failed"])
+    assert summary["jobs_rejected"] == 0 and summary["jobs_completed"] > 100
+
+
+def test_moving_start_slices_the_build_out_at_2030():
+    # `--set start=` keeps every date's meaning: from 2030-01-07 the groups built before are
+    # in service at once, Escaudain's first tranche is in (from 2030-01-01), Elesmes not.
+    result = simulate(str(SMALL), overrides=["start=2030-01-07", "duration=1d"])
+    ts = result.timeseries
+    scenario = load_scenario(SMALL, ["start=2030-01-07"])
+    windows = group_windows(scenario)
+    in_service = (windows.window[:, 0] <= 0) & (windows.window[:, 1] > 0)
+    gpus = sum(int(windows.nodes[t]) * 8 for t in np.flatnonzero(in_service))
+    assert ts["gpus_online"].iloc[0] == gpus
+    names = [s.name for s in scenario.sites for _ in s.nodes]
+    online_sites = {names[int(windows.group[t])] for t in np.flatnonzero(in_service)}
+    assert "Escaudain" in online_sites and "Elesmes-Vieux-Reng" not in online_sites
+    assert math.isfinite(result.summary["gpu_utilization"])
+
+
+def test_expected_jobs_count_the_growth(full):
+    # The memory guard and the job limit read the expected count, growth included: over
+    # [0, T] a rate r x (1 + g)^(t / year) brings r x year x ((1 + g)^(T / year) - 1) / ln(1 + g)
+    # jobs; the build-out's ~49.5 M (not rate x duration = 3.3 M).
+    from scheduler.arrivals import YEAR
+    from scheduler.memory import expected_jobs
+
+    by_hand = sum(w.arrival.rate_per_hour / 3600 * YEAR
+                  * ((1 + w.arrival.growth_per_year) ** (full.duration / YEAR) - 1)
+                  / math.log1p(w.arrival.growth_per_year) for w in full.workloads)
+    assert expected_jobs(full) == pytest.approx(by_hand, rel=1e-9)
+    assert 45e6 < by_hand < 50e6
+
+
+def test_the_job_limit_sees_a_steep_growth():
+    from scheduler.errors import InputError
+
+    scenario = {"name": "steep", "duration": "3650d",
+                "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8,
+                                                   "count": 1}]}],
+                "workloads": [{"name": "w", "kind": "training", "gpus": 1, "duration": "1h",
+                               "arrival": {"process": "poisson", "rate_per_hour": 1,
+                                           "growth_per_year": 10}}]}
+    # 1 job/h for ten years is 87,660 jobs; x 11^10 / (10 ln 11) ~ 1.1e9 times more.
+    with pytest.raises(InputError) as caught:
+        simulate(scenario)
+    assert "workloads.0.arrival.rate_per_hour" in str(caught.value)
