@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from scheduler.scenario_base import Seconds, StrictModel
 
@@ -40,6 +40,14 @@ class ReportSpec(StrictModel):
     ``duration`` is at least 60 days, else ``none``."""
     thresholds: PeriodThresholds = Field(default_factory=PeriodThresholds)
     """Thresholds whose first crossing is called out."""
+
+    @model_validator(mode="after")
+    def _thresholds_need_periods(self) -> ReportSpec:
+        if self.period == "none" and any(v is not None for v in
+                                         self.thresholds.model_dump().values()):
+            raise ValueError("thresholds are checked per period: remove `period: none` "
+                             "(or the thresholds)")
+        return self
 
     def period_kind(self, duration_s: float) -> str | None:
         """The period of this run's tables, or None for no per-period outputs."""

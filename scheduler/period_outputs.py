@@ -74,7 +74,8 @@ def add_periods(run: RunRecord, energy: EnergyAccount, summary: dict[str, Any],
         "period": kind,
         "rows": json_rows(table),
         "thresholds": [{"name": c.name, "limit": c.limit, "column": c.column,
-                        "period": c.period, "value": c.value} for c in crossings],
+                        "period": c.period, "value": c.value, "measured": c.measured}
+                       for c in crossings],
     }
 
 

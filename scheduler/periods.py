@@ -147,15 +147,23 @@ def _step_max(times: np.ndarray, values: np.ndarray, a: float, b: float) -> floa
     """Highest value of the step function within ``[a, b)``."""
     if times.size == 0:
         return 0.0
+    return float(values[_window(times, a, b)].max())
+
+
+def _window(times: np.ndarray, a: float, b: float) -> slice:
+    """The breakpoints of a step function that matter in ``[a, b)``: the one in force at
+    ``a`` and those inside (a year-long run has millions; each period reads its own)."""
     lo = max(int(np.searchsorted(times, a, side="right")) - 1, 0)
-    hi = max(int(np.searchsorted(times, b, side="left")), lo + 1)
-    return float(values[lo:hi].max())
+    return slice(lo, max(int(np.searchsorted(times, b, side="left")), lo + 1))
 
 
 def _site_against_cap(site: SitePower, a: float, b: float) -> tuple[float, float]:
     """(highest power / cap in force, seconds over the cap) within ``[a, b)``; NaN and 0
     for a site without a cap in the period."""
-    edges = np.unique(np.concatenate([[a], site.times, site.cap_times]))
+    if not np.isfinite(site.cap_watts).any():
+        return float("nan"), 0.0
+    inside = _window(site.times, a, b)
+    edges = np.unique(np.concatenate([[a], site.times[inside], site.cap_times]))
     edges = edges[(edges >= a) & (edges < b)]
     power = _value_at(site.times, site.watts, edges, 0.0)
     cap = _value_at(site.cap_times, site.cap_watts, edges, np.inf)
@@ -171,6 +179,12 @@ def _value_at(times: np.ndarray, values: np.ndarray, at: np.ndarray, before: flo
     index = np.searchsorted(times, at, side="right") - 1
     return np.where(index >= 0, values[np.clip(index, 0, None)] if values.size else before,
                     before)
+
+
+def _product(signal: ProductIntegral, site: SitePower, a: float, b: float) -> float:
+    """Exact ∫ over ``[a, b]`` of the site's power times ``signal``."""
+    inside = _window(site.times, a, b)
+    return signal.integrate_product(site.times[inside], site.watts[inside], a, b)
 
 
 def _job_columns(jobs: JobColumns, edges: np.ndarray) -> dict[str, np.ndarray]:
@@ -229,7 +243,7 @@ def _power_columns(sites: Sequence[SitePower], cluster_times: np.ndarray,
                                  ("energy_cost_eur", "price", J_PER_MWH)):
         signals = [(s, getattr(s, signal_of)) for s in sites]
         if any(sig is not None for _, sig in signals):
-            out[key] = np.array([sum(sig.integrate_product(s.times, s.watts, a, b) / unit
+            out[key] = np.array([sum(_product(sig, s, a, b) / unit
                                      for s, sig in signals if sig is not None and s.times.size)
                                  for a, b in itertools.pairwise(edges)])
     caps: dict[str, np.ndarray] = {}
@@ -253,7 +267,18 @@ def _power_columns(sites: Sequence[SitePower], cluster_times: np.ndarray,
     fractions = [v for k, v in caps.items() if k.startswith("peak_fraction_of_cap[")]
     if fractions:
         table["max_site_peak_fraction_of_cap"] = np.nanmax(np.vstack(fractions), axis=0)
+    if len(fractions) == len(sites) and sites:  # every site capped: the cluster's sum too
+        total = np.array([sum(_lowest_cap(site, a, b) for site in sites)
+                          for a, b in itertools.pairwise(edges)])
+        table["power_cap_total_mw"] = total / 1e6
+        table["peak_fraction_of_cap_total"] = table["facility_power_peak_mw"] * 1e6 / total
     return {**table, **caps}
+
+
+def _lowest_cap(site: SitePower, a: float, b: float) -> float:
+    """The lowest cap in force at ``site`` within ``[a, b)`` (a demand-response window
+    lowers it)."""
+    return float(site.cap_watts[_window(site.cap_times, a, b)].min())
 
 
 def _service_columns(series: pd.DataFrame, end_s: float, edges: np.ndarray,
@@ -307,6 +332,8 @@ class Crossing:
     column: str
     period: str | None
     value: float | None
+    measured: bool = True
+    """False when the run has no such column (no site with a cap, no inference service)."""
 
 
 THRESHOLD_RULES: dict[str, tuple[str, str]] = {
@@ -328,7 +355,7 @@ def first_crossings(table: pd.DataFrame, thresholds: Mapping[str, float | None])
         names = [c for c in table.columns if c.startswith(column)] if column.endswith("[") \
             else [column] if column in table else []
         if not names:
-            out.append(Crossing(name, float(limit), column, None, None))
+            out.append(Crossing(name, float(limit), column.rstrip("["), None, None, measured=False))
             continue
         values = table[names].to_numpy(dtype=np.float64)
         worst = (np.nanmin(np.where(np.isnan(values), np.inf, values), axis=1) if test == "below"

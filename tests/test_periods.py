@@ -192,3 +192,127 @@ def test_a_bad_period_or_threshold_names_its_field(tmp_path):
                    "report: {thresholds: {utilization: 1.5}}\n")
     code, _, err = run_cli("validate", str(bad))
     assert code == 2 and "report.thresholds.utilization" in err and "Traceback" not in err
+
+
+def test_the_report_and_the_cli_call_out_the_first_crossing(run: Result, tmp_path):
+    from scheduler.report import render_report
+
+    page = render_report(run)
+    assert '<section id="periods"><h2>By month</h2>' in page
+    assert "GPU utilization at or above 60%: first in 2022-01" in page
+    assert "<td>2021-12</td>" in page and "data:image/png;base64," in page
+    scenario = tmp_path / "s.yaml"
+    import yaml
+
+    spec = three_months(duration="61d", report={"thresholds": {
+        "utilization": 0.99, "power_fraction_of_cap": 0.9}})
+    scenario.write_text(yaml.safe_dump(spec))
+    code, out, _ = run_cli("run", str(scenario))
+    assert code == 0
+    assert "threshold: GPU utilization at or above 99%: never" in out
+    assert "power at or above 90% of its cap: not measured" in out  # no site has a cap
+
+
+def test_a_sweep_over_an_online_date_and_growth_gives_months_side_by_side(tmp_path):
+    import yaml
+
+    from scheduler.sweeps.periods import point_tables, read_sweep_periods
+
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(three_months(duration="61d")))
+    spec = tmp_path / "slip.yaml"
+    spec.write_text(yaml.safe_dump({
+        "scenario": "base.yaml", "seeds": [1],
+        "grid": {"sites.1.nodes.0.online": ["30d", "45d"],
+                 "workloads.0.arrival.growth_per_year": [0.0, 1.0]}}))
+    code, _, err = run_cli("sweep", str(spec), "--out", str(tmp_path / "out"),
+                             "--workers", "1")
+    assert code == 0, err
+    periods = read_sweep_periods(tmp_path / "out")
+    assert periods is not None and len(periods) == 4 * 2  # 4 runs x (Nov, Dec)
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert "periods" not in runs.columns  # the rows go to periods.csv, not the runs table
+    tables = point_tables(periods, ["sites.1.nodes.0.online",
+                                    "workloads.0.arrival.growth_per_year"])
+    december = {label: t.set_index("period").loc["2021-12", "gpus_online_mean"]
+                for label, t in tables.items()}
+    # B's 4 GPUs join A's 8 on 1 Dec (30d) or on 15 Dec (45d: 16 of December's 31 days).
+    assert december["online=30d, growth_per_year=0.0"] == 12
+    assert december["online=45d, growth_per_year=1.0"] == pytest.approx(8 + 4 * 16 / 31)
+    # Growth doubles the rate within a year: December gets more arrivals per day with it.
+    arrivals = {label: t.set_index("period")["jobs_arrived"] for label, t in tables.items()}
+    assert (arrivals["online=30d, growth_per_year=1.0"]["2021-12"]
+            > arrivals["online=30d, growth_per_year=0.0"]["2021-12"])
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert '<section id="periods"><h2>By period, side by side</h2>' in page
+
+
+def test_compare_shows_the_months_of_two_runs_side_by_side(run: Result, tmp_path):
+    first, second = run.save(tmp_path / "a"), run.save(tmp_path / "b")
+    code, _, err = run_cli("compare", str(first), str(second), "--out", str(tmp_path / "c.html"))
+    assert code == 0, err
+    assert 'id="plot-periods"' in (tmp_path / "c.html").read_text()
+
+
+def test_thresholds_without_periods_are_an_input_error():
+    with pytest.raises(InputError, match=r"report: .*thresholds are checked per period"):
+        simulate(three_months(report={"period": "none", "thresholds": {"utilization": 0.5}}))
+
+
+def test_an_unreadable_sweep_periods_file_is_ignored(tmp_path):
+    from scheduler.sweeps.periods import read_sweep_periods
+
+    (tmp_path / "periods.csv").write_bytes(b"\x00\xff garbage")
+    assert read_sweep_periods(tmp_path) is None
+    (tmp_path / "periods.csv").write_text("")
+    assert read_sweep_periods(tmp_path) is None
+
+
+def test_the_documented_report_block_is_valid():
+    import yaml
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "timeline.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\nreport:", 1)[1].split("```", 1)[0]
+    report = yaml.safe_load("report:" + block)["report"]
+    assert report["thresholds"]["p95_wait"] == "12h"
+    result = simulate(three_months(duration="30d", report=report))
+    assert result.periods is not None  # thresholds on a short run ask for months
+    assert {f"first_period_crossing[{name}]" for name in report["thresholds"]} <= set(
+        result.summary)
+
+
+def test_power_against_the_caps_by_hand():
+    from scheduler.periods import JobColumns, Periods, SitePower, period_table
+
+    # Site X: 2 MW from 0, 5 MW from 10 s, cap 4 MW; site Y: 1 MW throughout, cap 3 MW,
+    # lowered to 0.5 MW over [15, 18) (a demand-response window). Periods [0, 12), [12, 20).
+    mw = 1e6
+    x = SitePower("X", np.array([0.0, 10.0]), np.array([2, 5.0]) * mw, 1.25,
+                  np.array([0.0]), np.array([4 * mw]))
+    y = SitePower("Y", np.array([0.0]), np.array([1 * mw]), 1.0,
+                  np.array([0.0, 15.0, 18.0]), np.array([3, 0.5, 3]) * mw)
+    periods = Periods("month", ["p1", "p2"], np.array([0.0, 12.0, 20.0]))
+    series = pd.DataFrame({"time_s": [0.0, 10.0], "busy_gpus": [1.0, 2.0],
+                           "queued_jobs": [0.0, 0.0]})
+    nothing = np.zeros(0)
+    table = period_table(periods, series, 20.0,
+                         JobColumns(nothing, nothing, nothing, nothing.astype(str),
+                                    nothing.astype(bool)),
+                         np.array([[0.0, np.inf]]), np.array([2.0]), [x, y],
+                         (np.array([0.0, 10.0]), np.array([3, 6.0]) * mw))
+    # X over its cap from 10 s: 2 s of p1, all 8 s of p2, at 5 / 4 of it.
+    assert table["time_over_cap_s[X]"].tolist() == [2.0, 8.0]
+    assert table["peak_fraction_of_cap[X]"].tolist() == [1.25, 1.25]
+    # Y: 1 / 3 of its cap, then 1 / 0.5 = 2 in the window, over it for 3 s.
+    assert table["peak_fraction_of_cap[Y]"].tolist() == pytest.approx([1 / 3, 2.0])
+    assert table["time_over_cap_s[Y]"].tolist() == [0.0, 3.0]
+    assert table["max_site_peak_fraction_of_cap"].tolist() == pytest.approx([1.25, 2.0])
+    # The sum of the lowest caps in force: 4 + 3, then 4 + 0.5 MW; cluster peak 6 MW.
+    assert table["power_cap_total_mw"].tolist() == [7.0, 4.5]
+    assert table["peak_fraction_of_cap_total"].tolist() == pytest.approx([6 / 7, 6 / 4.5])
+    # Energy: X 2x10 + 5x2 = 30 MJ then 40 MJ; Y 12 then 8 MJ. IT divides X by its PUE.
+    assert (table["energy_facility_mwh"] * 3.6e9).tolist() == pytest.approx([42e6, 48e6])
+    assert (table["energy_it_mwh"] * 3.6e9).tolist() == pytest.approx([36e6, 40e6])
+    # Busy GPUs from the series: 1 over [0, 10), 2 over [10, 20): 14 and 16 GPU-seconds.
+    assert (table["gpu_hours_busy"] * 3600).tolist() == pytest.approx([14.0, 16.0])
