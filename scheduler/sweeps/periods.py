@@ -47,6 +47,13 @@ class SweepPeriods:
         self._dirty = False
 
 
+def crossing_columns(summary: Mapping[str, Any]) -> dict[str, str]:
+    """The run's ``first_period_crossing[NAME]`` as runs-table text: the period's label, or
+    ``never`` (a summary's None, which the numeric columns would read as a missing value)."""
+    return {key: "never" if value is None else str(value) for key, value in summary.items()
+            if key.startswith("first_period_crossing[")}
+
+
 def read_sweep_periods(folder: Path) -> pd.DataFrame | None:
     """The per-period rows of a sweep folder, or None when its runs have none or the file
     is not such a table (then a resumed sweep writes the rows of the runs it makes anew)."""

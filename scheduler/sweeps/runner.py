@@ -38,7 +38,7 @@ from scheduler.errors import InputError
 from scheduler.loading import validate_data
 from scheduler.results import atomic_write, escape_formula_cells, unescape_formula_cells
 from scheduler.simulation import simulate
-from scheduler.sweeps.periods import SweepPeriods
+from scheduler.sweeps.periods import SweepPeriods, crossing_columns
 from scheduler.sweeps.spec import PlannedRun, SweepPlan, SweepSpec, column_value, plan_sweep
 from scheduler.sweeps.stats import aggregate
 
@@ -110,6 +110,10 @@ def run_one(task: RunTask) -> dict[str, Any]:
         metrics = summary_metrics(result.summary)
         if (periods := (result.details.get("periods") or {}).get("rows")) is not None:
             row["periods"] = periods  # to DIR/periods.csv, not the runs table (sweeps.periods)
+            crossings = crossing_columns(result.summary)  # text: the month, or "never"
+            row.update(crossings)
+            for key in crossings:
+                metrics.pop(key, None)
     except Exception as exc:
         row.update(status="error", error=describe_error(exc))
         if task.save_dir:
