@@ -341,3 +341,26 @@ def test_slo_attainment_per_period_matches_the_services():
     assert row["value"] == pytest.approx(min(s["slo_attainment"] for s in
                                              result.details["services"].values()), abs=0.005)
     assert table["jobs_arrived"].sum() == result.summary["jobs_submitted"]  # replicas too
+
+
+@pytest.mark.slow
+def test_the_documented_slip_what_if():
+    """Seed-pinned regression of docs/timeline.md's what-if (Bethune online 180 d vs 360 d,
+    seed 2027): the numbers the page quotes, rounded as it rounds them."""
+    from conftest import SCENARIOS
+
+    runs = {online: simulate(SCENARIOS / "buildout-example.yaml", overrides=[
+        f"sites.2.nodes.0.online={online}", "report={thresholds: {p95_wait: 24h}}"])
+        for online in ("180d", "360d")}
+    plan, slip = (runs[k].periods.set_index("period") for k in ("180d", "360d"))
+    assert slip.loc[["2020-11", "2020-12"], "gpus_online_mean"].tolist() == [160, 160]
+    assert plan.loc["2020-09":, "gpus_online_end"].max() == 480
+    hours = {name: (t.loc[["2020-11", "2020-12", "2021-01"], "p95_wait_s"] / 3600).round()
+             .tolist() for name, t in (("plan", plan), ("slip", slip))}
+    assert hours == {"plan": [2, 1, 3], "slip": [70, 158, 179]}
+    assert [runs[k].summary["jobs_unfinished"] for k in ("180d", "360d")] == [15, 539]
+    assert runs["180d"].summary["first_period_crossing[p95_wait]"] == "2020-06"
+    assert runs["360d"].summary["first_period_crossing[p95_wait]"] == "2020-09"
+    assert slip.loc["2021-01", "jobs_never_started"] == 284
+    # The runs are the same until Bethune's planned date (25 July): same seed, same decisions.
+    assert (plan.loc[:"2020-06", "gpu_hours_busy"] == slip.loc[:"2020-06", "gpu_hours_busy"]).all()
