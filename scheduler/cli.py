@@ -418,6 +418,10 @@ def _simulate_and_save(args: argparse.Namespace, scenario: Scenario, out: Path |
         print(dump_summary(summary))
     elif not args.quiet:
         print(summary_table(summary, (result.details or {}).get("services")))
+        from scheduler.report_periods import callout_lines
+
+        for line in callout_lines(result.details or {}):  # report.thresholds: first crossings
+            print(printable(f"threshold: {line}"))
         if out is not None:
             print(f"results written to {printable(out)}")
     written = f" written to {printable(out)}" if out is not None else ""

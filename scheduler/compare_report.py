@@ -356,6 +356,10 @@ def render_compare(sets: Sequence[ResultSet]) -> str:
         ("sites", "Sites", _sites_section(sets)),
         ("runs", "Runs", _runs_section(sets)),
     ]
+    from scheduler.compare_periods import period_section
+
+    if (by_period := period_section(sets)) is not None:
+        sections.insert(3, by_period)
     scenarios = list(dict.fromkeys(s.scenario for s in sets))
     facts = [f"{len(sets)} result folders", f"{sum(len(s.runs) for s in sets)} runs",
              f"scenario{'s' if len(scenarios) > 1 else ''} {', '.join(scenarios)}"]

@@ -431,6 +431,32 @@ def _services_section(result: Result) -> str:
     return "".join(parts)
 
 
+def _period_section(result: Result) -> tuple[str, str, str] | None:
+    """"By month" (quarter, year): threshold call-outs, the figure and the table."""
+    from scheduler.report_periods import period_block
+
+    try:
+        from scheduler import plots
+        plots.require_matplotlib()
+        with_figure = True
+    except InputError:
+        with_figure = False
+    block = period_block(result, figure=with_figure)
+    if block is None:
+        return None
+    parts = [f'<p class="warn">{_esc(line)}</p>' for line in block.callouts]
+    if block.figure is not None:
+        parts.append(f'<figure><img alt="by {block.kind}" src="data:image/png;base64,'
+                     f'{_figure_png(block.figure)}"><figcaption>By {block.kind}: GPUs online '
+                     "and busy, waits of the jobs arriving in each period, facility power "
+                     "(and the highest site peak over its cap), energy and carbon."
+                     "</figcaption></figure>")
+    parts.append(_table(block.columns, block.rows, block.numeric))
+    parts.append("<p>Definitions: docs/timeline.md, \"Answers by period\"; the table is "
+                 "<code>periods.csv</code>.</p>")
+    return "periods", f"By {block.kind}", "".join(parts)
+
+
 def _summary_section(summary: dict[str, Any]) -> str:
     rows = [[key, format_metric(key, value)] for key, value in sorted(summary.items())
             if key != "sites"]
@@ -568,6 +594,8 @@ def render_report(result: Result) -> str:
         ("sites", "Sites", _site_section(result)),
         ("workloads", "Workloads", _workload_section(result, period, "workload")),
     ]
+    if (by_period := _period_section(result)) is not None:
+        sections.insert(2, by_period)
     if tenants_differ:
         sections.append(("tenants", "Tenants", _workload_section(result, period, "tenant")))
     if (result.details or {}).get("services"):
@@ -578,7 +606,7 @@ def render_report(result: Result) -> str:
         ("summary", "All summary metrics", _summary_section(summary)),
     ]
     shown = {"rejected_reasons", "traces", "trace_rows_read", "trace_rows_skipped",
-             "workloads", "tenants", "services"}
+             "workloads", "tenants", "services", "periods"}
     other = {k: v for k, v in (result.details or {}).items() if k not in shown}
     if other:
         sections.append(("details", "Other details",

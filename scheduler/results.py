@@ -33,11 +33,13 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS_FILE", "TABLES", "Result", "atomic_write", "dump_summary"]
 
 TABLES = ("jobs", "timeseries")
+PERIODS_FILE = "periods.csv"
+"""The per-period table (docs/timeline.md), a view of ``details["periods"]`` for spreadsheets."""
 COLUMNS_FILE = "columns.json"
 """Column dtypes of the saved tables: CSV carries no types, so :meth:`Result.load` restores
 them from here (text columns keep their empty strings, integers stay integers)."""
 FILES = ("summary.json", "details.json", "scenario.json", COLUMNS_FILE,
-         *(f"{table}.{fmt}" for table in TABLES for fmt in ("csv", "parquet")))
+         *(f"{table}.{fmt}" for table in TABLES for fmt in ("csv", "parquet")), PERIODS_FILE)
 """Every file a saved set may hold (besides ``manifest.json``)."""
 TEXT_ESCAPE = "formula-quote"
 """Manifest value of ``csv_text_escape``: text cells were escaped by
@@ -181,6 +183,14 @@ class Result:
                 f"completed={s.get('jobs_completed')} util={s.get('gpu_utilization'):.3f}>")
 
     @property
+    def periods(self) -> pd.DataFrame | None:
+        """One row per calendar period (``details["periods"]``; docs/timeline.md), or None
+        for a run without per-period outputs."""
+        from scheduler.period_outputs import period_frame
+
+        return period_frame(self.details)
+
+    @property
     def plot(self) -> PlotAccessor:
         """Figures of this run (matplotlib, imported on first use): ``result.plot.utilization()``,
         ``.queue()``, ``.power()``, ``.carbon()``, ``.cdf()``, ``.map()``; each returns a
@@ -208,6 +218,8 @@ class Result:
         }
         if self.scenario_text:
             files["scenario.json"] = _text_writer(self.scenario_text)
+        if (periods := self.periods) is not None:
+            files[PERIODS_FILE] = _table_writer(periods, "csv")
         for name, frame in frames.items():
             files[f"{name}.{format}"] = _table_writer(frame, format)
         extra = {"csv_text_escape": TEXT_ESCAPE} if format == "csv" else {}

@@ -25,6 +25,7 @@ from pydantic import (
 
 from scheduler.calendar_dates import Moment, calendar_fields, start_in_force
 from scheduler.generation_swaps import expand_swaps, has_swaps
+from scheduler.period_config import ReportSpec
 from scheduler.placement_config import PlacementSpec
 from scheduler.queue_config import (
     FifoQueue,
@@ -777,6 +778,8 @@ class Scenario(StrictModel):
     """Inter-site network (latency and bandwidth) for migration and request latency."""
     timeseries_step: Seconds | None = Field(default=None, gt=0)
     """Sampling step of the time series (default: duration / 500)."""
+    report: ReportSpec = Field(default_factory=lambda: ReportSpec())
+    """Per-period outputs: calendar periods and thresholds (docs/timeline.md)."""
 
     _source_dir: Path | None = PrivateAttr(default=None)
 

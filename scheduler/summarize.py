@@ -39,6 +39,7 @@ from scheduler.metrics import (
     step_function_means,
     step_means,
 )
+from scheduler.period_outputs import add_periods
 from scheduler.results import Result
 from scheduler.steady_state import (
     arrivals_are_drawn,
@@ -257,6 +258,7 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
                                                 float(run.scenario.duration),
                                                 float(run.scenario.warmup),
                                                 arrivals_are_drawn(run.scenario.workloads))
+    add_periods(run, energy, summary, details, job_frame, series)
     return Result(summary, job_frame, series, scenario_text, details)
 
 

@@ -189,8 +189,10 @@ def _figures(points: pd.DataFrame, parameters: Sequence[str],
     return "".join(parts)
 
 
-def render_sweep_report(runs: pd.DataFrame, parameters: Sequence[str], name: str) -> str:
-    """The page for a runs table (one row per run, as :func:`scheduler.sweep` returns)."""
+def render_sweep_report(runs: pd.DataFrame, parameters: Sequence[str], name: str,
+                        periods: pd.DataFrame | None = None) -> str:
+    """The page for a runs table (one row per run, as :func:`scheduler.sweep` returns);
+    ``periods``: the runs' per-period rows (``DIR/periods.csv``), drawn side by side."""
     from scheduler.html_page import page
 
     parameters = [p for p in parameters if p in runs.columns]
@@ -209,6 +211,10 @@ def render_sweep_report(runs: pd.DataFrame, parameters: Sequence[str], name: str
         ("points", "Parameter points",
          _table_note() + _points_table(points, parameters, metrics)),
     ]
+    if periods is not None and len(periods):
+        from scheduler.sweeps.report_periods import side_by_side_section
+
+        sections.insert(1, side_by_side_section(periods, parameters))
     return page(f"Sweep {name}", facts, sections, extra_css=_GRID_CSS)
 
 
@@ -227,6 +233,9 @@ def write_sweep_report(folder: str | Path, target: str | Path | None = None,
     if runs is None or parameters is None:
         runs, parameters = read_sweep_folder(folder)
     path = Path(target) if target is not None else folder / REPORT_FILE
-    text = render_sweep_report(runs, parameters, folder.name or str(folder))
+    from scheduler.sweeps.periods import read_sweep_periods
+
+    text = render_sweep_report(runs, parameters, folder.name or str(folder),
+                               read_sweep_periods(folder))
     atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
     return path

@@ -38,6 +38,7 @@ from scheduler.errors import InputError
 from scheduler.loading import validate_data
 from scheduler.results import atomic_write, escape_formula_cells, unescape_formula_cells
 from scheduler.simulation import simulate
+from scheduler.sweeps.periods import SweepPeriods, crossing_columns
 from scheduler.sweeps.spec import PlannedRun, SweepPlan, SweepSpec, column_value, plan_sweep
 from scheduler.sweeps.stats import aggregate
 
@@ -107,6 +108,12 @@ def run_one(task: RunTask) -> dict[str, Any]:
         if task.save_dir:
             result.save(task.save_dir, format=task.format)
         metrics = summary_metrics(result.summary)
+        if (periods := (result.details.get("periods") or {}).get("rows")) is not None:
+            row["periods"] = periods  # to DIR/periods.csv, not the runs table (sweeps.periods)
+            crossings = crossing_columns(result.summary)  # text: the month, or "never"
+            row.update(crossings)
+            for key in crossings:
+                metrics.pop(key, None)
     except Exception as exc:
         row.update(status="error", error=describe_error(exc))
         if task.save_dir:
@@ -544,6 +551,7 @@ def _run_locked(plan: SweepPlan, folder: Path | None, n_workers: int, dask: Any,
     """:func:`run_plan` once the folder is this sweep's alone."""
     spec = plan.spec
     table = RunsTable(folder, spec.format)  # first: a damaged table stops before any write
+    period_rows = SweepPeriods(folder)
     if folder is not None:
         atomic_write(folder / "sweep.json", lambda p: p.write_text(
             json.dumps(plan.manifest(), indent=2, default=str) + "\n", encoding="utf-8"))
@@ -570,9 +578,12 @@ def _run_locked(plan: SweepPlan, folder: Path | None, n_workers: int, dask: Any,
 
     def on_row(raw: dict[str, Any]) -> None:
         nonlocal errors
+        periods = raw.pop("periods", None)
         row = _row_of(by_id[raw["run_id"]], plan.parameters, raw)
         results[row["run_id"]] = row
         table.record(row, lead)
+        if periods is not None:
+            period_rows.record(row, plan.parameters, periods)
         if row["status"] != "ok":
             errors += 1
         if bar is not None:
@@ -590,6 +601,7 @@ def _run_locked(plan: SweepPlan, folder: Path | None, n_workers: int, dask: Any,
         if bar is not None:
             bar.close()
         table.flush()
+        period_rows.flush()
         frame = runs_frame((results[r.run_id] for r in plan.runs if r.run_id in results),
                            plan.parameters)
         if folder is not None:

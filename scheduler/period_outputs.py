@@ -1,0 +1,87 @@
+"""The per-period outputs of a run: the calendar table (:mod:`scheduler.periods`) put into the
+details (``periods``, written as ``periods.csv``) and the thresholds' first crossings into
+the summary (``first_period_crossing[NAME]``).
+
+It reads what the summary step already has (the time series, the job table, each site's
+power step function from the energy account, the scenario's service windows and signals),
+never the segment log.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from scheduler.energy import EnergyAccount, cap_steps
+from scheduler.periods import (
+    JobColumns,
+    SitePower,
+    calendar_periods,
+    first_crossings,
+    period_table,
+)
+from scheduler.signals.dates import parse_start
+from scheduler.timeline import group_windows
+
+if TYPE_CHECKING:
+    from scheduler.runtime.record import RunRecord
+
+PERIODS_KEY = "periods"
+"""details.json key of the table: ``{"period": KIND, "rows": [...], "thresholds": [...]}``."""
+CROSSING_KEY = "first_period_crossing[{}]"
+
+
+def json_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (NaN -> None: JSON has no NaN)."""
+    rows = table.to_dict(orient="records")
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else
+                 v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in rows]
+
+
+def add_periods(run: RunRecord, energy: EnergyAccount, summary: dict[str, Any],
+                details: dict[str, Any], jobs: pd.DataFrame, series: pd.DataFrame) -> None:
+    """Add the per-period table and threshold crossings, when the run has periods
+    (``report.period``; thresholds alone ask for months)."""
+    spec = run.scenario.report
+    thresholds = spec.thresholds.model_dump()
+    kind = spec.period_kind(float(run.scenario.duration))
+    if kind is None and spec.period is None and any(v is not None for v in thresholds.values()):
+        kind = "month"
+    if kind is None:
+        return
+    end = float(run.end_time)
+    periods = calendar_periods(parse_start(run.scenario.start), end, kind)
+    cluster = run.cluster
+    sites = [SitePower(name, *energy.sites[s].steps, float(run.power.pue[s]),
+                       *cap_steps(run, s, end), run.carbon[s], run.price[s])
+             for s, name in enumerate(cluster.site_names)]
+    service_names = [service.spec.name for service in run.services.services]
+    batch = ~jobs["workload"].isin(service_names).to_numpy()
+    table = period_table(
+        periods, series, end,
+        JobColumns(jobs["arrival_s"].to_numpy(np.float64), jobs["start_s"].to_numpy(np.float64),
+                   jobs["end_s"].to_numpy(np.float64), jobs["status"].to_numpy(), batch),
+        group_windows(run.scenario), (cluster.group_size * cluster.group_count).astype(float),
+        sites, energy.cluster_steps, service_names)
+    crossings = first_crossings(table, thresholds)
+    for crossing in crossings:
+        summary[CROSSING_KEY.format(crossing.name)] = crossing.period
+    details[PERIODS_KEY] = {
+        "period": kind,
+        "rows": json_rows(table),
+        "thresholds": [{"name": c.name, "limit": c.limit, "column": c.column,
+                        "period": c.period, "value": c.value, "measured": c.measured}
+                       for c in crossings],
+    }
+
+
+def period_frame(details: dict[str, Any]) -> pd.DataFrame | None:
+    """The per-period table of a run's details, or None when it has none."""
+    block = details.get(PERIODS_KEY)
+    if not isinstance(block, dict) or not block.get("rows"):
+        return None
+    return pd.DataFrame(block["rows"]).astype({"period": str})
