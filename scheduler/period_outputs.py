@@ -65,8 +65,7 @@ def add_periods(run: RunRecord, energy: EnergyAccount, summary: dict[str, Any],
         periods, series, end,
         JobColumns(jobs["arrival_s"].to_numpy(np.float64), jobs["start_s"].to_numpy(np.float64),
                    jobs["end_s"].to_numpy(np.float64), jobs["status"].to_numpy(), batch),
-        group_windows(run.scenario), (cluster.group_size * cluster.group_count).astype(float),
-        sites, energy.cluster_steps, service_names)
+        *_tranche_windows(run, cluster), sites, energy.cluster_steps, service_names)
     crossings = first_crossings(table, thresholds)
     for crossing in crossings:
         summary[CROSSING_KEY.format(crossing.name)] = crossing.period
@@ -85,3 +84,11 @@ def period_frame(details: dict[str, Any]) -> pd.DataFrame | None:
     if not isinstance(block, dict) or not block.get("rows"):
         return None
     return pd.DataFrame(block["rows"]).astype({"period": str})
+
+
+def _tranche_windows(run: RunRecord, cluster: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Service windows and GPUs of every tranche of every node group (a ramped group comes
+    in monthly tranches, each with its own window): what the capacity columns integrate."""
+    windows = group_windows(run.scenario)
+    group_gpus = (cluster.group_size * cluster.group_count).astype(float)
+    return windows.window, group_gpus[windows.group] * windows.share

@@ -266,7 +266,11 @@ def _power_columns(sites: Sequence[SitePower], cluster_times: np.ndarray,
     }
     fractions = [v for k, v in caps.items() if k.startswith("peak_fraction_of_cap[")]
     if fractions:
-        table["max_site_peak_fraction_of_cap"] = np.nanmax(np.vstack(fractions), axis=0)
+        stacked = np.vstack(fractions)
+        # A period no cap covers yet (a cap table starting later) is NaN, not a warning.
+        table["max_site_peak_fraction_of_cap"] = np.where(
+            np.isnan(stacked).all(axis=0), np.nan,
+            np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=0))
     if len(fractions) == len(sites) and sites:  # every site capped: the cluster's sum too
         total = np.array([sum(_lowest_cap(site, a, b) for site in sites)
                           for a, b in itertools.pairwise(edges)])

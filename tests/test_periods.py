@@ -364,3 +364,24 @@ def test_the_documented_slip_what_if():
     assert slip.loc["2021-01", "jobs_never_started"] == 284
     # The runs are the same until Bethune's planned date (25 July): same seed, same decisions.
     assert (plan.loc[:"2020-06", "gpu_hours_busy"] == slip.loc[:"2020-06", "gpu_hours_busy"]).all()
+
+
+def test_a_ramped_group_and_a_cap_table_by_date_show_up_month_by_month():
+    # B (4 nodes of 1 GPU) ramps from 1 Dec at half a group per tranche of 30.4375 days:
+    # 2 GPUs from 1 Dec (day 30), 4 from day 60.4375; GPU-days in Dec: 2 x 30.4375 +
+    # 4 x 0.5625, in Jan: 4 x 31 less A's 8 retired on 1 Jan (day 61).
+    scenario = three_months(rate=0.5)
+    scenario["sites"][1]["nodes"] = [{"gpu": "H100", "gpus_per_node": 1, "count": 4,
+                                      "online": "2021-12-01", "ramp": {"fraction_per_month": 0.5}}]
+    scenario["sites"][1]["power_cap"] = [{"from": "2021-12-01", "cap": "10kW"},
+                                         {"from": "2022-01-01", "cap": "20kW"}]
+    table = simulate(scenario).periods
+    assert table is not None
+    hours = table["gpu_hours_online"].tolist()
+    assert hours == pytest.approx([8 * 30 * 24, (8 * 31 + 2 * 30.4375 + 4 * 0.5625) * 24,
+                                   4 * 31 * 24], rel=1e-12)
+    assert table["gpus_online_end"].tolist() == [8, 12, 4]
+    # The cap in force at each month's end (the table's steps, by date): none, 10 kW, 20 kW.
+    fraction = table["peak_fraction_of_cap[B]"].tolist()
+    assert math.isnan(fraction[0]) or fraction[0] == 0
+    assert all(0 < f <= 1 for f in fraction[1:])
