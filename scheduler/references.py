@@ -10,6 +10,7 @@ from collections import Counter
 
 from scheduler.catalog import builtin_gpu_types
 from scheduler.errors import Problem
+from scheduler.growth import check_growth, mean_growth
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
 from scheduler.suggest import did_you_mean
 
@@ -108,7 +109,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
 
                 problems.extend(check_service_model(workload, i, present_gpu_types(scenario)))
             continue
-        expected = workload.arrival.rate_per_hour * horizon_h
+        expected = workload.arrival.rate_per_hour * horizon_h * mean_growth(workload, scenario)
         if workload.max_jobs is not None:
             expected = min(expected, workload.max_jobs)
         if expected > MAX_EXPECTED_JOBS:
@@ -116,6 +117,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
                                     f"about {expected:,.0f} jobs over the horizon; the limit is "
                                     f"{MAX_EXPECTED_JOBS:,} (lower the rate, shorten duration or "
                                     "set max_jobs)"))
+    problems.extend(check_growth(scenario))
     return problems
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scheduler.growth import GrowthCurve, grown_arrivals, workload_growth
 from scheduler.inference.backlog import FluidStep, delayed_cdf, fluid_step
 from scheduler.inference.latency import InfeasibleError, aggregate_latency, replicas_needed
 from scheduler.inference.models import ReplicaModel, demand_profile, hourly_rates
@@ -170,6 +171,8 @@ class ServiceState:
     """Request fidelity: when each busy slot frees, relative to the next step's start."""
     peak_backlog: float = 0.0
     """Largest backlog carried out of a step."""
+    growth: GrowthCurve | None = None
+    """Demand growth of the request rate (None: none)."""
 
     def __post_init__(self) -> None:
         if self.daily is not None or self.weekly is not None:
@@ -231,7 +234,8 @@ class ServiceManager:
             self.services.append(ServiceState(
                 index, workload, model, daily, weekly, user_rtt_by_site(scenario, users),
                 site_count=np.zeros(self.n_sites), site_power_w=np.zeros(self.n_sites),
-                fit_limit=_fit_limit(cluster, workload)))
+                fit_limit=_fit_limit(cluster, workload),
+                growth=workload_growth(workload, scenario.start)))
         self.by_workload = {s.index: s for s in self.services}
         self.adjustments: list[tuple[int, int, float, float, float]] = []
         """(workload, site, start, end, facility watts): corrections of replica power by load,
@@ -259,7 +263,11 @@ class ServiceManager:
                 self._scale(service, handle.now, min(interval, horizon - handle.now))
 
     def mean_rate(self, service: ServiceState, t0: float, t1: float) -> float:
-        """Mean request rate over [t0, t1): the weekly hourly profile integrated exactly."""
+        """Mean request rate over [t0, t1): the weekly hourly profile (times the demand
+        growth) integrated exactly."""
+        if service.growth is not None:
+            return grown_arrivals(service.growth, service.hourly,
+                                  service.spec.requests.rate_per_second, t0, t1) / (t1 - t0)
         if service.hourly is None:
             return service.spec.requests.rate_per_second
         return (self._requests_until(service, t1) - self._requests_until(service, t0)) / (t1 - t0)
