@@ -14,8 +14,9 @@ request rate of a step, :func:`grown_arrivals`).
 
 from __future__ import annotations
 
+import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
@@ -60,6 +61,11 @@ class GrowthCurve(Protocol):
         ``(L(b) - L(a)) / (b - a)`` late in a long run."""
         ...
 
+    def mean_between(self, a: float, b: float) -> float:
+        """:meth:`mean_factor` of one interval, in plain floats (called every autoscaler
+        step: numpy's per-call overhead would dominate)."""
+        ...
+
     def peak(self, horizon_s: float) -> float:
         """Largest f over [0, horizon_s] (the thinning bound)."""
         ...
@@ -94,6 +100,10 @@ class Compounding:
         x = self._k * (b - a)
         return self.factor(a) * np.expm1(x) / x
 
+    def mean_between(self, a: float, b: float) -> float:
+        x = self._k * (b - a)
+        return (1.0 + self.growth_per_year) ** (a / YEAR) * math.expm1(x) / x
+
     def peak(self, horizon_s: float) -> float:
         # f is monotone: its largest value is at 0 (= 1) or at the horizon.
         return max(1.0, float(self.factor(horizon_s)))
@@ -108,6 +118,16 @@ class StepTable:
 
     starts: np.ndarray
     values: np.ndarray
+    cumulative: np.ndarray = field(init=False, repr=False, compare=False)
+    """L at each start (computed once)."""
+    starts_list: list[float] = field(init=False, repr=False, compare=False)
+    """``starts`` as floats, for :meth:`mean_between`."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts_list", self.starts.tolist())
+        widths = np.diff(self.starts)
+        object.__setattr__(self, "cumulative",
+                           np.concatenate([[0.0], np.cumsum(self.values[:-1] * widths)]))
 
     @classmethod
     def from_rows(cls, times: list[float], factors: list[float]) -> StepTable:
@@ -122,12 +142,6 @@ class StepTable:
                 values.append(factor)
         return cls(np.array(starts), np.array(values))
 
-    @property
-    def _cumulative(self) -> np.ndarray:
-        """L at each start."""
-        widths = np.diff(self.starts)
-        return np.concatenate([[0.0], np.cumsum(self.values[:-1] * widths)])
-
     def _segment(self, t: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.starts, t, side="right") - 1
 
@@ -138,11 +152,11 @@ class StepTable:
     def integral(self, t: np.ndarray | float) -> np.ndarray:
         t = np.asarray(t, dtype=np.float64)
         i = np.maximum(self._segment(t), 0)
-        return self._cumulative[i] + self.values[i] * (t - self.starts[i])
+        return self.cumulative[i] + self.values[i] * (t - self.starts[i])
 
     def inverse_integral(self, y: np.ndarray | float) -> np.ndarray:
         y = np.asarray(y, dtype=np.float64)
-        cumulative = self._cumulative
+        cumulative = self.cumulative
         # side="right": a y at the end of a zero-factor segment maps past that segment, to
         # the first instant the rate is positive again.
         i = np.maximum(np.searchsorted(cumulative, y, side="right") - 1, 0)
@@ -156,9 +170,18 @@ class StepTable:
         within = np.maximum(self._segment(np.nextafter(b, -np.inf)), 0) == i
         # Within one row the mean is the row's factor exactly (so a service's rate repeats
         # bit for bit from week to week, and its replica counts are found once).
+        if within.all():
+            return self.values[i]
         with np.errstate(divide="ignore", invalid="ignore"):
             spanning = (self.integral(b) - self.integral(a)) / (b - a)
         return np.where(within, self.values[i], spanning)
+
+    def mean_between(self, a: float, b: float) -> float:
+        starts = self.starts_list
+        i = max(bisect.bisect_right(starts, a) - 1, 0)
+        if max(bisect.bisect_left(starts, b) - 1, 0) == i:  # [a, b) within row i
+            return float(self.values[i])
+        return float(self.mean_factor(np.array([a]), np.array([b]))[0])
 
     def peak(self, horizon_s: float) -> float:
         return float(self.values[self.starts <= horizon_s].max())
@@ -258,12 +281,11 @@ def grown_arrivals(curve: GrowthCurve, hourly: np.ndarray | None, rate: float, t
     ``rate``, or the weekly ``hourly`` rates (168, per second, hour 0 = time 0), times the
     factor, integrated exactly (the profile is constant within each hour, so each hour's
     part is its rate x the factor's integral over that part)."""
-    if hourly is None:
-        edges = np.array([t0, t1])
-        rates = np.array([rate])
-    else:
-        inner = np.arange(math.floor(t0 / HOUR) + 1, math.ceil(t1 / HOUR)) * HOUR
-        edges = np.concatenate([[t0], inner, [t1]])
-        rates = hourly[np.floor(edges[:-1] / HOUR).astype(np.int64) % hourly.shape[0]]
-    widths = np.diff(edges)
-    return float(np.sum(rates * widths * curve.mean_factor(edges[:-1], edges[1:])))
+    hour = math.floor(t0 / HOUR)
+    if hourly is None or math.ceil(t1 / HOUR) - 1 <= hour:  # one rate over the whole step
+        here = rate if hourly is None else float(hourly[hour % hourly.shape[0]])
+        return here * (t1 - t0) * curve.mean_between(t0, t1)
+    inner = np.arange(hour + 1, math.ceil(t1 / HOUR)) * HOUR
+    edges = np.concatenate([[t0], inner, [t1]])
+    rates = hourly[np.floor(edges[:-1] / HOUR).astype(np.int64) % hourly.shape[0]]
+    return float(np.sum(rates * np.diff(edges) * curve.mean_factor(edges[:-1], edges[1:])))

@@ -173,6 +173,9 @@ class ServiceState:
     """Largest backlog carried out of a step."""
     growth: GrowthCurve | None = None
     """Demand growth of the request rate (None: none)."""
+    last_wanted: int | None = None
+    """With growth: the last replica count worked out, the first guess for the next step
+    (the rate moves a little each step, so the answer rarely changes)."""
 
     def __post_init__(self) -> None:
         if self.daily is not None or self.weekly is not None:
@@ -309,17 +312,22 @@ class ServiceManager:
         if memo_key in service.desired_memo:
             return service.desired_memo[memo_key]
         slo = service.spec.slo
+        guess = service.last_wanted  # None without growth: the search as it always was
         try:
             if spec.mode == "utilization":
                 wanted = replicas_needed(rate, service.model, speed,
                                          target_utilization=spec.target_utilization,
-                                         max_replicas=spec.max_replicas, min_replicas=0)
+                                         max_replicas=spec.max_replicas, min_replicas=0,
+                                         guess=guess)
             else:
                 wanted = replicas_needed(rate, service.model, speed, ttft_slo_s=slo.ttft,
                                          percentile=slo.percentile, network_rtt_s=rtt,
-                                         max_replicas=spec.max_replicas, min_replicas=0)
+                                         max_replicas=spec.max_replicas, min_replicas=0,
+                                         guess=guess)
         except InfeasibleError:
             wanted = spec.max_replicas
+        if service.growth is not None:
+            service.last_wanted = wanted
         desired = max(spec.min_replicas, min(spec.max_replicas, wanted))
         if len(service.desired_memo) > 4096:
             service.desired_memo.clear()

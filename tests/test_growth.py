@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from conftest import ROOT, run_cli
 
 from scheduler import simulate
 from scheduler.arrivals import arrival_times
-from scheduler.growth import Compounding, StepTable, since_seconds
+from scheduler.growth import Compounding, StepTable, grown_arrivals, since_seconds
 from scheduler.scenario import PoissonArrival, Scenario
 
 DAY = 86400.0
@@ -298,7 +299,8 @@ def test_the_job_count_limit_counts_the_growth(tmp_path):
     from scheduler.references import check_references
 
     def problems(extra: dict) -> list[str]:
-        data = yaml.safe_load(open(_scenario_file(tmp_path, extra), encoding="utf-8"))
+        path = Path(_scenario_file(tmp_path, extra))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         data["duration"] = "365d"
         data["workloads"][0]["arrival"]["rate_per_hour"] = 3000.0
         return [str(p) for p in check_references(Scenario.model_validate(data))]
@@ -307,3 +309,49 @@ def test_the_job_count_limit_counts_the_growth(tmp_path):
     grown = problems({"growth_by_date": [{"since": 0, "factor": 3.0}]})
     assert len(grown) == 1 and "workloads.0.arrival.rate_per_hour" in grown[0]
     assert "about 78,840,000 jobs" in grown[0]
+
+
+@pytest.mark.parametrize("fidelity", ["aggregate", "request"])
+def test_a_service_launched_by_the_table_has_no_requests_before_its_launch(fidelity):
+    result = simulate(_service_scenario({
+        "rate_per_second": 2, "growth_by_date": [{"since": 0, "factor": 0},
+                                                 {"since": "1h", "factor": 1}]},
+        horizon="2h", fidelity=fidelity, interval="5m"))
+    rates = _by_period(result, "request_rate_rps[chat]", [0.0, 3600.0, 7200.0])
+    assert rates == pytest.approx([0.0, 2.0])
+    requests = result.details["services"]["chat"]["requests"]
+    assert abs(requests - 7200) < 4 * math.sqrt(7200)  # only the second hour's
+
+
+@pytest.mark.parametrize("mode", ["utilization", "slo"])
+def test_a_guess_never_changes_the_replica_count(mode):
+    # With growth the autoscaler passes its previous answer as a guess; the answer must be
+    # the one the full search gives, whatever the guess (below, at, above, far above).
+    from scheduler.inference import ReplicaModel, replicas_needed, workload_tokens
+
+    inp, out = workload_tokens("chat")
+    model = ReplicaModel(prefill_tokens_per_s=10_000, decode_s_per_token=0.03, slots=8,
+                         input=inp, output=out)
+    targets = ({"target_utilization": 0.7} if mode == "utilization"
+               else {"ttft_slo_s": 0.6, "percentile": 0.9})
+    for rate in (0.5, 7.0, 50.0, 400.0):
+        exact = replicas_needed(rate, model, min_replicas=0, **targets)
+        for guess in {1, max(1, exact - 3), exact - 1, exact, exact + 1, exact + 50}:
+            assert replicas_needed(rate, model, min_replicas=0, guess=guess,
+                                   **targets) == exact, (rate, guess)
+
+
+def test_grown_arrivals_scalar_and_array_paths_agree():
+    # One hour (the scalar path) and across hours and rows (the array path) against a fine
+    # midpoint sum of hourly rate x factor (the factor moves < 1e-4 within a second's slice).
+    hourly = np.arange(1.0, 169.0)
+    curves = (Compounding(0.3), StepTable.from_rows([3 * 3600.0 + 1800.0], [2.0]))
+    for curve in curves:
+        for t0, t1 in ((60.0, 120.0), (3000.0, 4000.0), (3 * 3600.0 + 600, 3 * 3600.0 + 2400),
+                       (3500.0, 5 * 3600.0), (0.0, 3600.0)):
+            t = np.arange(t0, t1) + 0.5
+            expected = float(np.sum(hourly[(t // 3600).astype(int)] * curve.factor(t)))
+            got = grown_arrivals(curve, hourly, 0.0, t0, t1)
+            assert got == pytest.approx(expected, rel=1e-9), (curve, t0, t1)
+            assert grown_arrivals(curve, None, 2.0, t0, t1) == pytest.approx(
+                2.0 * float(curve.integral(t1) - curve.integral(t0)), rel=1e-12)
