@@ -22,6 +22,8 @@ MAX_GROWTH_FACTOR = 1e6
 """Largest factor of a table row: beyond a million-fold, a rate typo rather than a forecast."""
 MAX_GROWTH_ROWS = 10_000
 """Rows of one table: a monthly table over 800 years; more is a generated file gone wrong."""
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2199, 12, 31)
+"""Dates a table may give: a planning horizon, with room either side."""
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SINCE_SCHEMA = {
     "anyOf": [
@@ -33,15 +35,22 @@ _SINCE_SCHEMA = {
 }
 
 
+def _in_range(day: date) -> str:
+    if not FIRST_DATE <= day <= LAST_DATE:  # beyond, time zone arithmetic overflows
+        raise ValueError(f"dates run from {FIRST_DATE} to {LAST_DATE} (got {day})")
+    return day.isoformat()
+
+
 def _since_value(value: Any) -> str | float:
     """An ISO date stays text (resolved against ``start`` later); anything else is a time."""
     if isinstance(value, date):  # YAML reads an unquoted 2028-01-01 as a date
-        return value.isoformat()
+        return _in_range(value)
     if isinstance(value, str) and _ISO_DATE.match(value.strip()):
         try:
-            return date.fromisoformat(value.strip()).isoformat()
-        except ValueError:
-            raise ValueError(f"not a calendar date (got {value!r})") from None
+            day = date.fromisoformat(value.strip())
+        except ValueError as error:
+            raise ValueError(f"not a calendar date (got {value!r}): {error}") from None
+        return _in_range(day)
     try:
         return parse_time(value)
     except ValueError as error:

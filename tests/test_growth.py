@@ -355,3 +355,11 @@ def test_grown_arrivals_scalar_and_array_paths_agree():
             assert got == pytest.approx(expected, rel=1e-9), (curve, t0, t1)
             assert grown_arrivals(curve, None, 2.0, t0, t1) == pytest.approx(
                 2.0 * float(curve.integral(t1) - curve.integral(t0)), rel=1e-12)
+
+
+def test_dates_out_of_the_planning_range_are_input_errors_not_overflows(tmp_path):
+    # 0001-01-01 00:00 in Paris is in year 0 in UTC: datetime overflows; refused on load.
+    path = _scenario_file(tmp_path, {"growth_by_date": [{"since": "0001-01-01", "factor": 2}]})
+    code, _, err = run_cli("validate", path)
+    assert code == 2 and "Traceback" not in err
+    assert "growth_by_date.0.since" in err and "dates run from 1900-01-01 to 2199-12-31" in err
