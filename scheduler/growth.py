@@ -266,7 +266,8 @@ def mean_growth(workload: Workload, scenario: Scenario) -> float:
     curve = workload_growth(workload, scenario.start)
     if curve is None:
         return 1.0
-    return float(curve.integral(scenario.duration)) / scenario.duration
+    with np.errstate(over="ignore"):  # a runaway growth counts as infinitely many jobs
+        return float(curve.integral(scenario.duration)) / scenario.duration
 
 
 def growth_text(workload: Workload) -> str:

@@ -363,3 +363,17 @@ def test_dates_out_of_the_planning_range_are_input_errors_not_overflows(tmp_path
     code, _, err = run_cli("validate", path)
     assert code == 2 and "Traceback" not in err
     assert "growth_by_date.0.since" in err and "dates run from 1900-01-01 to 2199-12-31" in err
+
+
+def test_a_runaway_growth_is_an_input_error_without_a_numpy_warning(tmp_path):
+    import warnings
+
+    from scheduler.references import check_references
+
+    path = Path(_scenario_file(tmp_path, {"growth_per_year": 100.0}))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["duration"] = "100000d"  # 101 ** 274 years: beyond any float
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        problems = [str(p) for p in check_references(Scenario.model_validate(data))]
+    assert len(problems) == 1 and "about inf jobs" in problems[0]
