@@ -13,6 +13,7 @@ bias that a finite, warm-started run keeps, stated with each check.
 
 from __future__ import annotations
 
+import itertools
 import math
 import tempfile
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import numpy as np
 from scheduler import simulate
 from scheduler.arrivals import YEAR, arrival_times
 from scheduler.cluster import Cluster, Placement
+from scheduler.growth import since_seconds
 from scheduler.inference import (
     ReplicaModel,
     aggregate_latency,
@@ -1166,6 +1168,68 @@ and start times are exact.
 """
 
 
+# --------------------------------------------------------------------------- growth by table
+
+DAILY_TRACE = Path(__file__).resolve().parents[1] / "tests/data/traces/generic/daily-2y.csv"
+"""One 1-GPU job a day for 730 days (tests/data/traces/README.md)."""
+
+
+def run_growth(quick: bool) -> list[Check]:
+    """A table's counts per row, a trace warped by a table, a grown service's requests."""
+    checks = []
+    rows = [{"since": "2027-07-01", "factor": 1.5}, {"since": "2028-01-01", "factor": 0.5}]
+    arrival = PoissonArrival.model_validate({"process": "poisson", "rate_per_hour": 50.0,
+                                             "growth_by_date": rows})
+    horizon = 2 * YEAR if quick else 4 * YEAR
+    times = np.concatenate(list(arrival_times(arrival, horizon, np.random.default_rng(23),
+                                              start="2027-01-01")))
+    # 2027-07-01 is day 181 less an hour (summer time), 2028-01-01 is day 365.
+    edges = [0.0, since_seconds("2027-07-01", "2027-01-01"), 365 * 86400.0, horizon]
+    for (a, b), factor in zip(itertools.pairwise(edges), (1.0, 1.5, 0.5), strict=True):
+        expected = 50.0 / 3600.0 * factor * (b - a)
+        observed = float(((times >= a) & (times < b)).sum())
+        checks.append(within(f"table x{factor:g} from {a / 86400:.2f} d: arrivals",
+                             expected, observed, SIGMAS * math.sqrt(expected),
+                             "4 sd of a Poisson count", digits=6))
+    trace = {"duration": "730d", "start": "2027-01-01",
+             "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8,
+                                                "count": 1}]}],
+             "workloads": [{"name": "t", "trace": {
+                 "format": "csv", "path": str(DAILY_TRACE)},
+                 "growth_by_date": [{"since": "2028-01-01", "factor": 2.0}]}]}
+    arrivals = np.sort(simulate(trace).jobs["arrival_s"].to_numpy()) / 86400.0
+    checks.append(relative("trace x2 from day 365: rows replayed (every row kept)", 730.0,
+                           float(arrivals.size), 0.0, "exact"))
+    checks.append(relative("trace x2 from day 365: last row at 365 + 364 / 2 = 547 d", 547.0,
+                           float(arrivals[-1]), 1e-12, "exact time change"))
+    rate, g, days = 5.0, 2.0, 14
+    service = {"duration": f"{days}d", "sites": trace["sites"],
+               "workloads": [{"name": "chat", "kind": "inference", "requests": {
+                   "rate_per_second": rate, "growth_per_year": g},
+                   "autoscale": {"interval": "1h"}}]}
+    k = math.log1p(g) / YEAR
+    expected = rate * math.expm1(k * days * 86400.0) / k
+    requests = simulate(service).details["services"]["chat"]["requests"]
+    checks.append(relative(f"service +{g:.0%}/year, {days} d: requests = rate x (e^(kT) - 1) / k",
+                           expected, float(requests), 1e-9, "exact integral, float sums"))
+    return checks
+
+
+GROWTH_TEXT = r"""
+A table `growth_by_date` multiplies the rate by each row's factor from its date on (1
+before the first row), so the expected count in a row's period `[a, b)` is
+`λ × factor × (b − a)`: checked on the arrival stream (50 jobs/h from 2027-01-01, ×1.5 from
+2027-07-01, day 181; ×0.5 from 2028-01-01, day 365; 2 or 4 years). A trace replay keeps every
+row and warps its times, `t' = L⁻¹(t)` with `L` the integral of the factor: one row a day
+for 730 days with ×2 from day 365 ends at day 365 + 364 / 2 = 547. An inference service at
+`λ` requests/s growing by `g` a year accounts `λ (e^(kT) − 1) / k` requests over `T`
+(aggregate fidelity counts each step's expected requests), `k = ln(1 + g) / year`.
+
+*Tolerance.* Counts: 4 standard deviations of the Poisson count, `4 sqrt(mean)`. The trace
+warp is exact; the service's requests are a sum of step integrals, exact to float rounding.
+"""
+
+
 GROUPS: list[Group] = [
     Group("M/M/c queue in the engine: Erlang C", ERLANG_TEXT, run_erlang_engine),
     Group("M/M/1 and M/D/1 in the engine: Pollaczek–Khinchine", SINGLE_TEXT, run_single_server),
@@ -1186,5 +1250,6 @@ GROUPS: list[Group] = [
           run_hetero),
     Group("Build-out timeline: demand growth and capacity by hand", TIMELINE_TEXT,
           run_timeline),
+    Group("Demand growth by table: generated, trace and service", GROWTH_TEXT, run_growth),
 ]
 """Every group, in report order."""

@@ -4,23 +4,25 @@ A profile multiplies the base rate by ``daily[hour] / mean(daily) x weekly[day] 
 mean(weekly)``, a piecewise-constant rate over the 168 hours of a week (simulation time 0 is
 Monday 00:00). Arrivals are drawn exactly by time change: unit-rate Poisson points mapped
 through the inverse of the integrated rate, so there is no thinning loop and no bias.
-Demand growth multiplies that rate by ``(1 + g) ** (t / year)``; those arrivals are drawn by
-thinning (exact as well), so a workload without growth draws exactly as before.
+Demand growth multiplies that rate by a factor f(t) (``(1 + g) ** (t / year)``, or a table by
+date: :mod:`scheduler.growth`); those arrivals are drawn by thinning (exact as well), so a
+workload without growth draws exactly as before.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import date
 
 import numpy as np
 
+from scheduler.growth import YEAR, Compounding, GrowthCurve, growth_curve
 from scheduler.scenario import PoissonArrival
 
 HOUR = 3600.0
 WEEK_HOURS = 168
-YEAR = 365.25 * 24 * HOUR
-"""A Julian year: the unit of ``growth_per_year``."""
+__all__ = ["HOUR", "WEEK_HOURS", "YEAR", "arrival_times", "growth_factor", "hourly_rates"]
 
 
 def hourly_rates(arrival: PoissonArrival) -> np.ndarray:
@@ -40,42 +42,34 @@ def hourly_rates(arrival: PoissonArrival) -> np.ndarray:
 
 def growth_factor(growth_per_year: float, t: np.ndarray | float) -> np.ndarray:
     """Rate multiplier ``(1 + g) ** (t / 1 year)`` at time ``t`` (seconds)."""
-    return np.power(1.0 + growth_per_year, np.asarray(t, dtype=np.float64) / YEAR)
-
-
-def mean_growth_factor(growth_per_year: float, horizon_s: float) -> float:
-    """Mean of :func:`growth_factor` over ``[0, horizon_s]``: ``(e^(kT) - 1) / (kT)`` with
-    ``k = ln(1 + g) / year`` (1 without growth; inf when it overflows). The expected count
-    of a growing Poisson workload is its rate x horizon x this."""
-    if growth_per_year == 0 or horizon_s <= 0:
-        return 1.0
-    k_t = math.log1p(growth_per_year) * horizon_s / YEAR
-    try:
-        return math.expm1(k_t) / k_t
-    except OverflowError:
-        return math.inf
+    return Compounding(growth_per_year).factor(t)
 
 
 def arrival_times(arrival: PoissonArrival, horizon_s: float, rng: np.random.Generator,
-                  chunk: int = 65536, max_jobs: int | None = None) -> Iterator[np.ndarray]:
-    """Chunks of increasing arrival times in ``[0, horizon_s)`` (seconds)."""
-    if arrival.growth_per_year != 0:
-        return _grown_times(arrival, horizon_s, rng, chunk, max_jobs)
+                  chunk: int = 65536, max_jobs: int | None = None,
+                  start: str | date | None = None) -> Iterator[np.ndarray]:
+    """Chunks of increasing arrival times in ``[0, horizon_s)`` (seconds). ``start``: the
+    scenario's calendar, where ``growth_by_date`` rows give dates (default: its default)."""
+    curve = growth_curve(arrival.growth_per_year, arrival.growth_by_date, start)
+    if curve is not None:
+        return _grown_times(arrival, curve, horizon_s, rng, chunk, max_jobs)
     return _profiled_times(hourly_rates(arrival), horizon_s, rng, chunk, max_jobs)
 
 
-def _grown_times(arrival: PoissonArrival, horizon_s: float, rng: np.random.Generator,
-                 chunk: int, max_jobs: int | None) -> Iterator[np.ndarray]:
+def _grown_times(arrival: PoissonArrival, curve: GrowthCurve, horizon_s: float,
+                 rng: np.random.Generator, chunk: int,
+                 max_jobs: int | None) -> Iterator[np.ndarray]:
     """Thinning (Lewis and Shedler 1979): candidates at the profiled rate times the largest
     growth factor over ``[0, horizon_s]``, each kept with probability factor(t) / largest.
-    Exact for any profile; the candidates cost at most ``(1 + g) ** years`` times more."""
-    g = arrival.growth_per_year
+    Exact for any profile; the candidates cost at most largest / mean factor times more."""
     if not np.isfinite(horizon_s):
         raise ValueError("demand growth needs a finite horizon")
-    top = max(1.0, float(growth_factor(g, horizon_s)))
+    top = curve.peak(horizon_s)
+    if top <= 0:  # a table whose factor is 0 over the whole horizon: no demand at all
+        return
     emitted = 0
     for candidates in _profiled_times(hourly_rates(arrival) * top, horizon_s, rng, chunk, None):
-        kept = candidates[rng.random(candidates.shape[0]) * top < growth_factor(g, candidates)]
+        kept = candidates[rng.random(candidates.shape[0]) * top < curve.factor(candidates)]
         if max_jobs is not None and emitted + kept.shape[0] >= max_jobs:
             yield kept[:max_jobs - emitted]
             return

@@ -342,6 +342,7 @@ def _in_service(group: Any) -> str:
 
 def _describe(scenario: Any) -> str:
     from scheduler.cluster import Cluster
+    from scheduler.growth import growth_text
     from scheduler.signals.dates import describe_start, parse_start
     from scheduler.timeline import describe_cap_table
 
@@ -364,9 +365,8 @@ def _describe(scenario: Any) -> str:
             what = (f"{requests.rate_per_second:g} requests/s, replicas of "
                     f"{workload.replica_gpus} GPUs")
         else:
-            growth = workload.arrival.growth_per_year
-            what = f"{workload.arrival.rate_per_hour:g} jobs/h" + (
-                f", {growth:+.0%}/year" if growth else "")
+            what = f"{workload.arrival.rate_per_hour:g} jobs/h"
+        what += growth_text(workload)
         lines.append(f"  workload {workload.name!r} ({workload.kind}): {what}")
     placement = scenario.policy.placement
     lines.append(f"policy: queue {scenario.policy.queue_name}; filters {', '.join(placement.filters)}; "

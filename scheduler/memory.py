@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from scheduler.arrivals import mean_growth_factor
+from scheduler.growth import mean_growth
 from scheduler.errors import InputError
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
 
@@ -39,7 +39,7 @@ def expected_jobs(scenario: Scenario) -> float:
         if isinstance(workload, TraceWorkload | InferenceWorkload):
             continue
         expected = (workload.arrival.rate_per_hour * scenario.duration / 3600.0
-                    * mean_growth_factor(workload.arrival.growth_per_year, scenario.duration))
+                    * mean_growth(workload, scenario))
         if workload.max_jobs is not None:
             expected = min(expected, workload.max_jobs)
         total += expected

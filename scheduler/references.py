@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from scheduler.arrivals import mean_growth_factor
 from scheduler.catalog import builtin_gpu_types
 from scheduler.errors import Problem
+from scheduler.growth import check_growth, mean_growth
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
 from scheduler.suggest import did_you_mean
 
@@ -109,8 +109,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
 
                 problems.extend(check_service_model(workload, i, present_gpu_types(scenario)))
             continue
-        expected = workload.arrival.rate_per_hour * horizon_h * mean_growth_factor(
-            workload.arrival.growth_per_year, horizon_h * 3600.0)
+        expected = workload.arrival.rate_per_hour * horizon_h * mean_growth(workload, scenario)
         if workload.max_jobs is not None:
             expected = min(expected, workload.max_jobs)
         if expected > MAX_EXPECTED_JOBS:
@@ -118,6 +117,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
                                     f"about {expected:,.0f} jobs over the horizon; the limit is "
                                     f"{MAX_EXPECTED_JOBS:,} (lower the rate, shorten duration or "
                                     "set max_jobs)"))
+    problems.extend(check_growth(scenario))
     return problems
 
 

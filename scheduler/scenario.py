@@ -26,6 +26,7 @@ from pydantic import (
 from scheduler.calendar_dates import Moment, calendar_fields, start_in_force
 from scheduler.generation_swaps import expand_swaps, has_swaps
 from scheduler.period_config import ReportSpec
+from scheduler.growth_spec import GrowthTable, one_growth
 from scheduler.placement_config import PlacementSpec
 from scheduler.queue_config import (
     FifoQueue,
@@ -240,6 +241,12 @@ class PoissonArrival(StrictModel):
     growth_per_year: float = Field(default=0.0, gt=-1.0, le=100.0)
     """Demand growth: the rate is multiplied by ``(1 + growth_per_year) ** (t / 1 year)``
     (compounding; a year is 365.25 days; 0.3 = +30 % a year)."""
+    growth_by_date: GrowthTable | None = None
+    """Demand growth as a table by date, ``[{since: 2028-01-01, factor: 1.6}, ...]``: the rate
+    is multiplied by the factor of the last row at or before t (1 before the first row);
+    not with ``growth_per_year`` (docs/timeline.md)."""
+
+    _one_growth = model_validator(mode="after")(one_growth)
 
 
 
@@ -476,6 +483,15 @@ class TraceWorkload(_JobTraits):
     """GPU types allowed for rows that name none (default: any)."""
     tenant: str = "default"
     """Tenant of rows whose trace gives none."""
+    growth_per_year: float = Field(default=0.0, gt=-1.0, le=100.0)
+    """Demand growth of the replay: arrival times are warped so that the local rate is
+    multiplied by ``(1 + growth_per_year) ** (t / 1 year)``; every row is kept (a trace
+    replayed faster ends earlier; docs/timeline.md)."""
+    growth_by_date: GrowthTable | None = None
+    """Demand growth of the replay as a table by date (as ``arrival.growth_by_date``); not
+    with ``growth_per_year``."""
+
+    _one_growth = model_validator(mode="after")(one_growth)
 
 
 class TokenSpec(StrictModel):
@@ -495,6 +511,14 @@ class RequestSpec(StrictModel):
     profile: Literal["chat", "code", "flat"] | DailyWeeklyProfile = "flat"
     """Daily and weekly shape: ``chat`` (smooth, ~2x peak/trough), ``code`` (working hours,
     ~10x on weekdays), ``flat``, or explicit ``{daily: [24], weekly: [7]}`` multipliers."""
+    growth_per_year: float = Field(default=0.0, gt=-1.0, le=100.0)
+    """Demand growth: the request rate is multiplied by ``(1 + growth_per_year) ** (t / 1
+    year)`` (compounding, as ``arrival.growth_per_year``); the autoscaler follows it."""
+    growth_by_date: GrowthTable | None = None
+    """Demand growth as a table by date (as ``arrival.growth_by_date``); not with
+    ``growth_per_year``."""
+
+    _one_growth = model_validator(mode="after")(one_growth)
 
 
 class SloSpec(StrictModel):

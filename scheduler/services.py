@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scheduler.growth import GrowthCurve, grown_arrivals, workload_growth
 from scheduler.inference.backlog import FluidStep, delayed_cdf, fluid_step
 from scheduler.inference.latency import InfeasibleError, aggregate_latency, replicas_needed
 from scheduler.inference.models import ReplicaModel, demand_profile, hourly_rates
@@ -170,6 +171,11 @@ class ServiceState:
     """Request fidelity: when each busy slot frees, relative to the next step's start."""
     peak_backlog: float = 0.0
     """Largest backlog carried out of a step."""
+    growth: GrowthCurve | None = None
+    """Demand growth of the request rate (None: none)."""
+    last_wanted: int | None = None
+    """With growth: the last replica count worked out, the first guess for the next step
+    (the rate moves a little each step, so the answer rarely changes)."""
 
     def __post_init__(self) -> None:
         if self.daily is not None or self.weekly is not None:
@@ -231,7 +237,8 @@ class ServiceManager:
             self.services.append(ServiceState(
                 index, workload, model, daily, weekly, user_rtt_by_site(scenario, users),
                 site_count=np.zeros(self.n_sites), site_power_w=np.zeros(self.n_sites),
-                fit_limit=_fit_limit(cluster, workload)))
+                fit_limit=_fit_limit(cluster, workload),
+                growth=workload_growth(workload, scenario.start)))
         self.by_workload = {s.index: s for s in self.services}
         self.adjustments: list[tuple[int, int, float, float, float]] = []
         """(workload, site, start, end, facility watts): corrections of replica power by load,
@@ -259,7 +266,11 @@ class ServiceManager:
                 self._scale(service, handle.now, min(interval, horizon - handle.now))
 
     def mean_rate(self, service: ServiceState, t0: float, t1: float) -> float:
-        """Mean request rate over [t0, t1): the weekly hourly profile integrated exactly."""
+        """Mean request rate over [t0, t1): the weekly hourly profile (times the demand
+        growth) integrated exactly."""
+        if service.growth is not None:
+            return grown_arrivals(service.growth, service.hourly,
+                                  service.spec.requests.rate_per_second, t0, t1) / (t1 - t0)
         if service.hourly is None:
             return service.spec.requests.rate_per_second
         return (self._requests_until(service, t1) - self._requests_until(service, t0)) / (t1 - t0)
@@ -301,17 +312,22 @@ class ServiceManager:
         if memo_key in service.desired_memo:
             return service.desired_memo[memo_key]
         slo = service.spec.slo
+        guess = service.last_wanted  # None without growth: the search as it always was
         try:
             if spec.mode == "utilization":
                 wanted = replicas_needed(rate, service.model, speed,
                                          target_utilization=spec.target_utilization,
-                                         max_replicas=spec.max_replicas, min_replicas=0)
+                                         max_replicas=spec.max_replicas, min_replicas=0,
+                                         guess=guess)
             else:
                 wanted = replicas_needed(rate, service.model, speed, ttft_slo_s=slo.ttft,
                                          percentile=slo.percentile, network_rtt_s=rtt,
-                                         max_replicas=spec.max_replicas, min_replicas=0)
+                                         max_replicas=spec.max_replicas, min_replicas=0,
+                                         guess=guess)
         except InfeasibleError:
             wanted = spec.max_replicas
+        if service.growth is not None:
+            service.last_wanted = wanted
         desired = max(spec.min_replicas, min(spec.max_replicas, wanted))
         if len(service.desired_memo) > 4096:
             service.desired_memo.clear()

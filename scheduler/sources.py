@@ -14,6 +14,7 @@ import numpy as np
 
 from scheduler.arrivals import arrival_times
 from scheduler.distributions import DurationSampler, sample_gpus
+from scheduler.growth import growth_curve
 from scheduler.jobs import KIND_NAMES
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload, TrainingWorkload
 from scheduler.traces import TraceReport, read_trace
@@ -96,7 +97,7 @@ def synthetic_source(scenario: Scenario, type_index: dict[str, int], index: int,
         gpus_rng = np.random.default_rng(gpus_seed)
         duration_rng = np.random.default_rng(duration_seed)
         for times in arrival_times(workload.arrival, scenario.duration, arrival_rng, chunk,
-                                   workload.max_jobs):
+                                   workload.max_jobs, scenario.start):
             n = times.shape[0]
             yield JobChunk(times, sample_gpus(workload.gpus, gpus_rng, n),
                            sampler.sample(duration_rng, n), np.zeros(n, dtype=np.int64),
@@ -110,6 +111,9 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
                  tenants: TenantNames, chunk: int = 65536) -> WorkloadSource:
     """A replayed trace: rows streamed from the file, only those arriving before the horizon.
 
+    With demand growth, arrival times are warped by the inverse of the integrated factor
+    (:mod:`scheduler.growth`): every row is kept, in order, at a local rate x the factor.
+
     A row naming GPU types keeps them as its constraint (names the catalog does not know are
     ignored; a row left with none can never run and is rejected at arrival with a reason).
     """
@@ -118,6 +122,7 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
     source = WorkloadSource(index, workload.name, lambda: iter(()),
                             [allowed_mask(type_index, workload.gpu_types)])
     default_tenant = tenants.index(workload.tenant)
+    growth = growth_curve(workload.growth_per_year, workload.growth_by_date, scenario.start)
 
     def type_key(text: str, line: int) -> int:
         if not text:
@@ -135,7 +140,10 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
         source.report = reader.report
         with reader:
             for part in reader:
-                inside = part.arrival_s < scenario.duration
+                arrivals = part.arrival_s
+                if growth is not None:  # t' = L^-1(t): local rate x factor, order kept
+                    arrivals = growth.inverse_integral(arrivals)
+                inside = arrivals < scenario.duration
                 n = int(inside.sum())
                 if n == 0:
                     break
@@ -147,7 +155,7 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
                 keys = np.array([type_key(t, line) for t, line in
                                  zip(part.gpu_type[:n].tolist(), part.line[:n].tolist(),
                                      strict=True)], dtype=np.int64)
-                yield JobChunk(part.arrival_s[:n], part.gpus[:n].astype(np.int64),
+                yield JobChunk(arrivals[:n], part.gpus[:n].astype(np.int64),
                                part.duration_s[:n], keys, kinds, tenant_ids)
                 if n < len(part):
                     break

@@ -206,14 +206,17 @@ def replicas_needed(rate_rps: float, model: ReplicaModel, speed: float = 1.0,
                     target_utilization: float | None = None, ttft_slo_s: float | None = None,
                     percentile: float = 0.9, max_replicas: int = 10_000_000,
                     min_replicas: int = 1, network_rtt_s: float = 0.0,
-                    arrival_scv: float = 1.0, prefill_spread: bool = False) -> int:
+                    arrival_scv: float = 1.0, prefill_spread: bool = False,
+                    guess: int | None = None) -> int:
     """Smallest replica count in [min_replicas, max_replicas] meeting every target given.
 
     Targets: utilisation <= ``target_utilization``; TTFT at ``percentile`` <= ``ttft_slo_s``.
     With neither, the smallest stable count. Rate 0 returns ``min_replicas`` (pass 0 to allow
     no replicas); otherwise the result is >= 1. Raises :class:`InfeasibleError` when the SLO
     is below the idle TTFT (its percentile with ``prefill_spread``, else mean prefill + RTT)
-    or ``max_replicas`` is not enough. Other arguments as in :func:`aggregate_latency`.
+    or ``max_replicas`` is not enough. ``guess`` (e.g. the previous answer of a slowly
+    changing rate) is checked first: when it passes and one fewer fails, it is the answer
+    without a search. Other arguments as in :func:`aggregate_latency`.
     """
     if min_replicas < 0 or max_replicas < max(min_replicas, 1):
         raise ValueError(f"need 0 <= min_replicas <= max_replicas, max_replicas >= 1; got "
@@ -244,6 +247,9 @@ def replicas_needed(rate_rps: float, model: ReplicaModel, speed: float = 1.0,
     lo = max(min_replicas, 1, math.floor(per_replica))  # floor(load per replica): unstable
     if lo > max_replicas:
         raise InfeasibleError(f"{max_replicas} replicas cannot carry {rate_rps} requests/s")
+    # Both checks are monotone in n: a passing guess whose predecessor fails is the smallest.
+    if guess is not None and lo < guess <= max_replicas and ok(guess) and not ok(guess - 1):
+        return guess
     if ok(lo):
         return lo
     hi = lo
