@@ -11,7 +11,6 @@ workload without growth draws exactly as before.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from datetime import date
 

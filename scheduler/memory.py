@@ -13,8 +13,8 @@ import os
 import re
 from pathlib import Path
 
-from scheduler.growth import mean_growth
 from scheduler.errors import InputError
+from scheduler.growth import mean_growth
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
 
 BYTES_PER_JOB = 1200

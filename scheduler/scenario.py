@@ -25,8 +25,8 @@ from pydantic import (
 
 from scheduler.calendar_dates import Moment, calendar_fields, start_in_force
 from scheduler.generation_swaps import expand_swaps, has_swaps
-from scheduler.period_config import ReportSpec
 from scheduler.growth_spec import GrowthTable, one_growth
+from scheduler.period_config import ReportSpec
 from scheduler.placement_config import PlacementSpec
 from scheduler.queue_config import (
     FifoQueue,
