@@ -9,8 +9,10 @@ scripts/make_hdf_scenarios.py, PUE and AI share from sites.csv), as 8-GPU nodes.
 site's power cap is a table by date: its cumulative phase MW x AI share from each phase's
 date (Escaudain: its 700 MW RTE connection from 2030). Existing H100/H200 fleets are
 swapped for newer generations at dates in ``swaps`` (same IT power, so fewer GPUs).
-Training demand grows by ``growth_per_year``, fitted so that it asks for the same share
-of the GPUs online at two anchor dates (DEMAND_ANCHORS). Run: python scripts/make_hdf_buildout.py
+Training demand follows the build-out: a ``growth_by_date`` table by month whose factor is
+the month's mean GPUs in service over those at the start, so that each workload asks for
+the same share of the GPUs in service every month (DEMAND). Run:
+python scripts/make_hdf_buildout.py
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ START = date(2026, 1, 5)
 """A Monday (grid profiles keep their weekdays), the first full week of 2026."""
 END = date(2033, 1, 1)
 """The horizon: 00:00 on 2033-01-01, seven years of 2026-2032 less four days."""
+FULL_SCALE_YEAR = (date(2030, 1, 7), 365)
+"""The 1:1 file's run window: the year from Monday 2030-01-07 (8.2 M jobs; the whole
+timeline at 1:1, 44.5 M jobs, needs ~53 GB at the memory guard's 1,200 bytes a job, so it is
+a `--set start=2026-01-05 --set duration=2553d` away, for a larger machine)."""
 ALL_IN_KW_2026 = {**ALL_IN_KW, "B300": 2.1, "GB300": 2.2, "MI355X": 2.1}
 """Per-GPU all-in IT power of the 2026 parts: ASSUMPTION, the B200/GB200 and MI300X figures
 plus the extra board power (B300 +0.1 kW, GB300 +0.2 kW, MI355X +0.65 kW; catalog TDPs)."""
@@ -51,11 +57,9 @@ SMALL_RESEARCH_GPUS = {"choice": [1, 2, 4, 8, 16, 32, 64, 128],
 FOUNDATION_GPUS = {"choice": [512, 1024, 2048, 4096], "weights": [0.4, 0.3, 0.2, 0.1]}
 FOUNDATION_DURATION = {"median_s": 2 * 86400.0, "sigma": 0.8, "cap_s": 30 * 86400.0}
 TARGET_SHARE = {"research": 0.45, "foundation": 0.25}
-"""Shares of the GPUs online the workloads ask for at the anchor dates (as hdf-2030.yaml)."""
-DEMAND_ANCHORS = (date(2027, 1, 1), date(2031, 1, 1))
-"""ASSUMPTION: demand matches the build-out at Bethune's first phase and at the 2030
-snapshot; between, above and below those dates the fleet runs emptier or fuller (the
-exponential of growth_per_year cannot follow an S-shaped build-out; growth tables can)."""
+"""Shares of the GPUs in service the workloads ask for, every month (as hdf-2030.yaml)."""
+DEMAND = ("ASSUMPTION: the fleet is built for its demand, so training demand follows the "
+          "GPUs in service month by month (a planner's slip moves capacity, not demand)")
 
 
 def days_from_start(day: date) -> float:
@@ -118,13 +122,26 @@ def nodes_in(phase: dict, nodes: int, day: date) -> int:
     return min(nodes, math.ceil(tranches * nodes / months - 1e-9))
 
 
-def growth() -> tuple[float, float]:
-    """(growth_per_year, share multiplier at START) from the two anchor dates."""
-    first, second = DEMAND_ANCHORS
-    years = (second - first).days / 365.25
-    g = (gpus_online(second) / gpus_online(first)) ** (1 / years) - 1
-    at_start = (1 + g) ** (-(first - START).days / 365.25)
-    return g, at_start * gpus_online(first)
+def month_starts() -> list[date]:
+    """The first day of every month from START's to END's (exclusive)."""
+    out, day = [], date(START.year, START.month, 1)
+    while day < END:
+        out.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return out
+
+
+def demand_table() -> list[tuple[date, float]]:
+    """(first of month, factor): the month's mean GPUs in service (daily) over those at START.
+    The first row is dated START's month, before START: in force from time 0."""
+    base = gpus_online(START)
+    rows = []
+    for first in month_starts():
+        last = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        days = [date.fromordinal(d) for d in range(max(first, START).toordinal(),
+                                                   min(last, END).toordinal())]
+        rows.append((first, sum(gpus_online(d) for d in days) / len(days) / base))
+    return rows
 
 
 def _lognormal_mean(spec: dict) -> float:
@@ -175,17 +192,25 @@ def _site_lines(name: str, site: dict, rows: list[dict], scale: float) -> list[s
 
 
 def _workload_lines(scale: float, research_gpus: dict, foundation_gpus: dict) -> list[str]:
-    g, base_gpus = growth()
+    base_gpus = gpus_online(START)
+    rows: list[tuple[date, str]] = []
+    for day, factor in demand_table():
+        if not rows or rows[-1][1] != f"{factor:.4g}":  # a row where the factor changes
+            rows.append((day, f"{factor:.4g}"))
+    table = [f"        - {{since: {day}, factor: {factor}}}" for day, factor in rows]
     out = []
     for name, gpus_spec, dur in (("research", research_gpus, RESEARCH_DURATION),
                                  ("foundation", foundation_gpus, FOUNDATION_DURATION)):
         rate = (TARGET_SHARE[name] * base_gpus * scale
                 / (mean_gpus(gpus_spec) * _lognormal_mean(dur) / 3600))
+        growth = (["      growth_by_date: &demand", *table] if name == "research"
+                  else ["      growth_by_date: *demand"])
         out += [f"  - name: {name}", "    kind: training",
-                f"    # {TARGET_SHARE[name]:.0%} of the GPUs online at {DEMAND_ANCHORS[0]} and "
-                f"{DEMAND_ANCHORS[1]}: rate at the start x (1 + g)^years",
-                f"    arrival: {{process: poisson, rate_per_hour: {rate:.4g}, "
-                f"growth_per_year: {g:.4f}}}",
+                f"    # {TARGET_SHARE[name]:.0%} of the GPUs in service, month by month: the rate at",
+                "    # the start x the month's GPUs in service over the start's (ASSUMPTION: the",
+                "    # fleet is built for its demand; the research table is shared by anchor).",
+                "    arrival:", "      process: poisson", f"      rate_per_hour: {rate:.4g}",
+                *growth,
                 f"    gpus: {_fmt_weights(gpus_spec)}",
                 f"    duration: {{distribution: lognormal, median: {dur['median_s']:g}s, "
                 f"sigma: {dur['sigma']}, cap: {dur['cap_s'] / 86400:g}d}}"]
@@ -203,8 +228,20 @@ def _workload_lines(scale: float, research_gpus: dict, foundation_gpus: dict) ->
     return out
 
 
+def window_lines(window: tuple[date, int] | None) -> list[str]:
+    """``start``/``duration``: the whole timeline, or ``window`` = (a Monday, days)."""
+    if window is None:
+        return [f"start: {START}  # a Monday",
+                f"duration: {days_from_start(END):g}d  # to 2033-01-01 00:00"]
+    first, days = window
+    return [f"# The year from {first} (dates below keep their meaning whatever the start); the",
+            f"# whole timeline: --set start={START} --set duration={days_from_start(END):g}d.",
+            f"start: {first}  # a Monday", f"duration: {days}d"]
+
+
 def scenario_text(scale: float, name: str, comment: str, foundation_gpus: dict,
-                  research_gpus: dict = RESEARCH_GPUS) -> str:
+                  research_gpus: dict = RESEARCH_GPUS,
+                  window: tuple[date, int] | None = None) -> str:
     table = sites()
     by_site: dict[str, list[dict]] = {}
     for phase in phases():
@@ -212,8 +249,7 @@ def scenario_text(scale: float, name: str, comment: str, foundation_gpus: dict,
     lines = [f"# {comment}",
              "# Generated by scripts/make_hdf_buildout.py from scheduler/data/hdf_buildout.csv",
              "# and sites.csv (PROVENANCE.md; docs/hdf-reference-scenario.md, 'Build-out').",
-             f"name: {name}", "seed: 2026", f"start: {START}  # a Monday",
-             f"duration: {days_from_start(END):g}d  # to 2033-01-01 00:00",
+             f"name: {name}", "seed: 2026", *window_lines(window),
              "# French grid as hdf-2030.yaml (the 2020 shape at 2024-25 levels; day-ahead shape).",
              "grid:", "  carbon_g_per_kwh: fr-2024", "  price_eur_per_mwh: day-ahead-fr",
              "# Llama 3's interruption rate: ~2e-5 failures per GPU-hour; 4 h to repair a node.",
@@ -231,7 +267,7 @@ def scenario_text(scale: float, name: str, comment: str, foundation_gpus: dict,
 def main() -> None:
     (ROOT / "scenarios" / "hdf-buildout.yaml").write_text(scenario_text(
         1.0, "hdf-buildout", "Hauts-de-France build-out 2026-2032 at full scale (1:1).",
-        FOUNDATION_GPUS))
+        FOUNDATION_GPUS, window=FULL_SCALE_YEAR))
     (ROOT / "scenarios" / "hdf-buildout-small.yaml").write_text(scenario_text(
         0.01, "hdf-buildout-small", "Hauts-de-France build-out 2026-2032 at 1:100 "
         "(jobs 1/8 the size, so that they fit the small sites).",

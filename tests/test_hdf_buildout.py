@@ -31,7 +31,8 @@ SITES = {row["site"]: row for row in csv.DictReader(
 
 @pytest.fixture(scope="module")
 def full() -> Scenario:
-    return load_scenario(FULL)
+    # The whole timeline (the file itself runs the year from 2030-01-07: test below).
+    return load_scenario(FULL, ["start=2026-01-05", "duration=2553d"])
 
 
 def seconds_at(scenario: Scenario, day: str) -> float:
@@ -133,17 +134,51 @@ def test_moving_start_slices_the_build_out_at_2030():
 
 
 def test_expected_jobs_count_the_growth(full):
-    # The memory guard and the job limit read the expected count, growth included: over
-    # [0, T] a rate r x (1 + g)^(t / year) brings r x year x ((1 + g)^(T / year) - 1) / ln(1 + g)
-    # jobs; the build-out's ~49.5 M (not rate x duration = 3.3 M).
-    from scheduler.arrivals import YEAR
+    # The memory guard and the job limit read the expected count, growth included: a step
+    # table brings rate x sum(factor x time in force) jobs, by hand from the file's rows
+    # (dates placed on the Paris calendar here): ~44.5 M over seven years, not rate x
+    # duration = 2 M.
+    import yaml
+
     from scheduler.memory import expected_jobs
 
-    by_hand = sum(w.arrival.rate_per_hour / 3600 * YEAR
-                  * ((1 + w.arrival.growth_per_year) ** (full.duration / YEAR) - 1)
-                  / math.log1p(w.arrival.growth_per_year) for w in full.workloads)
+    raw = yaml.safe_load(FULL.read_text(encoding="utf-8"))
+    assert raw["start"] == date(2030, 1, 7) and raw["duration"] == "365d"
+    by_hand = 0.0
+    for workload in raw["workloads"]:
+        rows = workload["arrival"]["growth_by_date"]
+        edges = [max(0.0, seconds_at(full, str(row["since"]))) for row in rows]
+        ends = [*edges[1:], full.duration]
+        in_force = sum(row["factor"] * (end - begin)
+                       for row, begin, end in zip(rows, edges, ends, strict=True))
+        by_hand += workload["arrival"]["rate_per_hour"] / 3600 * in_force
     assert expected_jobs(full) == pytest.approx(by_hand, rel=1e-9)
-    assert 45e6 < by_hand < 50e6
+    assert 40e6 < by_hand < 50e6
+
+
+def test_demand_follows_the_gpus_in_service_month_by_month(full):
+    # The file's assumption (docs/hdf-reference-scenario.md): each month's factor is that
+    # month's mean GPUs in service over those at the start, so research asks for 45 % of the
+    # GPUs in service every month. Checked on the windows of the loaded scenario (not the
+    # generator's arithmetic) on the first day of a few months, within 5 %: the factor is a
+    # month's mean, and a ramped phase adds up to a twelfth of itself within a month.
+    from scheduler.growth import workload_growth
+
+    research = full.workloads[0]
+    curve = workload_growth(research, full.start)
+    assert curve is not None
+    windows = group_windows(full)
+    gpus = {g: n.gpus_per_node for g, n in enumerate(n for s in full.sites for n in s.nodes)}
+
+    def in_service(t: float) -> float:
+        live = (windows.window[:, 0] <= t) & (windows.window[:, 1] > t)
+        return float(sum(windows.nodes[k] * gpus[int(windows.group[k])]
+                         for k in np.flatnonzero(live)))
+
+    base = in_service(0.0)
+    for day in ("2026-06-15", "2027-06-15", "2029-06-15", "2030-06-15", "2032-06-15"):
+        t = seconds_at(full, day)
+        assert float(curve.factor(t)) == pytest.approx(in_service(t) / base, rel=0.05), day
 
 
 def test_the_job_limit_sees_a_steep_growth():
@@ -159,3 +194,54 @@ def test_the_job_limit_sees_a_steep_growth():
     with pytest.raises(InputError) as caught:
         simulate(scenario)
     assert "workloads.0.arrival.rate_per_hour" in str(caught.value)
+
+
+def gpus_in_service_by_hand(raw: dict, scenario: Scenario, t: float) -> int:
+    """GPUs in service at ``t`` read from the YAML as written (not through the scheduler's
+    service windows): a group serves from ``online`` in tranches of ceil(k x f x count) nodes
+    every 30.4375 days, until a swap's ``at`` hands over to the new GPUs."""
+    month = 365.25 / 12 * 86400.0
+    total = 0
+    for site in raw["sites"]:
+        for group in site["nodes"]:
+            online = seconds_at(scenario, str(group.get("online", scenario.start)))
+            swap = group.get("swap")
+            until = seconds_at(scenario, str(swap["at"])) if swap else math.inf
+            fraction = group.get("ramp", {}).get("fraction_per_month", 1.0)
+            for begin, end, count in ((online, until, group["count"]),
+                                      (until, math.inf, swap["count"] if swap else 0)):
+                if begin < t <= end:
+                    tranches = math.floor((t - online) / month) + 1 if t > online else 0
+                    nodes = min(count, math.ceil(tranches * fraction * count - 1e-9))
+                    total += (count if begin == until else nodes) * group["gpus_per_node"]
+    return total
+
+
+def test_the_whole_timeline_runs_with_capacity_and_demand_by_year():
+    # 2026-2032 at 1:100 with the rates cut 50-fold (5 s): the per-year table shows the
+    # GPUs in service at each year's end as the file says (by hand above), arrivals per year
+    # as the growth table integrates (within 4 Poisson SDs: 6e-5 two-sided per year; the
+    # table's factor goes 1 -> 78 over the years, so a growth applied wrong is hundreds of
+    # SDs off) and every job accounted for.
+    import yaml
+
+    raw = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
+    rates = [w["arrival"]["rate_per_hour"] / 50 for w in raw["workloads"]]
+    result = simulate(str(SMALL), overrides=[
+        *(f"workloads.{i}.arrival.rate_per_hour={r}" for i, r in enumerate(rates)),
+        "report.period=year"])
+    table, summary = result.periods, result.summary
+    assert table is not None
+    assert table["period"].tolist() == [str(y) for y in range(2026, 2033)]
+    scenario = load_scenario(SMALL)
+    for row in table.itertuples():
+        assert row.gpus_online_end == gpus_in_service_by_hand(raw, scenario, row.end_s), row.period
+    from scheduler.growth import workload_growth
+    for row in table.itertuples():
+        expected = sum(r / 3600 * float(np.diff(workload_growth(w, scenario.start).integral(
+            np.array([row.start_s, row.end_s])))[0])
+            for r, w in zip(rates, scenario.workloads, strict=True))
+        assert abs(row.jobs_arrived - expected) <= 4 * math.sqrt(expected), row.period
+    assert table["jobs_arrived"].sum() == summary["jobs_submitted"]
+    assert summary["jobs_submitted"] == (summary["jobs_completed"] + summary["jobs_rejected"]
+                                         + summary["jobs_unfinished"] + summary["jobs_failed"])
