@@ -274,6 +274,9 @@ def _power_columns(sites: Sequence[SitePower], cluster_times: np.ndarray,
     if len(fractions) == len(sites) and sites:  # every site capped: the cluster's sum too
         total = np.array([sum(_lowest_cap(site, a, b) for site in sites)
                           for a, b in itertools.pairwise(edges)])
+        # A period where some site has no cap in force yet (its cap table starts later)
+        # has no total cap: NaN, not inf (and no fraction of it).
+        total = np.where(np.isfinite(total), total, np.nan)
         table["power_cap_total_mw"] = total / 1e6
         table["peak_fraction_of_cap_total"] = table["facility_power_peak_mw"] * 1e6 / total
     return {**table, **caps}

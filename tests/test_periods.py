@@ -385,3 +385,19 @@ def test_a_ramped_group_and_a_cap_table_by_date_show_up_month_by_month():
     fraction = table["peak_fraction_of_cap[B]"].tolist()
     assert math.isnan(fraction[0]) or fraction[0] == 0
     assert all(0 < f <= 1 for f in fraction[1:])
+
+
+def test_a_cap_table_starting_later_leaves_the_total_cap_undefined_not_infinite():
+    # Every site has a cap table, B's starts on 1 Dec: November has no total of caps (NaN,
+    # None in details.json, which allows no inf), December and January have 10 + 20 kW.
+    scenario = three_months(rate=0.5)
+    scenario["sites"][0]["power_cap"] = [{"from": "2021-11-01", "cap": "20kW"}]
+    scenario["sites"][1]["power_cap"] = [{"from": "2021-12-01", "cap": "10kW"}]
+    result = simulate(scenario)
+    table = result.periods
+    assert table is not None
+    total = table["power_cap_total_mw"].tolist()
+    assert math.isnan(total[0]) and total[1:] == pytest.approx([0.03, 0.03])
+    rows = result.details["periods"]["rows"]
+    assert rows[0]["power_cap_total_mw"] is None
+    assert math.isnan(table["peak_fraction_of_cap_total"].iloc[0])
