@@ -1,0 +1,168 @@
+"""Streaming mode (docs/streaming.md): job records and segments go to Parquet during the run,
+memory holds the live jobs only, and the results are those of the same run in memory."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import scheduler.simulation as simulation
+from scheduler import simulate
+from scheduler.errors import InputError
+from scheduler.job_spill import (
+    JOB_ROWS_FILE,
+    SEGMENTS_FILE,
+    SpillingJobTable,
+    StreamOptions,
+)
+from scheduler.jobs import Status
+from scheduler.mapped_columns import PAGE, POISON_INT8
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+CASES: dict[str, tuple[str, int | None, tuple[str, ...], dict[str, Any]]] = {
+    # LAS with preemption by attained service and node failures (Philly trace replay).
+    "philly-las-failures": ("philly-6214e9.yaml", 5, (
+        "policy={queue: las, las: {thresholds_gpu_hours: [1, 10]}}", "duration=20d",
+        "drain=false", "failures={rate_per_gpu_hour: 0.002, repair: 2h}"), {}),
+    # Priority preemption, failures, inference services (replicas start and stop).
+    "hdf-small-priority-preempt": ("hdf-2030-small.yaml", 3, (
+        "policy.queue=priority", "policy.priority={preempt: true}", "duration=1d"), {}),
+    # A timeline (groups online and offline) and demand growth, cut short.
+    "buildout-90d": ("buildout-example.yaml", None, ("duration=90d",), {}),
+    # EASY backfilling: reservations read pending and running jobs only.
+    "mmc-easy": ("mmc.yaml", 7, ("policy.queue=easy-backfill",), {}),
+    # Stopped early: jobs not yet arrived are dropped and the rest renumbered.
+    "hdf-small-stopped": ("hdf-2030-small.yaml", 3, ("duration=1d",), {"max_events": 3000}),
+}
+
+
+def saved_digests(result: Any, directory: Path) -> dict[str, str]:
+    """sha256 of each saved output (the wall time aside)."""
+    result.summary.pop("wall_time_s", None)
+    out = result.save(directory)
+    return {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+            for name in ("summary.json", "details.json", "jobs.csv", "timeseries.csv")}
+
+
+def tiny_blocks(directory: Path) -> StreamOptions:
+    """Blocks of 64 rows, poisoned when released (a later read of a retired row shows), and
+    segment chunks of 50: many retirements on a small run."""
+    return StreamOptions(directory, block_rows=64, poison=True, segment_chunk_rows=50)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_streaming_gives_the_results_of_the_run_in_memory(name: str, tmp_path: Path) -> None:
+    scenario, seed, overrides, limits = CASES[name]
+    in_memory = simulate(SCENARIOS / scenario, seed=seed, overrides=overrides, **limits)
+    streamed = simulate(SCENARIOS / scenario, seed=seed, overrides=overrides, **limits,
+                        stream_to=tiny_blocks(tmp_path / "stream"))
+    assert (saved_digests(streamed, tmp_path / "b") == saved_digests(in_memory, tmp_path / "a"))
+    summary = streamed.summary
+    assert summary["jobs_submitted"] == (summary["jobs_completed"] + summary["jobs_rejected"]
+                                         + summary["jobs_failed"] + summary["jobs_unfinished"])
+
+
+def test_the_streamed_files_hold_every_retired_job_and_every_segment(tmp_path: Path) -> None:
+    result = simulate(SCENARIOS / "mmc.yaml", seed=7, stream_to=tiny_blocks(tmp_path))
+    rows = pq.read_table(tmp_path / JOB_ROWS_FILE).to_pandas().set_index("job_id").sort_index()
+    jobs = result.jobs.set_index("job_id").loc[rows.index]
+    # Retired rows were terminal when written, and nothing changed them afterwards.
+    assert set(rows["status"]) <= {Status.COMPLETED, Status.REJECTED, Status.FAILED}
+    np.testing.assert_array_equal(rows["arrival_s"], jobs["arrival_s"])
+    np.testing.assert_array_equal(rows["end_s"], jobs["end_s"])
+    segments = pq.read_table(tmp_path / SEGMENTS_FILE)
+    # Whole chunks of 50 (one segment per job here: no preemption); the last one, at most
+    # 50 segments, was read from memory at the end.
+    assert segments.num_rows % 50 == 0
+    assert result.summary["jobs_submitted"] - 50 <= segments.num_rows
+
+
+def test_resident_rows_stay_bounded_by_the_live_jobs(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """M/M/c at 84 % load: ~2,700 jobs seen, a few dozen alive at once. Each live job pins
+    at most one block of 64 rows, and the block being filled is resident too."""
+    seen: list[tuple[int, int, int]] = []
+    retire = SpillingJobTable.retire
+
+    def observed(table: SpillingJobTable) -> int:
+        done = retire(table)
+        live = int(np.isin(table.status[: table.size], [Status.PENDING, Status.RUNNING]).sum())
+        seen.append((table.size, live, table.resident_rows()))
+        return done
+
+    monkeypatch.setattr(SpillingJobTable, "retire", observed)
+    # One arrival chunk per 10 jobs, so that rows not yet arrived do not fill the table.
+    build = simulation.build_sources
+    monkeypatch.setattr(simulation, "build_sources",
+                        lambda *args: [_small_chunks(s) for s in build(*args)])
+    result = simulate(SCENARIOS / "mmc.yaml", seed=7, stream_to=tiny_blocks(tmp_path))
+    assert result.summary["jobs_submitted"] > 2000
+    assert len(seen) > 20
+    for size, live, resident in seen:
+        assert resident <= 64 * (live + 2), (size, live, resident)
+    assert max(resident for _, _, resident in seen) < result.summary["jobs_submitted"] / 5
+
+
+def _small_chunks(source: Any) -> Any:
+    chunks = source.chunks
+
+    def split() -> Any:
+        for chunk in chunks():
+            for first in range(0, chunk.gpus.shape[0], 10):
+                yield dataclasses.replace(chunk, **{
+                    f.name: getattr(chunk, f.name)[first:first + 10]
+                    for f in dataclasses.fields(chunk)})
+
+    source.chunks = split
+    return source
+
+
+def test_released_rows_are_written_then_poisoned_and_live_rows_survive_growth(
+        tmp_path: Path) -> None:
+    table = SpillingJobTable(tmp_path, block_rows=8, poison=True, capacity=8)
+    table.extend(np.arange(20.0), np.ones(20, dtype=np.int64), np.full(20, 5.0), 0,
+                 np.zeros(20, dtype=np.int32))
+    table.status[:8] = Status.COMPLETED  # block 0 ends; block 1 keeps one live job
+    table.status[8:15] = Status.REJECTED
+    assert table.retire() == 1
+    assert np.isnan(table.arrival_s[:8]).all() and (table.status[:8] == POISON_INT8).all()
+    table.extend(np.arange(20.0, 60.0), np.ones(40, dtype=np.int64), np.full(40, 5.0), 0,
+                 np.zeros(40, dtype=np.int32))  # grows: live rows are copied, poison kept
+    np.testing.assert_array_equal(table.arrival_s[8:60], np.arange(8.0, 60.0))
+    assert np.isnan(table.arrival_s[:8]).all()
+    table.sink.close()
+    written = pq.read_table(tmp_path / JOB_ROWS_FILE)
+    assert written.column("job_id").to_pylist() == list(range(8))
+    assert written.column("arrival_s").to_pylist() == [float(i) for i in range(8)]
+
+
+def test_without_poison_released_pages_go_back_to_the_os(tmp_path: Path) -> None:
+    """MADV_DONTNEED: a private anonymous page reads as zeros once dropped (the memory is
+    free again), while the rows of the next block keep their values."""
+    rows = 2 * PAGE
+    table = SpillingJobTable(tmp_path, capacity=rows)
+    table.extend(np.arange(1.0, rows + 1.0), np.ones(rows, dtype=np.int64), np.ones(rows), 0,
+                 np.zeros(rows, dtype=np.int32))
+    table.status[:PAGE] = Status.COMPLETED
+    assert table.retire() == 1
+    assert not table.arrival_s[:PAGE].any()
+    np.testing.assert_array_equal(table.arrival_s[PAGE:rows], np.arange(PAGE + 1.0, rows + 1.0))
+    assert table.resident_rows() == PAGE
+    with pytest.raises(ValueError, match="multiple of"):
+        SpillingJobTable(tmp_path, block_rows=100)
+
+
+def test_a_stream_directory_that_cannot_be_made_is_an_input_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="stream_to"):
+        simulate(SCENARIOS / "mmc.yaml", seed=1, overrides=["duration=1h"],
+                 stream_to=blocker / "sub")
