@@ -62,6 +62,7 @@ class JobsSeen:
         self.started = time.perf_counter()
         self.next_row = every
         self.rows: list[dict[str, Any]] = []
+        self.run_end: dict[str, float] = {}
 
     def seen(self, now: float) -> int:
         """Jobs arrived by ``now``: released rows (all arrived) and resident rows that
@@ -97,7 +98,10 @@ class JobsSeen:
                        for value in row.values()), flush=True)
 
     def close(self) -> None:
-        pass
+        """The engine's run is over (before the tables are read back for the summary)."""
+        self.run_end = {"wall_s": time.perf_counter() - self.started, "rss_mb": rss_mb(),
+                        "peak_rss_mb": peak_rss_mb()}
+        print(f"end of the engine run: {self.run_end}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "engine_wall_s": summary["wall_time_s"], "simulate_wall_s": simulate_s,
         "save_wall_s": save_s, "jobs_per_s": summary["jobs_submitted"] / simulate_s,
         "peak_rss_mb": peak_rss_mb(), "gpu_utilization": summary["gpu_utilization"],
-        "load_avg_at_start": load,
+        "run_end": sink.run_end, "rows": sink.rows, "load_avg_at_start": load,
         "load_avg_at_end": os.getloadavg(), "out": str(out),
     }
     print(table([{k: payload[k] for k in ("jobs_submitted", "engine_wall_s", "simulate_wall_s",

@@ -36,7 +36,7 @@ CASES: dict[str, tuple[str, int | None, tuple[str, ...], dict[str, Any]]] = {
     "hdf-small-priority-preempt": ("hdf-2030-small.yaml", 3, (
         "policy.queue=priority", "policy.priority={preempt: true}", "duration=1d"), {}),
     # A timeline (groups online and offline) and demand growth, cut short.
-    "buildout-90d": ("buildout-example.yaml", None, ("duration=90d",), {}),
+    "buildout-60d": ("buildout-example.yaml", None, ("duration=60d",), {}),
     # EASY backfilling: reservations read pending and running jobs only.
     "mmc-easy": ("mmc.yaml", 7, ("policy.queue=easy-backfill",), {}),
     # Stopped early: jobs not yet arrived are dropped and the rest renumbered.
@@ -166,3 +166,46 @@ def test_a_stream_directory_that_cannot_be_made_is_an_input_error(tmp_path: Path
     with pytest.raises(InputError, match="stream_to"):
         simulate(SCENARIOS / "mmc.yaml", seed=1, overrides=["duration=1h"],
                  stream_to=blocker / "sub")
+
+
+def test_run_stream_writes_the_usual_outputs_and_the_streamed_rows(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scheduler.cli import main
+    from scheduler.results import Result
+
+    out = tmp_path / "run"
+    assert main(["run", str(SCENARIOS / "mmc.yaml"), "--set", "duration=30h", "--out",
+                 str(out), "--stream", "--quiet"]) == 0
+    assert (out / "stream" / JOB_ROWS_FILE).is_file()
+    assert (out / "stream" / SEGMENTS_FILE).is_file()
+    loaded = Result.load(out)
+    assert loaded.summary["jobs_submitted"] == len(loaded.jobs)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ([], "--stream: needs --out DIR"),
+    (["--out", "OUT", "--replications", "2"], "--stream: cannot be combined with --replications"),
+])
+def test_run_stream_refuses_what_it_cannot_do(extra: list[str], message: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from scheduler.cli import main
+
+    argv = [str(tmp_path / "o") if a == "OUT" else a for a in extra]
+    assert main(["run", str(SCENARIOS / "mmc.yaml"), "--stream", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_float_rows_convert_like_the_list_of_tuples_they_replace() -> None:
+    """A service's power corrections: ``np.array(log, dtype=float64)`` as from a list."""
+    from scheduler.row_log import FloatRows
+
+    rows = [(1, 3, 0.5 * i, 0.5 * i + 300.0, -1234.5678 * i) for i in range(2500)]
+    log = FloatRows(5, capacity=16)  # grows 8 times
+    for row in rows:
+        log.append(row)
+    assert len(log) == 2500
+    np.testing.assert_array_equal(np.array(log, dtype=np.float64),
+                                  np.array(rows, dtype=np.float64))
+    assert np.array(FloatRows(5), dtype=np.float64).reshape(-1, 5).shape == (0, 5)
