@@ -209,3 +209,16 @@ def test_float_rows_convert_like_the_list_of_tuples_they_replace() -> None:
     np.testing.assert_array_equal(np.array(log, dtype=np.float64),
                                   np.array(rows, dtype=np.float64))
     assert np.array(FloatRows(5), dtype=np.float64).reshape(-1, 5).shape == (0, 5)
+
+
+def test_a_year_gets_500_time_series_steps_of_17_5_hours_by_default() -> None:
+    """docs/timeline.md: the default step is the period over DEFAULT_TIMESERIES_POINTS."""
+    from types import SimpleNamespace
+
+    from scheduler.summarize import DEFAULT_TIMESERIES_POINTS, _timeseries_step
+
+    year = 365 * 86400.0
+    assert DEFAULT_TIMESERIES_POINTS == 500
+    assert _timeseries_step(SimpleNamespace(timeseries_step=None), year) == year / 500
+    assert year / 500 / 3600 == pytest.approx(17.52)
+    assert _timeseries_step(SimpleNamespace(timeseries_step=3600.0), year) == 3600.0
