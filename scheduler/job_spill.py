@@ -20,6 +20,7 @@ plus the blocks that ended since the last retirement, plus the last ``chunk_rows
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,9 @@ class StreamOptions:
 def stream_options(value: str | Path | StreamOptions) -> StreamOptions:
     """Options from a directory or options; the directory is created."""
     options = value if isinstance(value, StreamOptions) else StreamOptions(Path(value))
+    if not hasattr(mmap.mmap, "madvise") or not hasattr(mmap, "MAP_ANONYMOUS"):
+        raise InputError("streaming needs anonymous memory maps with madvise (Linux, macOS)",
+                         "stream_to")
     try:
         options.directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -222,3 +222,12 @@ def test_a_year_gets_500_time_series_steps_of_17_5_hours_by_default() -> None:
     assert _timeseries_step(SimpleNamespace(timeseries_step=None), year) == year / 500
     assert year / 500 / 3600 == pytest.approx(17.52)
     assert _timeseries_step(SimpleNamespace(timeseries_step=3600.0), year) == 3600.0
+
+
+def test_streaming_without_anonymous_maps_is_an_input_error(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmap
+
+    monkeypatch.delattr(mmap, "MAP_ANONYMOUS")  # as on Windows
+    with pytest.raises(InputError, match="stream_to: streaming needs anonymous memory maps"):
+        simulate(SCENARIOS / "mmc.yaml", seed=1, overrides=["duration=1h"], stream_to=tmp_path)
