@@ -157,6 +157,13 @@ class SpillingJobTable(JobTable):
             done += 1
         return done
 
+    def release_all(self) -> None:
+        """Give back every row (once they have been copied out: the table is done)."""
+        for name in self.columns:
+            column = getattr(self, name)
+            release_rows(self._areas[name], column, 0, column.shape[0], self.poison)
+        self.released[:] = True
+
     def resident_rows(self) -> int:
         """Rows held in memory: those of the blocks not released, up to ``size``."""
         blocks = -(-self.size // self.block_rows)
@@ -223,6 +230,7 @@ def materialize(jobs: SpillingJobTable,
         rows = slice(block * jobs.block_rows, min((block + 1) * jobs.block_rows, n))
         for name in jobs.columns:
             columns[name][rows] = getattr(jobs, name)[rows]
+    jobs.release_all()  # its rows live on in ``table``: do not hold them twice
     table = JobTable(capacity=n)
     for name, values in columns.items():
         setattr(table, name, values)

@@ -231,3 +231,21 @@ def test_streaming_without_anonymous_maps_is_an_input_error(tmp_path: Path,
     monkeypatch.delattr(mmap, "MAP_ANONYMOUS")  # as on Windows
     with pytest.raises(InputError, match="stream_to: streaming needs anonymous memory maps"):
         simulate(SCENARIOS / "mmc.yaml", seed=1, overrides=["duration=1h"], stream_to=tmp_path)
+
+
+def test_reading_back_gives_every_row_and_then_frees_the_spilling_table(tmp_path: Path) -> None:
+    from scheduler.job_spill import SpillingSegmentLog, materialize
+
+    table = SpillingJobTable(tmp_path, block_rows=8, poison=True, capacity=8)
+    segments = SpillingSegmentLog(tmp_path, table, chunk_rows=4)
+    table.extend(np.arange(30.0), np.arange(30, dtype=np.int64), np.full(30, 5.0), 0,
+                 np.zeros(30, dtype=np.int32))
+    for job in range(10):  # ten segments: two chunks of 4 written, 2 kept in memory
+        segments.add(job, 0, 0, 1, float(job), job + 5.0, 100.0, 0)
+    table.status[:20] = Status.COMPLETED  # blocks 0 and 1 retire; rows 20-29 stay live
+    plain, log = materialize(table, segments)
+    np.testing.assert_array_equal(plain.view("arrival_s"), np.arange(30.0))
+    np.testing.assert_array_equal(plain.view("gpus"), np.arange(30))
+    assert plain.view("status")[:20].tolist() == [Status.COMPLETED] * 20
+    np.testing.assert_array_equal(log.view("job"), np.arange(10))
+    assert table.resident_rows() == 0 and np.isnan(table.arrival_s[:30]).all()
