@@ -35,6 +35,7 @@ from scheduler.interrupt import (
     raise_pending,
 )
 from scheduler.safetext import printable
+from scheduler.stream_cli import check_stream_option, stream_folder
 from scheduler.units import format_time
 
 if TYPE_CHECKING:
@@ -203,6 +204,9 @@ def _build_parser(command: str = "*") -> argparse.ArgumentParser:
                           "and 95%% confidence interval of every metric in DIR/summary.json")
     run.add_argument("--workers", type=_positive_int, metavar="N",
                      help="processes for --replications (default: one per CPU, at most N)")
+    run.add_argument("--stream", action="store_true",
+                     help="stream job records and segments to DIR/stream/ during the run: "
+                          "memory bounded by the jobs alive (docs/streaming.md); needs --out")
 
     validate = sub.add_parser("validate", help="check a scenario and describe it")
     validate.add_argument("scenario")
@@ -378,6 +382,7 @@ def _run(args: argparse.Namespace) -> int:
     from scheduler.simulation import resolve_scenario
 
     out = _out_path(args.out)
+    check_stream_option(args.stream, out, args.replications)
     scenario = resolve_scenario(args.scenario, args.overrides)
     raise_pending()  # before anything is created or run
     if args.replications is not None or args.workers is not None:
@@ -404,7 +409,8 @@ def _simulate_and_save(args: argparse.Namespace, scenario: Scenario, out: Path |
     try:
         with stop_on_signals(stop):
             result = simulate(scenario, seed=args.seed, backend=args.backend,
-                              progress=progress, stop=stop)
+                              progress=progress, stop=stop,
+                              stream_to=stream_folder(out) if args.stream else None)
             if out is not None:
                 with writing(out):
                     result.save(out, format=args.format)

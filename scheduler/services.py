@@ -35,6 +35,7 @@ from scheduler.inference.latency import InfeasibleError, aggregate_latency, repl
 from scheduler.inference.models import ReplicaModel, demand_profile, hourly_rates
 from scheduler.inference.service_perf import present_gpu_types, service_performance
 from scheduler.network import great_circle_km
+from scheduler.row_log import FloatRows
 from scheduler.scenario import DailyWeeklyProfile, InferenceWorkload
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ class ServiceManager:
                 fit_limit=_fit_limit(cluster, workload),
                 growth=workload_growth(workload, scenario.start)))
         self.by_workload = {s.index: s for s in self.services}
-        self.adjustments: list[tuple[int, int, float, float, float]] = []
+        self.adjustments = FloatRows(5)
         """(workload, site, start, end, facility watts): corrections of replica power by load,
         per service and site (negative: the load drew less than the reservation)."""
         self._rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1F]))

@@ -13,6 +13,7 @@ from gpu import Backend, BackendUnavailableError, PluginCall, get_backend
 from scheduler.cluster import Cluster
 from scheduler.errors import InputError, InputTypeError, Problem
 from scheduler.interrupt import StopControl
+from scheduler.job_spill import StreamOptions, materialize, spilling_tables, stream_options
 from scheduler.jobs import JobTable
 from scheduler.loading import apply_override, load_scenario, parse_override, validate_data
 from scheduler.memory import check_memory
@@ -78,8 +79,10 @@ def grid_signals(scenario: Scenario) -> tuple[list[Signal | None], list[Signal |
 
 def build_engine(scenario: Scenario, backend: Backend, seed: int, filters: list[PluginCall],
                  scores: list[PluginCall], sources: list[WorkloadSource] | None = None,
-                 progress: Any = None, stop: StopControl | None = None) -> Engine:
-    """The engine of one run, with its parts built from the scenario."""
+                 progress: Any = None, stop: StopControl | None = None,
+                 jobs: JobTable | None = None) -> Engine:
+    """The engine of one run, with its parts built from the scenario (``jobs``: the job
+    table to fill, a plain one by default)."""
     cluster = Cluster(scenario)
     tenants = TenantNames()
     if sources is None:
@@ -88,7 +91,8 @@ def build_engine(scenario: Scenario, backend: Backend, seed: int, filters: list[
     plan = resolve_queue(scenario.policy)
     engine = Engine(EngineParts(
         scenario=scenario, seed=seed, backend=backend, cluster=cluster,
-        power=PowerModel(scenario, cluster), network=Network(scenario), jobs=JobTable(),
+        power=PowerModel(scenario, cluster), network=Network(scenario),
+        jobs=JobTable() if jobs is None else jobs,
         tenants=tenants, sources=sources, carbon=carbon, price=price, filters=filters,
         scores=scores, make_policy=plan.bind,
         make_services=lambda handle: ServiceManager(handle, scenario, cluster, seed),
@@ -118,7 +122,8 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
              filters: list[PluginCall] | None = None,
              scores: list[PluginCall] | None = None,
              progress: Progress | None = None, stop: StopControl | None = None,
-             max_wall_time_s: float | None = None, max_events: int | None = None) -> Result:
+             max_wall_time_s: float | None = None, max_events: int | None = None,
+             stream_to: str | Path | StreamOptions | None = None) -> Result:
     """Run one simulation and return its :class:`Result`.
 
     ``seed`` and ``backend`` override the scenario's; ``filters``/``scores`` replace the
@@ -126,7 +131,9 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     ``progress`` (a :class:`scheduler.progress.Progress`) is updated with the simulated
     time and event count while the run goes on. ``max_wall_time_s`` / ``max_events`` (or a
     shared ``stop`` control, e.g. set by a signal handler) end the run early with partial
-    results marked ``interrupted``.
+    results marked ``interrupted``. ``stream_to`` (a directory) streams job records and
+    segments to Parquet files there during the run, keeping only live jobs in memory
+    (docs/streaming.md); the result is the same.
     Raises :class:`InputError` for any invalid input.
     """
     _check_limits(max_wall_time_s, max_events)
@@ -147,11 +154,17 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     else:
         stop.max_wall_time_s = stop.max_wall_time_s or max_wall_time_s
         stop.max_events = stop.max_events or max_events
+    spill = spilling_tables(stream_options(stream_to)) if stream_to is not None else None
     engine = build_engine(model, chosen, run_seed,
                           filters if filters is not None else default_filters,
                           scores if scores is not None else default_scores,
-                          progress=progress, stop=stop)
+                          progress=progress, stop=stop,
+                          jobs=spill[0] if spill is not None else None)
+    if spill is not None:
+        engine.segments = spill[1]
     wall = engine.run()
+    if spill is not None:  # the summary reads whole tables: read them back
+        engine.jobs, engine.segments = materialize(*spill)
     stop.finish()  # a signal from now on did not cut the run short: results stay complete
     # The seed used is the seed recorded (also when --seed overrode the scenario's).
     scenario_text = model.model_copy(update={"seed": run_seed}).model_dump_json(indent=2)
