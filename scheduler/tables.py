@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import pandas as pd
@@ -28,9 +30,28 @@ import pyarrow.parquet as pq
 __all__ = ["write_csv", "write_parquet"]
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
+ROWS_PER_PIECE = 1 << 20
+"""Rows converted to Arrow at a time. A year of the 1:1 region has ~10 M jobs: converting the
+whole frame at once held a second copy of it (~190 bytes a job) at the peak of saving.
+Parquet's default row group is this many rows, so a file written piece by piece has the same
+row groups as one written at once."""
+
+
+def _arrow(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
     """``frame`` as an Arrow table without its index (NaN becomes null: an empty CSV cell)."""
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+def _pieces(frame: pd.DataFrame) -> Iterator[pa.Table]:
+    """``frame`` as Arrow tables of at most :data:`ROWS_PER_PIECE` rows, one at a time, all
+    with the whole frame's schema (typed from every row, so a column missing in one piece
+    types as in the others)."""
+    if len(frame) <= ROWS_PER_PIECE:
+        yield _arrow(frame)
+        return
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    for lo in range(0, len(frame), ROWS_PER_PIECE):
+        yield _arrow(frame.iloc[lo:lo + ROWS_PER_PIECE], schema)
 
 
 def write_csv(frame: pd.DataFrame, sink: BinaryIO) -> None:
@@ -38,7 +59,8 @@ def write_csv(frame: pd.DataFrame, sink: BinaryIO) -> None:
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
     try:
-        table = _arrow(frame)
+        pieces = _pieces(frame)
+        first = next(pieces)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # A column Arrow cannot type (objects of mixed kinds in a table built by hand):
         # pandas writes it as text, as it always did.
@@ -47,10 +69,15 @@ def write_csv(frame: pd.DataFrame, sink: BinaryIO) -> None:
         text.detach()
         return
     sink.write(header.getvalue().encode("utf-8"))
-    if table.num_rows:
-        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False))
+    for table in itertools.chain([first], pieces):
+        if table.num_rows:
+            pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False))
 
 
 def write_parquet(frame: pd.DataFrame, sink: BinaryIO) -> None:
     """Write ``frame`` as Parquet into ``sink`` (pandas metadata kept, so dtypes reload)."""
-    pq.write_table(_arrow(frame), sink)
+    pieces = _pieces(frame)
+    first = next(pieces)
+    with pq.ParquetWriter(sink, first.schema) as writer:
+        for table in itertools.chain([first], pieces):
+            writer.write_table(table)
