@@ -123,13 +123,9 @@ class SpillingJobTable(JobTable):
         self._capacity = capacity
 
     def reserve(self, extra: int) -> None:
-        needed = self.size + extra
-        if needed <= self._capacity:
-            return
-        capacity = self._capacity
-        while capacity < needed:
-            capacity *= 2
-        self._map(capacity)
+        capacity = self.grown_capacity(extra)
+        if capacity is not None:
+            self._map(capacity)
 
     def extend(self, *args: Any, **kwargs: Any) -> np.ndarray:
         """Retire what has ended (once per new block of rows), then append."""

@@ -42,13 +42,21 @@ class GrowableTable:
         for name, dtype in self.columns.items():
             setattr(self, name, np.zeros(self._capacity, dtype=dtype))
 
-    def reserve(self, extra: int) -> None:
+    def grown_capacity(self, extra: int) -> int | None:
+        """The capacity (doubled as often as needed) that holds ``extra`` more rows; None
+        when the current one does."""
         needed = self.size + extra
         if needed <= self._capacity:
-            return
+            return None
         capacity = self._capacity
         while capacity < needed:
             capacity *= 2
+        return capacity
+
+    def reserve(self, extra: int) -> None:
+        capacity = self.grown_capacity(extra)
+        if capacity is None:
+            return
         for name in self.columns:
             old = getattr(self, name)
             new = np.zeros(capacity, dtype=old.dtype)
