@@ -4,6 +4,7 @@ generation swaps (docs/timeline.md, "Dates, ramps, cap tables and swaps")."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,6 +58,23 @@ def test_a_date_resolves_to_elapsed_seconds_from_the_start_in_paris_time():
         assert date_text(resolve(text, start), start) == text.replace("T", " ")
 
 
+def yaml_fleet(path: Path, name: str, groups: list[str]) -> Path:
+    """A YAML scenario file (dates unquoted, as users write them) with site A's node
+    ``groups`` (one flow mapping each, in order: line numbers follow) and one workload."""
+    nodes = "".join(f"      - {group}\n" for group in groups)
+    path.write_text(f"""name: {name}
+duration: 60d
+start: {START}
+sites:
+  - name: A
+    nodes:
+{nodes}workloads:
+  - {{name: w, kind: training, arrival: {{process: poisson, rate_per_hour: 1}}, gpus: 8,
+      duration: 1h}}
+""", encoding="utf-8")
+    return path
+
+
 def test_online_date_in_a_scenario_and_the_first_start_there():
     # Every job needs the group (8 GPUs, the only group): the first starts at online.
     result = simulate(fleet({"online": "2026-01-15"}, horizon="20d"))
@@ -65,18 +83,8 @@ def test_online_date_in_a_scenario_and_the_first_start_there():
 
 
 def test_yaml_dates_and_datetimes_are_read(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(f"""name: yaml-dates
-duration: 60d
-start: {START}
-sites:
-  - name: A
-    nodes:
-      - {{gpu: H100, gpus_per_node: 8, count: 4, online: 2026-01-15, offline: 2026-02-01T12:00}}
-workloads:
-  - {{name: w, kind: training, arrival: {{process: poisson, rate_per_hour: 1}}, gpus: 8,
-      duration: 1h}}
-""", encoding="utf-8")
+    path = yaml_fleet(tmp_path / "s.yaml", "yaml-dates", [
+        "{gpu: H100, gpus_per_node: 8, count: 4, online: 2026-01-15, offline: 2026-02-01T12:00}"])
     from scheduler.loading import load_scenario
 
     group = load_scenario(path).sites[0].nodes[0]
@@ -94,19 +102,9 @@ def test_an_online_date_before_start_means_online_from_time_zero():
 
 
 def test_bad_dates_exit_2_naming_the_field(tmp_path):
-    path = tmp_path / "bad.yaml"
-    path.write_text(f"""name: bad-dates
-duration: 60d
-start: {START}
-sites:
-  - name: A
-    nodes:
-      - {{gpu: H100, gpus_per_node: 8, count: 4, online: 2026-02-30}}
-      - {{gpu: H100, gpus_per_node: 8, count: 4, online: 2026-03-01, offline: 2026-02-01}}
-workloads:
-  - {{name: w, kind: training, arrival: {{process: poisson, rate_per_hour: 1}}, gpus: 8,
-      duration: 1h}}
-""", encoding="utf-8")
+    path = yaml_fleet(tmp_path / "bad.yaml", "bad-dates", [
+        "{gpu: H100, gpus_per_node: 8, count: 4, online: 2026-02-30}",
+        "{gpu: H100, gpus_per_node: 8, count: 4, online: 2026-03-01, offline: 2026-02-01}"])
     code, _, err = run_cli("validate", str(path))
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2 and len(lines) == 2 and "Traceback" not in err
