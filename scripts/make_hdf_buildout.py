@@ -18,6 +18,7 @@ python scripts/make_hdf_buildout.py
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import sys
 from datetime import date
@@ -66,10 +67,12 @@ def days_from_start(day: date) -> float:
     return float((day - START).days)
 
 
+@functools.cache
 def phases() -> list[dict]:
     return list(csv.DictReader((ROOT / "scheduler" / "data" / "hdf_buildout.csv").open()))
 
 
+@functools.cache
 def sites() -> dict[str, dict]:
     rows = csv.DictReader((ROOT / "scheduler" / "data" / "sites.csv").open())
     return {row["site"]: row for row in rows}
