@@ -16,12 +16,11 @@ from datetime import date
 
 import numpy as np
 
-from scheduler.growth import YEAR, Compounding, GrowthCurve, growth_curve
+from scheduler.growth import HOUR, YEAR, GrowthCurve, growth_curve
 from scheduler.scenario import PoissonArrival
 
-HOUR = 3600.0
 WEEK_HOURS = 168
-__all__ = ["HOUR", "WEEK_HOURS", "YEAR", "arrival_times", "growth_factor", "hourly_rates"]
+__all__ = ["HOUR", "WEEK_HOURS", "YEAR", "arrival_times", "hourly_rates"]
 
 
 def hourly_rates(arrival: PoissonArrival) -> np.ndarray:
@@ -37,11 +36,6 @@ def hourly_rates(arrival: PoissonArrival) -> np.ndarray:
             weekly = np.asarray(arrival.profile.weekly, dtype=np.float64)
             weekly = weekly / weekly.mean()
     return base * np.repeat(weekly, 24) * np.tile(daily, 7)
-
-
-def growth_factor(growth_per_year: float, t: np.ndarray | float) -> np.ndarray:
-    """Rate multiplier ``(1 + g) ** (t / 1 year)`` at time ``t`` (seconds)."""
-    return Compounding(growth_per_year).factor(t)
 
 
 def arrival_times(arrival: PoissonArrival, horizon_s: float, rng: np.random.Generator,

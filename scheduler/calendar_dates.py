@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-from scheduler.signals.dates import DEFAULT_START, LOCAL_ZONE, parse_start
+from scheduler.signals.dates import DEFAULT_START, LOCAL_ZONE, local_midnight_utc, parse_start
 from scheduler.units import parse_time
 
 __all__ = ["Moment", "calendar_fields", "date_text", "is_calendar", "resolve", "start_in_force"]
@@ -66,24 +66,20 @@ def _moment(value: Any) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=LOCAL_ZONE)
 
 
-def _start_moment(start: date) -> datetime:
-    return datetime(start.year, start.month, start.day, tzinfo=LOCAL_ZONE)
-
-
 def resolve(value: Any, start: date | None = None) -> float:
     """Seconds from ``start`` 00:00 local time to ``value`` (negative when before it); an
     offset (a number, ``"180d"``) is returned as its seconds."""
     if not is_calendar(value):
         return parse_time(value)
-    origin = _start_moment(start if start is not None else _START.get())
-    return (_moment(value).astimezone(UTC) - origin.astimezone(UTC)).total_seconds()
+    origin = local_midnight_utc(start if start is not None else _START.get())
+    return (_moment(value).astimezone(UTC).replace(tzinfo=None) - origin).total_seconds()
 
 
 def date_text(seconds: float, start: date) -> str:
     """The local date (``2027-12-31``, or ``2027-12-31 06:00`` off midnight) ``seconds`` after
     ``start`` 00:00: the inverse of :func:`resolve`, for printing."""
-    moment = (_start_moment(start).astimezone(UTC) + timedelta(seconds=seconds)).astimezone(
-        LOCAL_ZONE)
+    moment = (local_midnight_utc(start) + timedelta(seconds=seconds)).replace(
+        tzinfo=UTC).astimezone(LOCAL_ZONE)
     if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
         return moment.date().isoformat()
     return moment.strftime("%Y-%m-%d %H:%M")

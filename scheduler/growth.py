@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from scheduler.calendar_dates import resolve
 from scheduler.errors import Problem
 from scheduler.growth_spec import GrowthRow
 from scheduler.scenario import (
@@ -33,7 +34,8 @@ from scheduler.scenario import (
     TrainingWorkload,
     Workload,
 )
-from scheduler.signals.dates import DEFAULT_START, local_midnight_utc, parse_start
+from scheduler.signals.dates import DEFAULT_START, parse_start
+from scheduler.units import format_time
 
 YEAR = 365.25 * 86400.0
 """A Julian year: the unit of ``growth_per_year``."""
@@ -191,10 +193,7 @@ def since_seconds(since: str | float, start: str | date) -> float:
     """Simulation time of a row's ``since``: a date's 00:00 Europe/Paris, counted in real
     seconds from the start's 00:00 (so a daylight-saving change in between counts as it
     happened), or the offset itself."""
-    if isinstance(since, str):
-        when = local_midnight_utc(date.fromisoformat(since))
-        return (when - local_midnight_utc(parse_start(start))).total_seconds()
-    return float(since)
+    return resolve(since, parse_start(start))
 
 
 def growth_curve(growth_per_year: float, growth_by_date: list[GrowthRow] | None,
@@ -221,8 +220,6 @@ def describe_growth(growth_per_year: float, growth_by_date: list[GrowthRow] | No
 
 
 def _since_text(since: str | float) -> str:
-    from scheduler.units import format_time
-
     return since if isinstance(since, str) else format_time(since)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scheduler.errors import InputError
 from scheduler.growth import mean_growth
-from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
+from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload, TrainingWorkload
 
 BYTES_PER_JOB = 1200
 """Peak resident bytes per generated job, measured (issue 20.7) as the growth of the peak
@@ -34,16 +34,16 @@ def expected_jobs(scenario: Scenario) -> float:
     """Jobs the generated workloads are expected to submit over the horizon (traces and
     services are left out: a trace is bounded by its file and ``limit``, services by their
     replica counts)."""
-    total = 0.0
-    for workload in scenario.workloads:
-        if isinstance(workload, TraceWorkload | InferenceWorkload):
-            continue
-        expected = (workload.arrival.rate_per_hour * scenario.duration / 3600.0
-                    * mean_growth(workload, scenario))
-        if workload.max_jobs is not None:
-            expected = min(expected, workload.max_jobs)
-        total += expected
-    return total
+    return sum(workload_expected_jobs(workload, scenario) for workload in scenario.workloads
+               if not isinstance(workload, TraceWorkload | InferenceWorkload))
+
+
+def workload_expected_jobs(workload: TrainingWorkload, scenario: Scenario) -> float:
+    """A generated workload's expected jobs: rate x horizon x the growth's mean factor, at
+    most ``max_jobs``."""
+    expected = (workload.arrival.rate_per_hour * scenario.duration / 3600.0
+                * mean_growth(workload, scenario))
+    return expected if workload.max_jobs is None else min(expected, workload.max_jobs)
 
 
 def parse_size(text: str) -> int:

@@ -69,10 +69,9 @@ class PowerModel:
                          for s, site in enumerate(scenario.sites)
                          for _, start, end, cap in cap_steps_of(site.power_cap)]
         self.enforced = bool(np.isfinite(self.cap_w).any() or self.windows)
-        self.cluster_group_site = cluster.group_site
-        self._check(scenario)
+        self._check(scenario, cluster.group_site)
 
-    def _check(self, scenario: Scenario) -> None:
+    def _check(self, scenario: Scenario, group_site: np.ndarray) -> None:
         problems = []
         for s, site in enumerate(scenario.sites):
             idle_facility = self.base_it_w[s] * self.pue[s]
@@ -88,7 +87,7 @@ class PowerModel:
                         f"power {idle_facility / 1e6:.4g} MW"))
         if any(isinstance(site.power_cap, list) for site in scenario.sites):
             problems += check_cap_tables(scenario, group_windows(scenario), self.group_idle_it_w,
-                                         self.cluster_group_site, self.pue)
+                                         group_site, self.pue)
         if problems:
             raise InputError(problems)
 

@@ -10,7 +10,8 @@ from collections import Counter
 
 from scheduler.catalog import builtin_gpu_types
 from scheduler.errors import Problem
-from scheduler.growth import check_growth, mean_growth
+from scheduler.growth import check_growth
+from scheduler.memory import workload_expected_jobs
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload
 from scheduler.suggest import did_you_mean
 
@@ -73,7 +74,6 @@ def check_references(scenario: Scenario) -> list[Problem]:
     for name, count in Counter(w.name for w in scenario.workloads).items():
         if count > 1:
             problems.append(Problem("workloads", f"workload name {name!r} is used {count} times"))
-    horizon_h = scenario.duration / 3600.0
     for i, workload in enumerate(scenario.workloads):
         for k, gpu in enumerate(workload.gpu_types or []):
             if gpu not in known:
@@ -109,9 +109,7 @@ def check_references(scenario: Scenario) -> list[Problem]:
 
                 problems.extend(check_service_model(workload, i, present_gpu_types(scenario)))
             continue
-        expected = workload.arrival.rate_per_hour * horizon_h * mean_growth(workload, scenario)
-        if workload.max_jobs is not None:
-            expected = min(expected, workload.max_jobs)
+        expected = workload_expected_jobs(workload, scenario)
         if expected > MAX_EXPECTED_JOBS:
             problems.append(Problem(f"workloads.{i}.arrival.rate_per_hour",
                                     f"about {expected:,.0f} jobs over the horizon; the limit is "

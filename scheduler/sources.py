@@ -14,7 +14,7 @@ import numpy as np
 
 from scheduler.arrivals import arrival_times
 from scheduler.distributions import DurationSampler, sample_gpus
-from scheduler.growth import growth_curve
+from scheduler.growth import workload_growth
 from scheduler.jobs import KIND_NAMES
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload, TrainingWorkload
 from scheduler.traces import TraceReport, read_trace
@@ -122,7 +122,7 @@ def trace_source(scenario: Scenario, type_index: dict[str, int], index: int,
     source = WorkloadSource(index, workload.name, lambda: iter(()),
                             [allowed_mask(type_index, workload.gpu_types)])
     default_tenant = tenants.index(workload.tenant)
-    growth = growth_curve(workload.growth_per_year, workload.growth_by_date, scenario.start)
+    growth = workload_growth(workload, scenario.start)
 
     def type_key(text: str, line: int) -> int:
         if not text:

@@ -86,8 +86,6 @@ def check_steps_ordered(steps: list[CapStep]) -> list[CapStep]:
     return steps
 
 
-
-
 def check_swaps(swaps: list[SwapSpec], online: float, offline: float | None) -> None:
     """Each swap comes after the group's ``online`` and the previous swap, before ``offline``."""
     previous, what = online, "online"
