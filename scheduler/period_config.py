@@ -10,7 +10,6 @@ from pydantic import Field, model_validator
 
 from scheduler.scenario_base import Seconds, StrictModel
 
-PERIOD_KINDS = ("month", "quarter", "year")
 AUTO_PERIOD_MIN_S = 60 * 86400.0
 """Without ``report.period``, runs whose ``duration`` is at least 60 days get monthly tables
 (two months or more); shorter runs get none (a single partial month says nothing more than

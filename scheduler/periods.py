@@ -31,10 +31,9 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from scheduler.energy import J_PER_KWH, J_PER_MWH
 from scheduler.signals.dates import local_midnight_utc
 
-J_PER_MWH = 3.6e9
-J_PER_KWH = 3.6e6
 MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
 
 
@@ -266,11 +265,9 @@ def _power_columns(sites: Sequence[SitePower], cluster_times: np.ndarray,
     }
     fractions = [v for k, v in caps.items() if k.startswith("peak_fraction_of_cap[")]
     if fractions:
-        stacked = np.vstack(fractions)
-        # A period no cap covers yet (a cap table starting later) is NaN, not a warning.
-        table["max_site_peak_fraction_of_cap"] = np.where(
-            np.isnan(stacked).all(axis=0), np.nan,
-            np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=0))
+        # fmax skips NaN (a period no cap covers yet) and gives NaN only where all are,
+        # without nanmax's warning.
+        table["max_site_peak_fraction_of_cap"] = np.fmax.reduce(np.vstack(fractions), axis=0)
     if len(fractions) == len(sites) and sites:  # every site capped: the cluster's sum too
         total = np.array([sum(_lowest_cap(site, a, b) for site in sites)
                           for a, b in itertools.pairwise(edges)])
@@ -365,8 +362,9 @@ def first_crossings(table: pd.DataFrame, thresholds: Mapping[str, float | None])
             out.append(Crossing(name, float(limit), column.rstrip("["), None, None, measured=False))
             continue
         values = table[names].to_numpy(dtype=np.float64)
-        worst = (np.nanmin(np.where(np.isnan(values), np.inf, values), axis=1) if test == "below"
-                 else np.nanmax(np.where(np.isnan(values), -np.inf, values), axis=1))
+        # fmin/fmax skip NaN (a column not measured in a period); all NaN gives NaN, which
+        # crosses no threshold.
+        worst = (np.fmin if test == "below" else np.fmax).reduce(values, axis=1)
         hit = (worst < limit if test == "below" else worst > limit if test == "above"
                else worst >= limit)
         first = int(np.argmax(hit)) if hit.any() else None

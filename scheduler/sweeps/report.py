@@ -175,8 +175,8 @@ def _figures(points: pd.DataFrame, parameters: Sequence[str],
     try:
         plots.require_matplotlib()
     except InputError:
-        return ('<p class="warn">Figures need matplotlib: '
-                "<code>pip install 'hdf-clustersim[analysis]'</code>.</p>")
+        return ('<p class="warn">Figures need matplotlib, a dependency of clustersim that '
+                "is missing here: <code>pip install matplotlib</code>.</p>")
     parts = []
     for parameter in parameters:
         others = [p for p in parameters if p != parameter]

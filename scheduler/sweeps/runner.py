@@ -36,6 +36,7 @@ import pandas as pd
 
 from scheduler.errors import InputError
 from scheduler.loading import validate_data
+from scheduler.period_outputs import PERIODS_KEY
 from scheduler.results import atomic_write, escape_formula_cells, unescape_formula_cells
 from scheduler.simulation import simulate
 from scheduler.sweeps.periods import SweepPeriods, crossing_columns
@@ -108,7 +109,7 @@ def run_one(task: RunTask) -> dict[str, Any]:
         if task.save_dir:
             result.save(task.save_dir, format=task.format)
         metrics = summary_metrics(result.summary)
-        if (periods := (result.details.get("periods") or {}).get("rows")) is not None:
+        if (periods := (result.details.get(PERIODS_KEY) or {}).get("rows")) is not None:
             row["periods"] = periods  # to DIR/periods.csv, not the runs table (sweeps.periods)
             crossings = crossing_columns(result.summary)  # text: the month, or "never"
             row.update(crossings)
