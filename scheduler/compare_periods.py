@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from scheduler.html_page import Section, figure_html
+from scheduler.periods import mean_by_period
 from scheduler.result_sets import ResultSet
 
 
@@ -16,10 +17,7 @@ def set_periods(result_set: ResultSet) -> pd.DataFrame | None:
     tables = [run.periods for run in result_set.runs]
     if not tables or any(t is None for t in tables):
         return None
-    frame = pd.concat([t for t in tables if t is not None], ignore_index=True)
-    numeric = [c for c in frame.columns if c != "period"
-               and pd.api.types.is_numeric_dtype(frame[c])]
-    return frame.groupby("period", sort=True)[numeric].mean().reset_index()
+    return mean_by_period(pd.concat([t for t in tables if t is not None], ignore_index=True))
 
 
 def period_section(sets: Sequence[ResultSet]) -> Section | None:

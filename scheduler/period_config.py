@@ -36,7 +36,7 @@ class ReportSpec(StrictModel):
 
     period: Literal["month", "quarter", "year", "none"] | None = None
     """Calendar periods of the tables (Europe/Paris, from ``start``); None: ``month`` when
-    ``duration`` is at least 60 days, else ``none``."""
+    ``duration`` is at least 60 days or thresholds are set, else ``none``."""
     thresholds: PeriodThresholds = Field(default_factory=PeriodThresholds)
     """Thresholds whose first crossing is called out."""
 
@@ -49,9 +49,11 @@ class ReportSpec(StrictModel):
         return self
 
     def period_kind(self, duration_s: float) -> str | None:
-        """The period of this run's tables, or None for no per-period outputs."""
+        """The period of this run's tables, or None for no per-period outputs: the one asked
+        for; else months for long runs, or when thresholds ask for call-outs."""
         if self.period == "none":
             return None
         if self.period is not None:
             return self.period
-        return "month" if duration_s >= AUTO_PERIOD_MIN_S else None
+        wanted = any(v is not None for v in self.thresholds.model_dump().values())
+        return "month" if duration_s >= AUTO_PERIOD_MIN_S or wanted else None

@@ -49,8 +49,6 @@ def add_periods(run: RunRecord, energy: EnergyAccount, summary: dict[str, Any],
     spec = run.scenario.report
     thresholds = spec.thresholds.model_dump()
     kind = spec.period_kind(float(run.scenario.duration))
-    if kind is None and spec.period is None and any(v is not None for v in thresholds.values()):
-        kind = "month"
     if kind is None:
         return
     end = float(run.end_time)
@@ -65,7 +63,7 @@ def add_periods(run: RunRecord, energy: EnergyAccount, summary: dict[str, Any],
         periods, series, end,
         JobColumns(jobs["arrival_s"].to_numpy(np.float64), jobs["start_s"].to_numpy(np.float64),
                    jobs["end_s"].to_numpy(np.float64), jobs["status"].to_numpy(), batch),
-        *_tranche_windows(run, cluster), sites, energy.cluster_steps, service_names)
+        *_tranche_windows(run), sites, energy.cluster_steps, service_names)
     crossings = first_crossings(table, thresholds)
     for crossing in crossings:
         summary[CROSSING_KEY.format(crossing.name)] = crossing.period
@@ -86,9 +84,9 @@ def period_frame(details: dict[str, Any]) -> pd.DataFrame | None:
     return pd.DataFrame(block["rows"]).astype({"period": str})
 
 
-def _tranche_windows(run: RunRecord, cluster: Any) -> tuple[np.ndarray, np.ndarray]:
+def _tranche_windows(run: RunRecord) -> tuple[np.ndarray, np.ndarray]:
     """Service windows and GPUs of every tranche of every node group (a ramped group comes
     in monthly tranches, each with its own window): what the capacity columns integrate."""
     windows = group_windows(run.scenario)
-    group_gpus = (cluster.group_size * cluster.group_count).astype(float)
+    group_gpus = (run.cluster.group_size * run.cluster.group_count).astype(float)
     return windows.window, group_gpus[windows.group] * windows.share

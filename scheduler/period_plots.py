@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from scheduler.plots import _figure
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -20,12 +22,6 @@ SIDE_BY_SIDE = (("gpu_utilization", "GPU utilization (busy / online)", 1.0),
                 ("facility_power_peak_mw", "peak facility power (MW)", 1.0),
                 ("gpus_online_mean", "GPUs online (mean)", 1.0))
 """Columns of the side-by-side figure: (column, axis label, scale)."""
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
 
 
 def _period_axis(ax: Axes, labels: list[str]) -> None:

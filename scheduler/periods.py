@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from scheduler.energy import J_PER_KWH, J_PER_MWH
+from scheduler.metrics import step_function_maxima
 from scheduler.signals.dates import local_midnight_utc
 
 MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
@@ -142,13 +143,6 @@ def series_integrals(step_starts: np.ndarray, end_s: float, values: np.ndarray,
     return np.diff(np.interp(edges, grid, cum))
 
 
-def _step_max(times: np.ndarray, values: np.ndarray, a: float, b: float) -> float:
-    """Highest value of the step function within ``[a, b)``."""
-    if times.size == 0:
-        return 0.0
-    return float(values[_window(times, a, b)].max())
-
-
 def _window(times: np.ndarray, a: float, b: float) -> slice:
     """The breakpoints of a step function that matter in ``[a, b)``: the one in force at
     ``a`` and those inside (a year-long run has millions; each period reads its own)."""
@@ -257,8 +251,8 @@ def _power_columns(sites: Sequence[SitePower], cluster_times: np.ndarray,
     length = np.diff(edges)
     table = {
         "facility_power_mean_mw": facility_j / length / 1e6,
-        "facility_power_peak_mw": np.array([_step_max(cluster_times, cluster_watts, a, b) / 1e6
-                                            for a, b in itertools.pairwise(edges)]),
+        "facility_power_peak_mw": step_function_maxima(cluster_times, cluster_watts,
+                                                       edges) / 1e6,
         "energy_it_mwh": it_j / J_PER_MWH,
         "energy_facility_mwh": facility_j / J_PER_MWH,
         **out,
@@ -372,3 +366,11 @@ def first_crossings(table: pd.DataFrame, thresholds: Mapping[str, float | None])
                             None if first is None else str(table["period"].iloc[first]),
                             None if first is None else float(worst[first])))
     return out
+
+
+def mean_by_period(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """The mean of each numeric column (``exclude`` left out) per period, in calendar order:
+    per-period tables of several runs (replications, a sweep point's seeds) as one."""
+    numeric = [c for c in frame.columns if c != "period" and c not in exclude
+               and pd.api.types.is_numeric_dtype(frame[c])]
+    return frame.groupby("period", sort=True)[numeric].mean().reset_index()

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from scheduler.outputs import atomic_write
+from scheduler.periods import mean_by_period
 from scheduler.results import escape_formula_cells, unescape_formula_cells
 
 PERIODS_FILE = "periods.csv"
@@ -82,11 +83,8 @@ def point_tables(periods: pd.DataFrame, parameters: Sequence[str]) -> dict[str, 
     seeds of each numeric column per period, in calendar order."""
     out: dict[str, pd.DataFrame] = {}
     present = [p for p in parameters if p in periods.columns]
-    numeric = [c for c in periods.columns if c not in {*LEAD, *present, "period"}
-               and pd.api.types.is_numeric_dtype(periods[c])]
     for point_id, group in periods.groupby("point_id", sort=False):
         first = group.iloc[0]
         label = ", ".join(f"{_short(p, present)}={first[p]}" for p in present) or str(point_id)
-        means = group.groupby("period", sort=True)[numeric].mean().reset_index()
-        out[label] = means
+        out[label] = mean_by_period(group, [*LEAD, *present])
     return out
