@@ -16,25 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def has_swaps(data: Any) -> bool:
-    """Does any node group of the raw scenario ``data`` have a non-empty ``swap``?"""
-    return any(isinstance(group, dict) and group.get("swap")
-               for group in _groups(data))
-
-
-def _groups(data: Any) -> list[Any]:
-    sites = data.get("sites") if isinstance(data, dict) else None
-    if not isinstance(sites, list):
-        return []
-    return [group for site in sites if isinstance(site, dict)
-            for group in (site.get("nodes") or []) if isinstance(site.get("nodes"), list)]
+from scheduler.timeline_specs import as_swap_list
 
 
 def expand_group(group: dict[str, Any]) -> list[dict[str, Any]]:
     """The node groups, one per generation, that a group with ``swap`` stands for."""
-    swaps = group.get("swap") or []
-    swaps = [swaps] if isinstance(swaps, dict) else list(swaps)
+    swaps = list(as_swap_list(group.get("swap") or []))
     current = {key: value for key, value in group.items() if key != "swap"}
     end = current.pop("offline", None)
     out = []

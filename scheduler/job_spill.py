@@ -168,11 +168,8 @@ class SpillingJobTable(JobTable):
     def keep_rows(self, keep: np.ndarray) -> np.ndarray:
         """Record which rows stay (the compaction happens in :func:`materialize`); returns
         the new index of every row, as :meth:`GrowableTable.keep_rows` does."""
-        kept = keep[: self.size].copy()
-        new_index = np.full(self.size, -1, dtype=np.int64)
-        new_index[np.flatnonzero(kept)] = np.arange(int(kept.sum()))
-        self.kept = kept
-        return new_index
+        self.kept = keep[: self.size].copy()
+        return self.renumbering(self.kept)
 
 
 class SpillingSegmentLog(SegmentLog):

@@ -64,12 +64,19 @@ class GrowableTable:
             setattr(self, name, new)
         self._capacity = capacity
 
-    def keep_rows(self, keep: np.ndarray) -> np.ndarray:
-        """Drop the rows where ``keep`` is False (renumbering the rest in order); returns the
-        new index of every old row (-1 for dropped rows)."""
+    def renumbering(self, keep: np.ndarray) -> np.ndarray:
+        """The new index of every row once the rows where ``keep`` is False are dropped
+        (the rest in order), -1 for a dropped row."""
         new_index = np.full(self.size, -1, dtype=np.int64)
         kept = np.flatnonzero(keep[: self.size])
         new_index[kept] = np.arange(kept.shape[0])
+        return new_index
+
+    def keep_rows(self, keep: np.ndarray) -> np.ndarray:
+        """Drop the rows where ``keep`` is False (renumbering the rest in order); returns the
+        new index of every old row (-1 for dropped rows)."""
+        new_index = self.renumbering(keep)
+        kept = np.flatnonzero(new_index >= 0)
         for name in self.columns:
             column = getattr(self, name)
             column[: kept.shape[0]] = column[kept]

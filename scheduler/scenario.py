@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from scheduler.calendar_dates import Moment, calendar_fields, start_in_force
-from scheduler.generation_swaps import expand_swaps, has_swaps
+from scheduler.generation_swaps import expand_swaps
 from scheduler.growth_spec import GrowthTable, one_growth
 from scheduler.period_config import ReportSpec
 from scheduler.placement_config import PlacementSpec
@@ -814,7 +814,8 @@ class Scenario(StrictModel):
         raw_start = data.get("start") if isinstance(data, dict) else None
         with start_in_force(raw_start):
             scenario = handler(data)
-            if isinstance(data, dict) and has_swaps(data):
+            # Valid as written, so ``data`` is a mapping of the validated shape.
+            if any(group.swap for site in scenario.sites for group in site.nodes):
                 scenario = handler(expand_swaps(data))
         return scenario
 
