@@ -45,16 +45,17 @@ class SiteEnergy:
 
 @dataclass
 class EnergyAccount:
-    """Per-site accounting and per-row figures: the segment log's rows, then the power
-    corrections of inference replicas by load (``job`` says whose each row is: -1 for the
-    corrections, which belong to a service, ``workload``)."""
+    """Per-site accounting, per-job and per-service figures. Only sums are kept, not the
+    per-segment figures they are summed from (a year at full scale has ~10^7 segments)."""
 
     sites: list[SiteEnergy]
-    job: np.ndarray
-    workload: np.ndarray
-    segment_energy_j: np.ndarray
-    segment_carbon_g: np.ndarray
-    segment_cost_eur: np.ndarray
+    job_energy_j: np.ndarray
+    """Per job (row of the job table): facility energy of its own segments."""
+    job_carbon_g: np.ndarray
+    job_cost_eur: np.ndarray
+    service_energy_j: dict[int, float]
+    """Per inference service (its workload index): its segments' energy plus its power
+    corrections by load."""
     cluster_peak_w: float
     cluster_steps: tuple[np.ndarray, np.ndarray] = field(
         default_factory=lambda: (np.zeros(0), np.zeros(0)), repr=False)
@@ -85,31 +86,31 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
     """Integrate power, carbon and cost per site and per segment over ``[0, period]``."""
     seg = run.segments
     adjustments = np.array(run.services.adjustments, dtype=np.float64).reshape(-1, 5)
-    seg_job = seg.view("job")
-    job = np.concatenate([seg_job, np.full(adjustments.shape[0], -1, dtype=np.int64)])
-    workload = np.concatenate([run.jobs.view("workload")[seg_job],
-                               adjustments[:, 0].astype(np.int64)])
-    site_of = np.concatenate([seg.view("site"), adjustments[:, 1].astype(np.int64)])
-    start = np.concatenate([seg.view("start_s"), adjustments[:, 2]])
-    end = np.minimum(np.concatenate([seg.view("end_s"), adjustments[:, 3]]), period)
-    watts = np.concatenate([seg.view("power_w"), adjustments[:, 4]])
+    # The rows: the segment log's, then the power corrections of inference replicas by
+    # load (they belong to a service, ``workload``, and to no job).
+    site_of = _rows(seg.view("site"), adjustments[:, 1].astype(np.int32))
+    start = _rows(seg.view("start_s"), adjustments[:, 2])
+    end = np.minimum(_rows(seg.view("end_s"), adjustments[:, 3]), period)
+    watts = _rows(seg.view("power_w"), adjustments[:, 4])
     power = run.power
     sites = []
     all_times, all_values = [], []
-    seg_carbon = np.zeros(job.shape[0])
-    seg_cost = np.zeros(job.shape[0])
+    seg_carbon = np.zeros(site_of.shape[0])
+    seg_cost = np.zeros(site_of.shape[0])
     timeline = group_windows(run.scenario) if has_timeline(run.scenario) else None
     for s in range(len(run.cluster.site_names)):
         mask = site_of == s
         base_facility = float(power.base_it_w[s] * power.pue[s])
-        if timeline is None:
-            times, values = power_steps(start[mask], end[mask], watts[mask], base_facility)
-        else:  # groups out of service draw nothing (scheduler.timeline)
-            off = out_of_service_power(timeline, run.cluster.group_site,
-                                       power.group_idle_it_w * power.pue[s], s, period)
-            times, values = power_steps(np.concatenate([start[mask], off[0]]),
-                                        np.concatenate([end[mask], off[1]]),
-                                        np.concatenate([watts[mask], off[2]]), base_facility)
+        # This site's rows (copied once), then, with a timeline, the groups out of service
+        # drawing nothing (scheduler.timeline).
+        off = (out_of_service_power(timeline, run.cluster.group_site,
+                                    power.group_idle_it_w * power.pue[s], s, period)
+               if timeline is not None else (np.zeros(0), np.zeros(0), np.zeros(0)))
+        rows = int(np.count_nonzero(mask))
+        here_start, here_end, here_watts = (np.concatenate([column[mask], extra])
+                                            for column, extra in zip((start, end, watts), off,
+                                                                     strict=True))
+        times, values = power_steps(here_start, here_end, here_watts, base_facility)
         inside = times < period
         times, values = times[inside], values[inside]
         widths = np.diff(np.append(times, period))
@@ -117,10 +118,12 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
         carbon_signal, price_signal = run.carbon[s], run.price[s]
         carbon = _integral(carbon_signal, times, values, period, J_PER_KWH)
         cost = _integral(price_signal, times, values, period, J_PER_MWH)
+        here_start, here_end, here_watts = here_start[:rows], here_end[:rows], here_watts[:rows]
         if carbon_signal is not None:
-            seg_carbon[mask] = watts[mask] * carbon_signal.integrals(start[mask], end[mask]) / J_PER_KWH
+            seg_carbon[mask] = here_watts * carbon_signal.integrals(here_start, here_end) / J_PER_KWH
         if price_signal is not None:
-            seg_cost[mask] = watts[mask] * price_signal.integrals(start[mask], end[mask]) / J_PER_MWH
+            seg_cost[mask] = here_watts * price_signal.integrals(here_start, here_end) / J_PER_MWH
+        del here_start, here_end, here_watts
         cap_times, cap_values = cap_steps(run, s, period)
         cap_here = cap_values[np.searchsorted(cap_times, times, side="right") - 1]
         sites.append(SiteEnergy(
@@ -133,15 +136,45 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
             steps=(times, values)))
         all_times.append(times)
         all_values.append(np.diff(np.concatenate([[0.0], values])))
-    times = np.concatenate(all_times) if all_times else np.zeros(0)
-    deltas = np.concatenate(all_values) if all_values else np.zeros(0)
-    order = np.argsort(times, kind="stable")
-    total = np.cumsum(deltas[order])
-    last = np.append(times[order][1:] != times[order][:-1], True) if times.size else np.zeros(0, bool)
-    peak = float(total[last].max()) if total.size else 0.0
+    # Sums by job and service first, so that the rows' arrays are gone before the whole
+    # cluster's power is merged from the sites' (a year at full scale: ~10^7 rows).
+    del site_of
     seg_energy = watts * np.clip(end - start, 0, None)
-    return EnergyAccount(sites, job, workload, seg_energy, seg_carbon, seg_cost, peak,
-                         (times[order][last], total[last]))
+    del watts, start, end
+    seg_job = seg.view("job")
+    job_energy, job_carbon, job_cost = (
+        np.bincount(seg_job, weights=values[:seg.size], minlength=run.jobs.size)
+        for values in (seg_energy, seg_carbon, seg_cost))
+    del seg_carbon, seg_cost
+    workload = _rows(run.jobs.view("workload")[seg_job], adjustments[:, 0].astype(np.int32))
+    services = {service.index: float(seg_energy[workload == service.index].sum())
+                for service in run.services.services}
+    del workload, seg_energy
+    cluster_steps = _sum_of_steps(all_times, all_values)
+    peak = float(cluster_steps[1].max()) if cluster_steps[1].size else 0.0
+    return EnergyAccount(sites, job_energy, job_carbon, job_cost, services, peak, cluster_steps)
+
+
+def _rows(segment_rows: np.ndarray, correction_rows: np.ndarray) -> np.ndarray:
+    """A column of the segment log followed by the power corrections' (the log's own
+    column, not a copy, when there are none)."""
+    if correction_rows.shape[0] == 0:
+        return segment_rows
+    return np.concatenate([segment_rows, correction_rows.astype(segment_rows.dtype)])
+
+
+def _sum_of_steps(times: list[np.ndarray],
+                  deltas: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of step functions given by their change times and changes, as (times,
+    values) with one row per distinct time."""
+    at = np.concatenate(times) if times else np.zeros(0)
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    total = (np.concatenate(deltas) if deltas else np.zeros(0))[order]
+    del order
+    np.cumsum(total, out=total)
+    last = np.append(at[1:] != at[:-1], True) if at.size else np.zeros(0, bool)
+    return at[last], total[last]
 
 
 def site_series(run: RunRecord, energy: EnergyAccount, grid: np.ndarray) -> dict[str, np.ndarray]:

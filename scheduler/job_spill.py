@@ -192,13 +192,17 @@ class SpillingSegmentLog(SegmentLog):
         super().add(*args, **kwargs)
 
 
-def _read_back(path: Path, table: GrowableTable, rows: int) -> dict[str, np.ndarray]:
-    """Columns of ``table`` read from ``path`` (one column at a time), ``rows`` long."""
+def _read_back(path: Path, table: GrowableTable, rows: int,
+               skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Columns of ``table`` but ``skip`` read from ``path`` (one column at a time), ``rows``
+    long."""
     source = pq.ParquetFile(path)
     out: dict[str, np.ndarray] = {}
     index = (source.read(columns=["job_id"]).column(0).to_numpy()
              if "job_id" in source.schema_arrow.names else None)
     for name, dtype in table.columns.items():
+        if name in skip:
+            continue
         values = source.read(columns=[name]).column(0).to_numpy()
         if index is None:
             out[name] = values.astype(dtype, copy=False)
@@ -212,22 +216,26 @@ def _read_back(path: Path, table: GrowableTable, rows: int) -> dict[str, np.ndar
 def materialize(jobs: SpillingJobTable,
                 segments: SpillingSegmentLog) -> tuple[JobTable, SegmentLog]:
     """Close both files and read them back, with the rows still in memory, into plain
-    tables equal to those of the same run in memory."""
+    tables equal to those of the same run in memory once its run-only columns are dropped
+    (:meth:`JobTable.drop_run_only`: they are not read back)."""
     jobs.retire()
     jobs.sink.close()
     segments.sink.close()
     n = jobs.size
-    columns = _read_back(jobs.sink.path, jobs, n) if jobs.sink.rows else {
-        name: np.empty(n, dtype=dtype) for name, dtype in jobs.columns.items()}
+    kept = [name for name in jobs.columns if name not in JobTable.RUN_ONLY]
+    columns = _read_back(jobs.sink.path, jobs, n, JobTable.RUN_ONLY) if jobs.sink.rows else {
+        name: np.empty(n, dtype=jobs.columns[name]) for name in kept}
     for block in np.flatnonzero(~jobs.released[: -(-n // jobs.block_rows)]).tolist():
         rows = slice(block * jobs.block_rows, min((block + 1) * jobs.block_rows, n))
-        for name in jobs.columns:
+        for name in kept:
             columns[name][rows] = getattr(jobs, name)[rows]
     jobs.release_all()  # its rows live on in ``table``: do not hold them twice
-    table = JobTable(capacity=n)
+    table = JobTable(capacity=0)
     for name, values in columns.items():
         setattr(table, name, values)
+    table.drop_run_only()
     table.size = table._capacity = n
+    pa.default_memory_pool().release_unused()  # what reading the files left in Arrow's pool
     flushed = (_read_back(segments.sink.path, segments, segments.sink.rows)
                if segments.sink.rows else None)
     if jobs.kept is not None:

@@ -15,18 +15,29 @@ def cumulative_integral(starts: np.ndarray, ends: np.ndarray, weights: np.ndarra
     """``F(t)`` for each ``t`` in ``at``: integral from -inf to t of the interval sum."""
     if starts.shape[0] == 0:
         return np.zeros(at.shape[0], dtype=np.float64)
-    weights = weights.astype(np.float64)
+    weights = weights.astype(np.float64, copy=False)
+
+    def prefix_sums(values: np.ndarray) -> np.ndarray:
+        out = np.empty(values.shape[0] + 1)
+        out[0] = 0.0
+        np.cumsum(values, out=out[1:])
+        return out
 
     def ramp(points: np.ndarray) -> np.ndarray:
+        # In place where it can be: a year's jobs or segments are ~10^7 intervals.
         order = np.argsort(points, kind="stable")
         sorted_points = points[order]
         w = weights[order]
-        cum_w = np.concatenate([[0.0], np.cumsum(w)])
-        cum_wp = np.concatenate([[0.0], np.cumsum(w * sorted_points)])
+        del order
+        cum_w = prefix_sums(w)
+        w *= sorted_points
+        cum_wp = prefix_sums(w)
+        del w
         k = np.searchsorted(sorted_points, at, side="left")
         return cum_w[k] * at - cum_wp[k]  # sum over points < t of w (t - p)
 
-    return ramp(starts.astype(np.float64)) - ramp(ends.astype(np.float64))
+    return (ramp(starts.astype(np.float64, copy=False))
+            - ramp(ends.astype(np.float64, copy=False)))
 
 
 def step_means(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray,

@@ -10,12 +10,14 @@ never the segment log.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from scheduler.energy import EnergyAccount, cap_steps
+from scheduler.jobs import Status
 from scheduler.periods import (
     JobColumns,
     SitePower,
@@ -42,15 +44,28 @@ def json_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
             for row in rows]
 
 
-def add_periods(run: RunRecord, energy: EnergyAccount, summary: dict[str, Any],
-                details: dict[str, Any], jobs: pd.DataFrame, series: pd.DataFrame) -> None:
-    """Add the per-period table and threshold crossings, when the run has periods
-    (``report.period``; thresholds alone ask for months)."""
+@dataclass(frozen=True)
+class PeriodOutputs:
+    """What a run's periods add: summary keys (the crossings) and the details entry."""
+
+    summary: dict[str, Any]
+    details: dict[str, Any]
+
+    def add_to(self, summary: dict[str, Any], details: dict[str, Any]) -> None:
+        summary.update(self.summary)
+        details.update(self.details)
+
+
+def period_outputs(run: RunRecord, energy: EnergyAccount, series: pd.DataFrame,
+                   batch: np.ndarray) -> PeriodOutputs | None:
+    """The per-period table and threshold crossings, when the run has periods
+    (``report.period``; thresholds alone ask for months). ``batch``: per job, False for
+    the replicas of inference services."""
     spec = run.scenario.report
     thresholds = spec.thresholds.model_dump()
     kind = spec.period_kind(float(run.scenario.duration))
     if kind is None:
-        return
+        return None
     end = float(run.end_time)
     periods = calendar_periods(parse_start(run.scenario.start), end, kind)
     cluster = run.cluster
@@ -58,22 +73,23 @@ def add_periods(run: RunRecord, energy: EnergyAccount, summary: dict[str, Any],
                        *cap_steps(run, s, end), run.carbon[s], run.price[s])
              for s, name in enumerate(cluster.site_names)]
     service_names = [service.spec.name for service in run.services.services]
-    batch = ~jobs["workload"].isin(service_names).to_numpy()
+    jobs = run.jobs
+    status = jobs.view("status")
     table = period_table(
         periods, series, end,
-        JobColumns(jobs["arrival_s"].to_numpy(np.float64), jobs["start_s"].to_numpy(np.float64),
-                   jobs["end_s"].to_numpy(np.float64), jobs["status"].to_numpy(), batch),
+        JobColumns(jobs.view("arrival_s"), jobs.view("start_s"), jobs.view("end_s"),
+                   status == Status.COMPLETED, status == Status.REJECTED, batch),
         *_tranche_windows(run), sites, energy.cluster_steps, service_names)
     crossings = first_crossings(table, thresholds)
-    for crossing in crossings:
-        summary[CROSSING_KEY.format(crossing.name)] = crossing.period
-    details[PERIODS_KEY] = {
-        "period": kind,
-        "rows": json_rows(table),
-        "thresholds": [{"name": c.name, "limit": c.limit, "column": c.column,
-                        "period": c.period, "value": c.value, "measured": c.measured}
-                       for c in crossings],
-    }
+    return PeriodOutputs(
+        {CROSSING_KEY.format(crossing.name): crossing.period for crossing in crossings},
+        {PERIODS_KEY: {
+            "period": kind,
+            "rows": json_rows(table),
+            "thresholds": [{"name": c.name, "limit": c.limit, "column": c.column,
+                            "period": c.period, "value": c.value, "measured": c.measured}
+                           for c in crossings],
+        }})
 
 
 def period_frame(details: dict[str, Any]) -> pd.DataFrame | None:

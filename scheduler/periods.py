@@ -76,7 +76,8 @@ class JobColumns:
     arrival_s: np.ndarray
     start_s: np.ndarray
     end_s: np.ndarray
-    status: np.ndarray
+    completed: np.ndarray
+    rejected: np.ndarray
     batch: np.ndarray
 
 
@@ -185,7 +186,7 @@ def _job_columns(jobs: JobColumns, edges: np.ndarray) -> dict[str, np.ndarray]:
     n = edges.size - 1
     arrived = period_index(jobs.arrival_s, edges)
     started = period_index(jobs.start_s, edges)
-    ended = period_index(np.where(jobs.status == "completed", jobs.end_s, np.nan), edges)
+    ended = period_index(np.where(jobs.completed, jobs.end_s, np.nan), edges)
     wait = jobs.start_s - jobs.arrival_s
     waited = jobs.batch & np.isfinite(wait) & (arrived >= 0)
     order = np.argsort(arrived[waited], kind="stable")
@@ -194,11 +195,11 @@ def _job_columns(jobs: JobColumns, edges: np.ndarray) -> dict[str, np.ndarray]:
         "jobs_arrived": np.bincount(arrived[arrived >= 0], minlength=n),
         "jobs_started": np.bincount(started[started >= 0], minlength=n),
         "jobs_completed": np.bincount(ended[ended >= 0], minlength=n),
-        "jobs_rejected": np.bincount(arrived[(arrived >= 0) & (jobs.status == "rejected")],
+        "jobs_rejected": np.bincount(arrived[(arrived >= 0) & jobs.rejected],
                                      minlength=n),
         "jobs_never_started": np.bincount(
             arrived[(arrived >= 0) & jobs.batch & ~np.isfinite(jobs.start_s)
-                    & (jobs.status != "rejected")], minlength=n),
+                    & ~jobs.rejected], minlength=n),
         "mean_wait_s": np.array([g.mean() if g.size else np.nan for g in groups]),
         "p95_wait_s": np.array([np.percentile(g, 95) if g.size else np.nan for g in groups]),
     }

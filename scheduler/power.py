@@ -114,10 +114,11 @@ def power_steps(starts: np.ndarray, ends: np.ndarray, watts: np.ndarray,
                 base: float) -> tuple[np.ndarray, np.ndarray]:
     """Step function ``base + sum of watts over running segments``: (times, values)."""
     times = np.concatenate([[0.0], starts, ends])
-    deltas = np.concatenate([[base], watts, -watts])
     order = np.argsort(times, kind="stable")
-    times, deltas = times[order], deltas[order]
-    values = np.cumsum(deltas)
+    times = times[order]
+    deltas = np.concatenate([[base], watts, -watts])[order]
+    del order  # a year's segments: keep the temporaries few
+    values = np.cumsum(deltas, out=deltas)
     # Keep the last value at each distinct time (equal times: the last one wins).
     last = np.append(times[1:] != times[:-1], True)
     return times[last], values[last]

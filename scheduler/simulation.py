@@ -141,7 +141,7 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
                              or not 0 <= seed < 2**63):
         raise InputError(f"must be a whole number in [0, 2^63) (got {seed!r})", "seed")
-    check_memory(model)
+    check_memory(model, streamed=stream_to is not None)
     run_seed = seed if seed is not None else (model.seed if model.seed is not None else draw_seed())
     try:
         chosen = get_backend(backend or model.backend)
@@ -165,6 +165,8 @@ def simulate(scenario: Scenario | str | Path | dict[str, Any], *, seed: int | No
     wall = engine.run()
     if spill is not None:  # the summary reads whole tables: read them back
         engine.jobs, engine.segments = materialize(*spill)
+    else:
+        engine.jobs.drop_run_only()
     stop.finish()  # a signal from now on did not cut the run short: results stay complete
     # The seed used is the seed recorded (also when --seed overrode the scenario's).
     scenario_text = model.model_copy(update={"seed": run_seed}).model_dump_json(indent=2)

@@ -19,6 +19,7 @@ Definitions (also in docs):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,7 +40,7 @@ from scheduler.metrics import (
     step_function_means,
     step_means,
 )
-from scheduler.period_outputs import add_periods
+from scheduler.period_outputs import period_outputs
 from scheduler.results import Result
 from scheduler.steady_state import (
     arrivals_are_drawn,
@@ -71,11 +72,19 @@ def replica_mask(run: RunRecord) -> np.ndarray:
     return np.isin(run.jobs.view("workload"), services)
 
 
-def _job_sites(run: RunRecord) -> np.ndarray:
-    """Site names of each job's segments in order, joined by '+' (multi-site jobs)."""
-    names = run.cluster.site_names
-    jobs = run.jobs
-    out = np.array([names[s] if s >= 0 else "" for s in jobs.view("site").tolist()], dtype=object)
+def text_column(names: Sequence[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``names[code]`` for each code, as pandas' text column (no Python string per row:
+    a year's job table has ~10^7 rows)."""
+    return pd.array(names, dtype="str").take(codes.astype(np.intp, copy=False))
+
+
+def _job_sites(run: RunRecord) -> pd.api.extensions.ExtensionArray:
+    """Site names of each job's segments in order, joined by '+' (multi-site jobs); "" for
+    a job that never started."""
+    names = list(run.cluster.site_names)
+    site = run.jobs.view("site")
+    codes = np.where(site >= 0, site, len(names))  # names[len(names)] is ""
+    labels = [*names, ""]
     seg = run.segments
     seg_job, seg_site = seg.view("job"), seg.view("site")
     if seg.size:
@@ -88,12 +97,15 @@ def _job_sites(run: RunRecord) -> np.ndarray:
         multi = np.isin(jobs_sorted, jobs_sorted[sites_sorted != first_site])
         jobs_sorted, sites_sorted = jobs_sorted[multi], sites_sorted[multi]
         boundaries = np.flatnonzero(np.diff(jobs_sorted)) + 1
+        joined: dict[str, int] = {}
         for chunk_jobs, chunk_sites in zip(np.split(jobs_sorted, boundaries),
                                            np.split(sites_sorted, boundaries), strict=True):
             distinct = list(dict.fromkeys(chunk_sites.tolist()))
             if len(distinct) > 1:
-                out[int(chunk_jobs[0])] = "+".join(names[s] for s in distinct)
-    return out
+                label = "+".join(names[s] for s in distinct)
+                codes[int(chunk_jobs[0])] = joined.setdefault(label, len(labels) + len(joined))
+        labels += list(joined)
+    return text_column(labels, codes)
 
 
 def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
@@ -109,6 +121,12 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     duration = jobs.view("duration_s")
     gpus = jobs.view("gpus")
     period = run.end_time
+    # The energy account and the time series first: their temporaries (tens of bytes per
+    # segment) then do not add to the per-job arrays below (the end of a year-long run is
+    # its memory peak).
+    energy = account(run, period)
+    step = _timeseries_step(run.scenario, period)
+    series = _timeseries(run, energy, period, step)
     started = ~np.isnan(start)
     completed = status == Status.COMPLETED
     replica = replica_mask(run)
@@ -128,7 +146,6 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     online_site_gpu_s = _online_site_gpu_s(run, period)
     capacity_gpu_s = (cluster.total_gpus * period if online_site_gpu_s is None
                       else float(online_site_gpu_s.sum()))
-    energy = account(run, period)
 
     slowdown = np.where(done, jct_all / np.maximum(duration, 1e-9), np.nan)
     bounded = np.where(done, np.maximum(1.0, jct_all / np.maximum(
@@ -199,6 +216,7 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
     summary["jain_index_workloads"] = jain_index(
         np.array([1.0 / w["mean_bounded_slowdown"] for w in per_workload.values()
                   if w["mean_bounded_slowdown"]]))
+    del wait, jct, isolated, ftf  # per-job temporaries: the end of a long run is its peak
     details = _details(run, status, per_tenant, per_workload)
     for key in ("trace_rows_read", "trace_rows_skipped"):
         if key in details:
@@ -206,28 +224,34 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
 
     # Per job: its segments (replicas at their full-load reservation); services below add
     # the corrections by load.
-    own = energy.job >= 0
-    job_energy = np.bincount(energy.job[own], weights=energy.segment_energy_j[own], minlength=n)
-    job_carbon = np.bincount(energy.job[own], weights=energy.segment_carbon_g[own], minlength=n)
-    job_cost = np.bincount(energy.job[own], weights=energy.segment_cost_eur[own], minlength=n)
     _add_inference(run, summary, details, energy, seg_job, seg_gpus * (seg_end - seg_start))
-    reason_names = np.array([*run.reasons, ""], dtype=object)
     reason_codes = jobs.view("reason")
     # Rejected jobs carry their reason; jobs that never started carry why they last waited.
-    shown_reason = np.where((status == Status.REJECTED) | ~started, reason_codes, -1)
+    shown_reason = np.where((status == Status.REJECTED) | ~started, reason_codes, len(run.reasons))
     has_grid = any(s is not None for s in run.carbon)
+    summary["timeseries_step_s"] = step
+    summary.update(warmup_s=float(run.scenario.warmup), jobs_measured=int(measured.sum()),
+                   gpu_utilization_after_warmup=utilization_after(
+                       seg_start, seg_end, seg_gpus,
+                       _mean_online_gpus(run, run.scenario.warmup, period),
+                       run.scenario.warmup, period))
+    periods = period_outputs(run, energy, series, ~replica)
+    job_energy = energy.job_energy_j / J_PER_KWH
+    job_carbon = energy.job_carbon_g / 1000.0 if has_grid else np.full(n, np.nan)
+    job_cost = (energy.job_cost_eur if any(s is not None for s in run.price)
+                else np.full(n, np.nan))
+    del energy  # its power step functions: two rows per segment and site
     job_frame = pd.DataFrame({
         "job_id": np.arange(n, dtype=np.int64),
-        "workload": np.array(workload_names, dtype=object)[jobs.view("workload")],
-        "kind": np.array(KIND_NAMES, dtype=object)[jobs.view("kind")],
-        "tenant": np.array(run.tenants.names or [""], dtype=object)[jobs.view("tenant")],
+        "workload": text_column(workload_names, jobs.view("workload")),
+        "kind": text_column(KIND_NAMES, jobs.view("kind")),
+        "tenant": text_column(run.tenants.names or [""], jobs.view("tenant")),
         "gpus": gpus,
         "arrival_s": arrival,
         "start_s": start,
         "end_s": end,
         "duration_s": duration,
-        "status": np.array([STATUS_NAMES[i] for i in range(len(STATUS_NAMES))],
-                           dtype=object)[status],
+        "status": text_column([STATUS_NAMES[i] for i in range(len(STATUS_NAMES))], status),
         "site": _job_sites(run),
         "wait_s": start - arrival,
         "jct_s": np.where(done, jct_all, np.nan),
@@ -238,19 +262,11 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         "preemptions": jobs.view("preemptions"),
         "failures": jobs.view("failures"),
         "lost_gpu_hours": jobs.view("lost_gpu_s") / 3600.0,
-        "energy_facility_kwh": job_energy / J_PER_KWH,
-        "carbon_kg": job_carbon / 1000.0 if has_grid else np.full(n, np.nan),
-        "energy_cost_eur": job_cost if any(s is not None for s in run.price) else np.full(n, np.nan),
-        "reason": reason_names[shown_reason],
-    })
-    step = _timeseries_step(run.scenario, period)
-    summary["timeseries_step_s"] = step
-    series = _timeseries(run, energy, period, step)
-    summary.update(warmup_s=float(run.scenario.warmup), jobs_measured=int(measured.sum()),
-                   gpu_utilization_after_warmup=utilization_after(
-                       seg_start, seg_end, seg_gpus,
-                       _mean_online_gpus(run, run.scenario.warmup, period),
-                       run.scenario.warmup, period))
+        "energy_facility_kwh": job_energy,
+        "carbon_kg": job_carbon,
+        "energy_cost_eur": job_cost,
+        "reason": text_column([*run.reasons, ""], shown_reason),
+    }, copy=False)  # share the job table's columns, no consolidated copy: a year's peak
     waiting_summary, waiting_details = waiting_figures(run, job_frame)
     summary.update(waiting_summary)
     details.update(waiting_details)
@@ -258,7 +274,8 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
                                                 float(run.scenario.duration),
                                                 float(run.scenario.warmup),
                                                 arrivals_are_drawn(run.scenario.workloads))
-    add_periods(run, energy, summary, details, job_frame, series)
+    if periods is not None:
+        periods.add_to(summary, details)
     return Result(summary, job_frame, series, scenario_text, details)
 
 
@@ -280,8 +297,7 @@ def _add_inference(run: RunRecord, summary: dict[str, Any], details: dict[str, A
     workloads = run.jobs.view("workload")
     for service in run.services.services:
         entry = services[service.spec.name]
-        energy_kwh = float(energy.segment_energy_j[energy.workload == service.index].sum()
-                           / J_PER_KWH)
+        energy_kwh = energy.service_energy_j[service.index] / J_PER_KWH
         rows = workloads[seg_job] == service.index
         entry["replica_hours"] = float((seg_gpu_s[rows]).sum() / 3600.0 / service.spec.replica_gpus)
         entry["gpu_hours"] = float(seg_gpu_s[rows].sum() / 3600.0)
@@ -422,8 +438,11 @@ def _timeseries(run: RunRecord, energy: EnergyAccount, period: float, step: floa
     status = jobs.view("status")
     arrival = jobs.view("arrival_s")
     start = jobs.view("start_s")
-    queued_until = np.where(np.isnan(start), run.end_time, start)
-    queued_until = np.where(status == Status.REJECTED, arrival, queued_until)
+    queued_until = start.copy()  # in place: ~10^7 jobs in a year
+    queued_until[np.isnan(start)] = run.end_time
+    rejected = status == Status.REJECTED
+    queued_until[rejected] = arrival[rejected]
+    del rejected
     queued = step_means(arrival, queued_until, np.ones(jobs.size), grid)
     online = _online_site_steps(run, grid)  # (sites, steps), None without a timeline
     columns: dict[str, np.ndarray] = {

@@ -969,7 +969,7 @@ def test_regression_memory_is_estimated_before_running(tmp_path, monkeypatch):
     by ``run``, ``validate`` and ``simulate()`` alike, in a real subprocess too."""
     from scheduler import simulate
     from scheduler.errors import InputError
-    from scheduler.memory import BYTES_PER_JOB, expected_jobs, parse_size
+    from scheduler.memory import BYTES_PER_JOB, check_memory, expected_jobs, parse_size
     from scheduler.scenario import Scenario
 
     data = tiny_scenario(duration="10d")
@@ -992,3 +992,9 @@ def test_regression_memory_is_estimated_before_running(tmp_path, monkeypatch):
                        "read 'lots' as a size")
     assert parse_size("16GB") == 16 * 10**9 and parse_size("512 MiB") == 512 * 2**20
     assert parse_size("1234") == 1234 and BYTES_PER_JOB >= 1150
+    # Streamed, the same jobs need ~500 B each (the end phase): 1.2 GB fits under 2 GB, and
+    # the refusal of the run in memory says so.
+    monkeypatch.setenv("CLUSTERSIM_MEMORY_LIMIT", "2GB")
+    check_memory(Scenario.model_validate(data), streamed=True)
+    with pytest.raises(InputError, match=r"stream the run \(--stream, stream_to=: ~500 bytes"):
+        check_memory(Scenario.model_validate(data))

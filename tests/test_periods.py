@@ -302,8 +302,8 @@ def test_power_against_the_caps_by_hand():
                            "queued_jobs": [0.0, 0.0]})
     nothing = np.zeros(0)
     table = period_table(periods, series, 20.0,
-                         JobColumns(nothing, nothing, nothing, nothing.astype(str),
-                                    nothing.astype(bool)),
+                         JobColumns(nothing, nothing, nothing, nothing.astype(bool),
+                                    nothing.astype(bool), nothing.astype(bool)),
                          np.array([[0.0, np.inf]]), np.array([2.0]), [x, y],
                          (np.array([0.0, 10.0]), np.array([3, 6.0]) * mw))
     # X over its cap from 10 s: 2 s of p1, all 8 s of p2, at 5 / 4 of it.

@@ -112,15 +112,18 @@ class Signal:
         period = self.period_s
         assert period is not None
         t0 = self.times[0]
-        k = np.floor((ts - t0) / period)
-        u = ts - k * period
+        k = ts - t0  # in place from here: ~10^7 times for a year's segments
+        k /= period
+        np.floor(k, out=k)
+        u = k * period
+        np.subtract(ts, u, out=u)
         # Rounding may leave u a hair outside the period; fix it by one step.
         over = u >= t0 + period
-        k = np.where(over, k + 1, k)
-        u = np.where(over, u - period, u)
+        k[over] += 1
+        u[over] -= period
         under = u < t0
-        k = np.where(under, k - 1, k)
-        u = np.where(under, u + period, u)
+        k[under] -= 1
+        u[under] += period
         return k, u
 
     def values_at(self, ts: npt.ArrayLike) -> FloatArray:
@@ -187,11 +190,22 @@ class Signal:
         if self.period_s is not None:
             k, u = self._reduce(ts)
             index = np.searchsorted(self.times, u, side="right") - 1
-            return k * self._area + self._cum[index] + self.values[index] * (u - self.times[index])
+            u -= self.times[index]
+            u *= self.values[index]
+            k *= self._area
+            k += self._cum[index]
+            k += u  # k P area + cum + value x (u - time): the same operations, in place
+            return k
+        # In place, one temporary at a time: a year's segments are ~10^7 points.
         index = np.searchsorted(self.times, ts, side="right") - 1
-        safe = np.clip(index, 0, None)
-        inside = self._cum[safe] + self.values[safe] * (ts - self.times[safe])
-        return np.where(index < 0, self.values[0] * (ts - t0), inside)
+        before = index < 0
+        np.clip(index, 0, None, out=index)
+        out = ts - self.times[index]
+        out *= self.values[index]
+        out += self._cum[index]
+        if before.any():
+            out[before] = self.values[0] * (ts[before] - t0)
+        return out
 
     def integrals(self, t0: npt.ArrayLike, t1: npt.ArrayLike) -> FloatArray:
         """Vectorised :meth:`integrate`: exact ∫ over each ``[t0[i], t1[i]]``."""
@@ -220,14 +234,18 @@ class Signal:
         if pt.size == 0 or pt.size != pv.size:
             raise ValueError(f"need as many power times as values, at least one "
                              f"({pt.size} vs {pv.size})")
-        if pt.size > 1 and np.any(np.diff(pt) < 0):
+        if pt.size > 1 and np.any(pt[1:] < pt[:-1]):
             raise ValueError("power_times must be non-decreasing")
         if t1 < t0:
             return -self.integrate_product(pt, pv, t1, t0)
-        inner = pt[(pt > t0) & (pt < t1)]
+        # The breakpoints inside (t0, t1): a slice, as they are sorted.
+        inner = pt[np.searchsorted(pt, t0, side="right"):np.searchsorted(pt, t1, side="left")]
         edges = np.concatenate(([t0], inner, [t1]))
-        index = np.clip(np.searchsorted(pt, edges[:-1], side="right") - 1, 0, None)
-        pieces = np.diff(self._antiderivative(edges))
+        index = np.searchsorted(pt, edges[:-1], side="right") - 1
+        np.clip(index, 0, None, out=index)
+        pieces = self._antiderivative(edges)
+        del edges  # a year's power steps: ~10^7 breakpoints, one temporary at a time
+        pieces = np.diff(pieces)
         return float(np.dot(pv[index], pieces))
 
     def mean(self, t0: float | None = None, t1: float | None = None) -> float:
