@@ -252,6 +252,22 @@ def test_a_sweep_over_an_online_date_and_growth_gives_months_side_by_side(tmp_pa
     assert '<section id="periods"><h2>By period, side by side</h2>' in page
 
 
+def test_a_sweep_writes_the_per_period_rows_as_runs_finish(tmp_path):
+    """periods.csv is written before each write of runs.csv (not only when the sweep ends):
+    a sweep killed outright keeps the per-period rows of every run its runs table calls done."""
+    from scheduler.sweeps.periods import SweepPeriods, read_sweep_periods
+    from scheduler.sweeps.runner import RunsTable
+
+    table, periods = RunsTable(tmp_path, "csv"), SweepPeriods(tmp_path)
+    table.before_write = periods.flush
+    row = {"run_id": "r1", "point_id": "p1", "seed": 1, "status": "ok"}
+    periods.record(row, [], [{"period": "2021-11", "jobs_arrived": 3}])
+    table.record(row, ["run_id"])  # the first row is written at once (no write cost yet)
+    assert pd.read_csv(tmp_path / "runs.csv")["run_id"].tolist() == ["r1"]
+    written = read_sweep_periods(tmp_path)
+    assert written is not None and written["jobs_arrived"].tolist() == [3]
+
+
 def test_compare_shows_the_months_of_two_runs_side_by_side(run: Result, tmp_path):
     first, second = run.save(tmp_path / "a"), run.save(tmp_path / "b")
     code, _, err = run_cli("compare", str(first), str(second), "--out", str(tmp_path / "c.html"))

@@ -387,6 +387,9 @@ class RunsTable:
         self._dirty = False
         self._last_write = 0.0
         self._write_cost = 0.0
+        self.before_write: Callable[[], None] | None = None
+        """Called before each write: files that must not lag behind this one (a run this
+        table calls done has its per-period rows written)."""
         if self.path is None:
             return
         other = self.path.with_suffix(".parquet" if format == "csv" else ".csv")
@@ -420,6 +423,8 @@ class RunsTable:
         if self.path is None or not self._dirty:
             return
         start = time.perf_counter()
+        if self.before_write is not None:
+            self.before_write()
         last = len(self.order)
         rows = sorted(self.rows.values(), key=lambda r: self.order.get(r["run_id"], last))
         frame = pd.DataFrame(rows, columns=self.columns)
@@ -553,6 +558,7 @@ def _run_locked(plan: SweepPlan, folder: Path | None, n_workers: int, dask: Any,
     spec = plan.spec
     table = RunsTable(folder, spec.format)  # first: a damaged table stops before any write
     period_rows = SweepPeriods(folder)
+    table.before_write = period_rows.flush  # as rows arrive: a killed sweep keeps both
     if folder is not None:
         atomic_write(folder / "sweep.json", lambda p: p.write_text(
             json.dumps(plan.manifest(), indent=2, default=str) + "\n", encoding="utf-8"))
@@ -582,9 +588,9 @@ def _run_locked(plan: SweepPlan, folder: Path | None, n_workers: int, dask: Any,
         periods = raw.pop("periods", None)
         row = _row_of(by_id[raw["run_id"]], plan.parameters, raw)
         results[row["run_id"]] = row
-        table.record(row, lead)
         if periods is not None:
             period_rows.record(row, plan.parameters, periods)
+        table.record(row, lead)
         if row["status"] != "ok":
             errors += 1
         if bar is not None:
