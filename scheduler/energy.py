@@ -142,6 +142,8 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
     seg_energy = watts * np.clip(end - start, 0, None)
     del watts, start, end
     seg_job = seg.view("job")
+    # Per job: its segments (replicas at their full-load reservation); the corrections by
+    # load go to their service.
     job_energy, job_carbon, job_cost = (
         np.bincount(seg_job, weights=values[:seg.size], minlength=run.jobs.size)
         for values in (seg_energy, seg_carbon, seg_cost))

@@ -73,9 +73,10 @@ def replica_mask(run: RunRecord) -> np.ndarray:
 
 
 def text_column(names: Sequence[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``names[code]`` for each code, as pandas' text column (no Python string per row:
-    a year's job table has ~10^7 rows)."""
-    return pd.array(names, dtype="str").take(codes.astype(np.intp, copy=False))
+    """``names[code]`` for each code, as pandas' text column of this pandas version (the
+    dtype it infers for strings), built without a Python string per row where that dtype
+    allows it (Arrow strings: a year's job table has ~10^7 rows)."""
+    return pd.Series(list(names)).array.take(codes.astype(np.intp, copy=False))
 
 
 def _job_sites(run: RunRecord) -> pd.api.extensions.ExtensionArray:
@@ -222,8 +223,6 @@ def build_result(run: RunRecord, wall_time_s: float, scenario_name: str,
         if key in details:
             summary[key] = details.pop(key)
 
-    # Per job: its segments (replicas at their full-load reservation); services below add
-    # the corrections by load.
     _add_inference(run, summary, details, energy, seg_job, seg_gpus * (seg_end - seg_start))
     reason_codes = jobs.view("reason")
     # Rejected jobs carry their reason; jobs that never started carry why they last waited.
