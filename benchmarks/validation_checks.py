@@ -1212,6 +1212,36 @@ def run_growth(quick: bool) -> list[Check]:
     requests = simulate(service).details["services"]["chat"]["requests"]
     checks.append(relative(f"service +{g:.0%}/year, {days} d: requests = rate x (e^(kT) - 1) / k",
                            expected, float(requests), 1e-9, "exact integral, float sums"))
+    checks += _job_size_checks(quick)
+    return checks
+
+
+def _job_size_checks(quick: bool) -> list[Check]:
+    """Exponential durations of mean 1 h, x3 from 2027-07-01: the mean duration of the jobs
+    arriving in each period is 1 h and 3 h (the factor scales the whole distribution)."""
+    from scheduler.scenario import Scenario
+    from scheduler.sources import TenantNames, synthetic_source
+
+    days = 365 if quick else 730
+    scenario = Scenario.model_validate({
+        "name": "sizes", "duration": f"{days}d", "start": "2027-01-01",
+        "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8, "count": 1}]}],
+        "workloads": [{"name": "w", "arrival": {"process": "poisson", "rate_per_hour": 20.0},
+                       "gpus": 1, "duration": {"distribution": "exponential", "mean": "1h"},
+                       "duration_growth_by_date": [{"since": "2027-07-01", "factor": 3.0}]}]})
+    source = synthetic_source(scenario, {"H100": 0}, 0, np.random.SeedSequence(29), TenantNames())
+    parts = list(source.chunks())
+    arrival = np.concatenate([p.arrival_s for p in parts])
+    duration = np.concatenate([p.duration_s for p in parts])
+    since = since_seconds("2027-07-01", "2027-01-01")
+    checks = []
+    for label, inside, mean in (("before", arrival < since, 3600.0),
+                                ("from", arrival >= since, 3 * 3600.0)):
+        n = int(inside.sum())
+        # An exponential's SD is its mean: the sample mean's SD is mean / sqrt(n).
+        checks.append(within(f"job sizes x3 {label} 2027-07-01: mean duration (s) of {n:,} jobs",
+                             mean, float(duration[inside].mean()), SIGMAS * mean / math.sqrt(n),
+                             "4 sd of the sample mean", digits=6))
     return checks
 
 
@@ -1223,10 +1253,15 @@ before the first row), so the expected count in a row's period `[a, b)` is
 row and warps its times, `t' = L⁻¹(t)` with `L` the integral of the factor: one row a day
 for 730 days with ×2 from day 365 ends at day 365 + 364 / 2 = 547. An inference service at
 `λ` requests/s growing by `g` a year accounts `λ (e^(kT) − 1) / k` requests over `T`
-(aggregate fidelity counts each step's expected requests), `k = ln(1 + g) / year`.
+(aggregate fidelity counts each step's expected requests), `k = ln(1 + g) / year`. Job
+sizes by date (`duration_growth_by_date`) multiply each job's duration by the factor at its
+arrival: exponential durations of mean 1 h with ×3 from 2027-07-01 have a mean of 1 h before
+and 3 h from that date.
 
-*Tolerance.* Counts: 4 standard deviations of the Poisson count, `4 sqrt(mean)`. The trace
-warp is exact; the service's requests are a sum of step integrals, exact to float rounding.
+*Tolerance.* Counts: 4 standard deviations of the Poisson count, `4 sqrt(mean)`; mean
+durations: 4 standard deviations of the sample mean (an exponential's SD is its mean). The
+trace warp is exact; the service's requests are a sum of step integrals, exact to float
+rounding.
 """
 
 

@@ -248,14 +248,24 @@ def check_growth(scenario: Scenario) -> list[Problem]:
     problems = []
     for i, workload in enumerate(scenario.workloads):
         path, _, table = growth_fields(workload)
-        times = [since_seconds(row.since, scenario.start) for row in table or ()]
-        for k in range(1, len(times)):
-            if times[k] <= times[k - 1]:
-                problems.append(Problem(
-                    f"workloads.{i}.{path}growth_by_date.{k}.since",
-                    f"rows must be in increasing order of since: {times[k]:g} s after the "
-                    f"start is not after row {k - 1} ({times[k - 1]:g} s)"))
+        tables = [(f"{path}growth_by_date", table)]
+        if isinstance(workload, TrainingWorkload):
+            tables.append(("duration_growth_by_date", workload.duration_growth_by_date))
+        for key, rows in tables:
+            times = [since_seconds(row.since, scenario.start) for row in rows or ()]
+            for k in range(1, len(times)):
+                if times[k] <= times[k - 1]:
+                    problems.append(Problem(
+                        f"workloads.{i}.{key}.{k}.since",
+                        f"rows must be in increasing order of since: {times[k]:g} s after "
+                        f"the start is not after row {k - 1} ({times[k - 1]:g} s)"))
     return problems
+
+
+def size_growth(workload: TrainingWorkload, start: str | date | None) -> GrowthCurve | None:
+    """The factor on the durations of a generated workload's jobs by arrival time
+    (``duration_growth_by_date``); None without it."""
+    return growth_curve(0.0, workload.duration_growth_by_date, start)
 
 
 def mean_growth(workload: Workload, scenario: Scenario) -> float:
@@ -268,9 +278,12 @@ def mean_growth(workload: Workload, scenario: Scenario) -> float:
 
 
 def growth_text(workload: Workload) -> str:
-    """``, +30%/year`` or ``, x1 from 2027-01-01, ...`` for any workload; empty without."""
+    """``, +30%/year`` or ``, x1 from 2027-01-01, ...`` for any workload, then ``, durations
+    x2 from 2029-01-01, ...``; empty without growth."""
     text = describe_growth(*growth_fields(workload)[1:])
-    return f", {text}" if text else ""
+    sizes = (describe_growth(0.0, workload.duration_growth_by_date)
+             if isinstance(workload, TrainingWorkload) else "")
+    return (f", {text}" if text else "") + (f", durations {sizes}" if sizes else "")
 
 
 def grown_arrivals(curve: GrowthCurve, hourly: np.ndarray | None, rate: float, t0: float,

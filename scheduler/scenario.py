@@ -468,6 +468,11 @@ class TrainingWorkload(_JobTraits):
     """Tenant (team) the jobs belong to."""
     max_jobs: int | None = Field(default=None, ge=1, le=100_000_000)
     """Stop generating after this many jobs."""
+    duration_growth_by_date: GrowthTable | None = None
+    """Job sizes growing by date, ``[{since: 2028-01-01, factor: 2.2}, ...]``: the duration
+    drawn for a job arriving at t (after ``cap``) is multiplied by the factor of the last
+    row at or before t (1 before the first row). Models grow with the hardware: a planner's
+    demand in work, not in job counts (docs/timeline.md)."""
 
 
 class TraceWorkload(_JobTraits):

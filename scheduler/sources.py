@@ -14,7 +14,7 @@ import numpy as np
 
 from scheduler.arrivals import arrival_times
 from scheduler.distributions import DurationSampler, sample_gpus
-from scheduler.growth import workload_growth
+from scheduler.growth import size_growth, workload_growth
 from scheduler.jobs import KIND_NAMES
 from scheduler.scenario import InferenceWorkload, Scenario, TraceWorkload, TrainingWorkload
 from scheduler.traces import TraceReport, read_trace
@@ -89,6 +89,7 @@ def synthetic_source(scenario: Scenario, type_index: dict[str, int], index: int,
     assert isinstance(workload, TrainingWorkload)
     arrival_seed, gpus_seed, duration_seed = seed.spawn(3)
     sampler = DurationSampler(workload.duration, scenario, f"workloads.{index}.duration")
+    sizes = size_growth(workload, scenario.start)
     tenant = tenants.index(workload.tenant)
     kind = KIND_NAMES.index(workload.kind)
 
@@ -99,8 +100,11 @@ def synthetic_source(scenario: Scenario, type_index: dict[str, int], index: int,
         for times in arrival_times(workload.arrival, scenario.duration, arrival_rng, chunk,
                                    workload.max_jobs, scenario.start):
             n = times.shape[0]
+            durations = sampler.sample(duration_rng, n)
+            if sizes is not None:  # jobs of the same draws, grown by their arrival date
+                durations = durations * sizes.factor(times)
             yield JobChunk(times, sample_gpus(workload.gpus, gpus_rng, n),
-                           sampler.sample(duration_rng, n), np.zeros(n, dtype=np.int64),
+                           durations, np.zeros(n, dtype=np.int64),
                            np.full(n, kind, dtype=np.int8), np.full(n, tenant, dtype=np.int64))
 
     return WorkloadSource(index, workload.name, chunks,

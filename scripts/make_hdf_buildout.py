@@ -11,7 +11,9 @@ date (Escaudain: its 700 MW RTE connection from 2030). Existing H100/H200 fleets
 swapped for newer generations at dates in ``swaps`` (same IT power, so fewer GPUs).
 Training demand follows the build-out: a ``growth_by_date`` table by month whose factor is
 the month's mean GPUs in service over those at the start, so that each workload asks for
-the same share of the GPUs in service every month (DEMAND). Run:
+the same share of the GPUs in service every month (DEMAND), and a
+``duration_growth_by_date`` table whose factor is the month's mean speed of those GPUs over
+the start's, so that the work keeps pace with faster generations (SIZES). Run:
 python scripts/make_hdf_buildout.py
 """
 
@@ -21,6 +23,7 @@ import csv
 import functools
 import math
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from make_hdf_scenarios import ALL_IN_KW, GPUS_PER_NODE, mean_gpus  # noqa: E402
+
+from scheduler.catalog import builtin_gpu_types  # noqa: E402
+from scheduler.hardware_speed import hardware_speeds  # noqa: E402
 
 START = date(2026, 1, 5)
 """A Monday (grid profiles keep their weekdays), the first full week of 2026."""
@@ -61,6 +67,12 @@ TARGET_SHARE = {"research": 0.45, "foundation": 0.25}
 """Shares of the GPUs in service the workloads ask for, every month (as hdf-2030.yaml)."""
 DEMAND = ("ASSUMPTION: the fleet is built for its demand, so training demand follows the "
           "GPUs in service month by month (a planner's slip moves capacity, not demand)")
+SIZES = ("ASSUMPTION: jobs grow with the hardware (larger models on faster GPUs), so a job's "
+         "work is its H100 duration x the fleet's mean speed over the start's: each workload "
+         "keeps its share of the GPUs in service busy as the fleet modernises, without more jobs")
+FOUNDATION_SPEEDUP = {"H100": 1.0, "H200": 1.2, "B200": 2.2, "GB200": 2.5, "B300": 2.5,
+                      "GB300": 2.5}
+"""The foundation workload's speedups (H100..GB200 as hdf-2030.yaml; B300, GB300: GB200's)."""
 
 
 def days_from_start(day: date) -> float:
@@ -98,19 +110,34 @@ def swaps_of(phase: dict) -> dict[str, tuple[str, date]]:
     return out
 
 
-def gpus_online(day: date, scale: float = 1.0) -> float:
-    """GPUs in service on ``day`` at ``scale`` (ramps and swaps as the scenario has them)."""
-    total = 0.0
+def gpus_by_type(day: date, scale: float = 1.0) -> dict[str, float]:
+    """GPUs in service on ``day`` at ``scale`` by type (ramps and swaps as the scenario
+    has them)."""
+    out: dict[str, float] = {}
     table = sites()
     for phase in phases():
         swaps = swaps_of(phase)
         for gpu, gpus in phase_gpus(phase, table[phase["site"]]):
             nodes = round(gpus * scale / GPUS_PER_NODE)
+            kind = gpu
             if gpu in swaps and day >= swaps[gpu][1]:
-                new = swaps[gpu][0]
-                nodes = round(nodes * ALL_IN_KW_2026[gpu] / ALL_IN_KW_2026[new])
-            total += nodes_in(phase, nodes, day) * GPUS_PER_NODE
-    return total
+                kind = swaps[gpu][0]
+                nodes = round(nodes * ALL_IN_KW_2026[gpu] / ALL_IN_KW_2026[kind])
+            out[kind] = out.get(kind, 0.0) + nodes_in(phase, nodes, day) * GPUS_PER_NODE
+    return out
+
+
+def gpus_online(day: date, scale: float = 1.0) -> float:
+    """GPUs in service on ``day`` at ``scale``."""
+    return sum(gpus_by_type(day, scale).values())
+
+
+def mean_speed(day: date, speeds: dict[str, float]) -> float:
+    """Mean speed (H100 = 1) over the GPUs in service on ``day`` of the types in
+    ``speeds`` (those a workload may run on)."""
+    counts = gpus_by_type(day)
+    usable = sum(n for gpu, n in counts.items() if gpu in speeds)
+    return sum(n * speeds[gpu] for gpu, n in counts.items() if gpu in speeds) / usable
 
 
 def nodes_in(phase: dict, nodes: int, day: date) -> int:
@@ -134,17 +161,50 @@ def month_starts() -> list[date]:
     return out
 
 
-def demand_table() -> list[tuple[date, float]]:
-    """(first of month, factor): the month's mean GPUs in service (daily) over those at START.
-    The first row is dated START's month, before START: in force from time 0."""
-    base = gpus_online(START)
+def monthly_means(measure: Callable[[date], float]) -> list[tuple[date, float]]:
+    """(first of month, the month's daily mean of ``measure`` over its value at START). The
+    first row is dated START's month, before START: in force from time 0."""
+    base = measure(START)
     rows = []
     for first in month_starts():
         last = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         days = [date.fromordinal(d) for d in range(max(first, START).toordinal(),
                                                    min(last, END).toordinal())]
-        rows.append((first, sum(gpus_online(d) for d in days) / len(days) / base))
+        rows.append((first, sum(measure(d) for d in days) / len(days) / base))
     return rows
+
+
+def demand_table() -> list[tuple[date, float]]:
+    """(first of month, factor): the month's mean GPUs in service over those at START."""
+    return monthly_means(gpus_online)
+
+
+def size_table(speeds: dict[str, float]) -> list[tuple[date, float]]:
+    """(first of month, factor): the month's mean speed of the GPUs in service a workload
+    may use over that at START (SIZES)."""
+    return monthly_means(lambda day: mean_speed(day, speeds))
+
+
+def research_speeds() -> dict[str, float]:
+    """Speeds (H100 = 1) the engine gives the research workload (class ``generic``,
+    durations on H100: the two-term roofline and MLPerf calibration) on each type built."""
+    types = builtin_gpu_types()
+    names = sorted({gpu for phase in phases() for gpu, _ in phase_gpus(phase, sites()[phase["site"]])}
+                   | {new for phase in phases() for new, _ in swaps_of(phase).values()})
+    speeds = hardware_speeds("generic", [types[n] for n in names], names.index("H100"))
+    return dict(zip(names, speeds.tolist(), strict=True))
+
+
+def _table_lines(key: str, rows: list[tuple[date, float]], indent: int) -> list[str]:
+    """A growth table in YAML: ``key`` at ``indent`` spaces, then a row where the factor
+    changes."""
+    kept: list[tuple[date, str]] = []
+    for day, factor in rows:
+        if not kept or kept[-1][1] != f"{factor:.4g}":
+            kept.append((day, f"{factor:.4g}"))
+    pad = " " * indent
+    return [f"{pad}{key}", *(f"{pad}  - {{since: {day}, factor: {factor}}}"
+                            for day, factor in kept)]
 
 
 def _lognormal_mean(spec: dict) -> float:
@@ -196,18 +256,14 @@ def _site_lines(name: str, site: dict, rows: list[dict], scale: float) -> list[s
 
 def _workload_lines(scale: float, research_gpus: dict, foundation_gpus: dict) -> list[str]:
     base_gpus = gpus_online(START)
-    rows: list[tuple[date, str]] = []
-    for day, factor in demand_table():
-        if not rows or rows[-1][1] != f"{factor:.4g}":  # a row where the factor changes
-            rows.append((day, f"{factor:.4g}"))
-    table = [f"        - {{since: {day}, factor: {factor}}}" for day, factor in rows]
     out = []
     for name, gpus_spec, dur in (("research", research_gpus, RESEARCH_DURATION),
                                  ("foundation", foundation_gpus, FOUNDATION_DURATION)):
         rate = (TARGET_SHARE[name] * base_gpus * scale
                 / (mean_gpus(gpus_spec) * _lognormal_mean(dur) / 3600))
-        growth = (["      growth_by_date: &demand", *table] if name == "research"
-                  else ["      growth_by_date: *demand"])
+        growth = (_table_lines("growth_by_date: &demand", demand_table(), 6)
+                  if name == "research" else ["      growth_by_date: *demand"])
+        speeds = research_speeds() if name == "research" else FOUNDATION_SPEEDUP
         out += [f"  - name: {name}", "    kind: training",
                 f"    # {TARGET_SHARE[name]:.0%} of the GPUs in service, month by month: the rate at",
                 "    # the start x the month's GPUs in service over the start's (ASSUMPTION: the",
@@ -216,7 +272,10 @@ def _workload_lines(scale: float, research_gpus: dict, foundation_gpus: dict) ->
                 *growth,
                 f"    gpus: {_fmt_weights(gpus_spec)}",
                 f"    duration: {{distribution: lognormal, median: {dur['median_s']:g}s, "
-                f"sigma: {dur['sigma']}, cap: {dur['cap_s'] / 86400:g}d}}"]
+                f"sigma: {dur['sigma']}, cap: {dur['cap_s'] / 86400:g}d}}",
+                "    # Jobs grow with the fleet's speed (ASSUMPTION, SIZES): durations on H100 x",
+                "    # the month's mean speed of the GPUs in service it may use over the start's.",
+                *_table_lines("duration_growth_by_date:", size_table(speeds), 4)]
         if name == "research":
             out += ["    tenant: research", "    reference_gpu: H100",
                     "    checkpoint: {interval: 1h, overhead: 30s, restart: 5m}"]
@@ -226,8 +285,8 @@ def _workload_lines(scale: float, research_gpus: dict, foundation_gpus: dict) ->
                     "    checkpoint: {interval: 30m, overhead: 30s, restart: 5m, size_gb_per_gpu: 20}",
                     "    # H100..GB200 as hdf-2030.yaml; B300 and GB300: ASSUMPTION, GB200's 2.5",
                     "    # (Blackwell Ultra raises FP4, not BF16: gpu_types_2026.csv).",
-                    "    speedup: {H100: 1.0, H200: 1.2, B200: 2.2, GB200: 2.5, B300: 2.5, "
-                    "GB300: 2.5}"]
+                    "    speedup: {" + ", ".join(f"{gpu}: {speed:g}" for gpu, speed
+                                                 in FOUNDATION_SPEEDUP.items()) + "}"]
     return out
 
 

@@ -377,3 +377,46 @@ def test_a_runaway_growth_is_an_input_error_without_a_numpy_warning(tmp_path):
         warnings.simplefilter("error")
         problems = [str(p) for p in check_references(Scenario.model_validate(data))]
     assert len(problems) == 1 and "about inf jobs" in problems[0]
+
+
+# ---------------------------------------------------------------------- job sizes by date
+
+def _sized(table: list[dict] | None) -> dict:
+    workload = {"name": "w", "kind": "training",
+                "arrival": {"process": "poisson", "rate_per_hour": 4.0},
+                "gpus": 1, "duration": {"distribution": "lognormal", "median": "1h",
+                                        "sigma": 1.0, "cap": "6h"}}
+    if table is not None:
+        workload["duration_growth_by_date"] = table
+    return {"name": "sizes", "seed": 3, "duration": "40d", "start": "2027-01-01",
+            "sites": [{"name": "A", "nodes": [{"gpu": "H100", "gpus_per_node": 8,
+                                               "count": 8}]}],
+            "workloads": [workload]}
+
+
+def test_job_sizes_grow_by_date_on_the_same_draws():
+    """The durations of jobs arriving from each row's date are the same draws as without
+    the table (the same arrivals), times the row's factor, cap included: exact."""
+    base = simulate(_sized(None)).jobs
+    table = [{"since": "2027-01-11", "factor": 2.0}, {"since": "30d", "factor": 0.5}]
+    grown = simulate(_sized(table)).jobs
+    np.testing.assert_array_equal(grown["arrival_s"], base["arrival_s"])
+    arrival = base["arrival_s"].to_numpy()
+    factor = np.where(arrival >= 30 * DAY, 0.5, np.where(arrival >= 10 * DAY, 2.0, 1.0))
+    assert {1.0, 2.0, 0.5} <= set(factor.tolist())  # jobs in each period
+    np.testing.assert_array_equal(grown["duration_s"], base["duration_s"] * factor)
+    assert grown["duration_s"].max() == 12 * 3600  # the 6 h cap, doubled
+
+
+def test_job_size_rows_out_of_order_exit_2_and_validate_shows_the_table(tmp_path):
+    data = _sized([{"since": "10d", "factor": 2.0}, {"since": "2027-01-05", "factor": 3.0}])
+    path = tmp_path / "sizes.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    code, _, err = run_cli("validate", str(path))
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err
+    assert "workloads.0.duration_growth_by_date.1.since" in lines[0]
+    data["workloads"][0]["duration_growth_by_date"] = [{"since": "2027-02-01", "factor": 2.5}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    code, out, _ = run_cli("validate", str(path))
+    assert code == 0 and "durations x2.5 from 2027-02-01" in out

@@ -181,6 +181,43 @@ def test_demand_follows_the_gpus_in_service_month_by_month(full):
         assert float(curve.factor(t)) == pytest.approx(in_service(t) / base, rel=0.05), day
 
 
+def test_job_sizes_follow_the_speed_of_the_gpus_in_service(full):
+    # The file's other assumption: a job's work is its H100 duration x the month's mean
+    # speed of the GPUs in service it may use over the start's, so that research keeps 45 %
+    # of them busy as faster generations come in. Checked against the loaded scenario's
+    # windows and the speeds the engine uses (the hardware speed model for research, the
+    # speedup table for foundation), within 5 % as the demand above.
+    from scheduler.catalog import builtin_gpu_types
+    from scheduler.growth import size_growth
+    from scheduler.hardware_speed import hardware_speeds
+
+    windows = group_windows(full)
+    groups = [n for s in full.sites for n in s.nodes]
+    types = sorted({n.gpu for n in groups})
+    catalog = builtin_gpu_types()
+    engine_speeds = dict(zip(types, hardware_speeds(
+        "generic", [catalog[t] for t in types], types.index("H100")).tolist(), strict=True))
+
+    def mean_speed(t: float, speeds: dict[str, float]) -> float:
+        live = (windows.window[:, 0] <= t) & (windows.window[:, 1] > t)
+        pairs = [(windows.nodes[k] * groups[int(windows.group[k])].gpus_per_node,
+                  speeds.get(groups[int(windows.group[k])].gpu))
+                 for k in np.flatnonzero(live)]
+        usable = [(n, v) for n, v in pairs if v is not None]
+        return sum(n * v for n, v in usable) / sum(n for n, _ in usable)
+
+    research, foundation = full.workloads[0], full.workloads[1]
+    for workload, speeds in ((research, engine_speeds), (foundation, foundation.speedup)):
+        curve = size_growth(workload, full.start)
+        assert curve is not None
+        base = mean_speed(0.0, speeds)
+        for day in ("2026-06-15", "2027-06-15", "2029-06-15", "2030-06-15", "2032-06-15"):
+            t = seconds_at(full, day)
+            assert float(curve.factor(t)) == pytest.approx(mean_speed(t, speeds) / base,
+                                                           rel=0.05), (workload.name, day)
+    assert float(size_growth(research, full.start).factor(seconds_at(full, "2030-06-15"))) > 2
+
+
 def test_the_job_limit_sees_a_steep_growth():
     from scheduler.errors import InputError
 
