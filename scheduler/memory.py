@@ -26,8 +26,8 @@ cost ~800 B/job. Rounded up so the estimate errs on the safe side."""
 BYTES_PER_STREAMED_JOB = 500
 """The same for a streamed run (``--stream``, docs/streaming.md), whose records go to disk
 as it goes: its peak is the end, where the summary and per-job table are built. Measured on
-the 1:1 build-out's year 2030 (8,242,515 jobs, one segment each on average): peak RSS 3,327
-MiB, 376 B/job above the run's 369 MiB; rounded up for mixes with more segments per job.
+the 1:1 build-out's year 2030 (8,242,515 jobs, one segment each on average): peak RSS 3,406
+MiB, 383 B/job above the run's 392 MiB; rounded up for mixes with more segments per job.
 It assumes the jobs alive stay few: a run whose queue grows without bound holds them all."""
 LIMIT_ENV = "CLUSTERSIM_MEMORY_LIMIT"
 """Environment variable that sets the limit (``16GB``, ``512MB``, bytes): for a machine

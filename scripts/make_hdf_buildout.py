@@ -41,8 +41,8 @@ END = date(2033, 1, 1)
 """The horizon: 00:00 on 2033-01-01, seven years of 2026-2032 less four days."""
 FULL_SCALE_YEAR = (date(2030, 1, 7), 365)
 """The 1:1 file's run window: the year from Monday 2030-01-07 (8.2 M jobs; the whole
-timeline at 1:1, 44.5 M jobs, needs ~53 GB at the memory guard's 1,200 bytes a job, so it is
-a `--set start=2026-01-05 --set duration=2553d` away, for a larger machine)."""
+timeline at 1:1, 44.5 M jobs, needs ~53 GB in memory or ~22 GB streamed by the memory
+guard's estimates, so it is a `--set start=2026-01-05 --set duration=2553d` away)."""
 ALL_IN_KW_2026 = {**ALL_IN_KW, "B300": 2.1, "GB300": 2.2, "MI355X": 2.1}
 """Per-GPU all-in IT power of the 2026 parts: ASSUMPTION, the B200/GB200 and MI300X figures
 plus the extra board power (B300 +0.1 kW, GB300 +0.2 kW, MI355X +0.65 kW; catalog TDPs)."""
