@@ -282,3 +282,19 @@ def test_the_whole_timeline_runs_with_capacity_and_demand_by_year():
     assert table["jobs_arrived"].sum() == summary["jobs_submitted"]
     assert summary["jobs_submitted"] == (summary["jobs_completed"] + summary["jobs_rejected"]
                                          + summary["jobs_unfinished"] + summary["jobs_failed"])
+
+
+def test_the_escaudain_slip_sweep_plans_two_runs_a_year_apart():
+    # scenarios/whatif/hdf-buildout-escaudain-slip.yaml (two 4-year runs: planned here, run
+    # for docs/hdf-reference-scenario.md): every Escaudain phase and its cap a year late.
+    from scheduler.sweeps.runner import plan_sweep
+
+    plan = plan_sweep(ROOT / "scenarios" / "whatif" / "hdf-buildout-escaudain-slip.yaml")
+    assert len(plan.runs) == 2  # each point's scenario is validated by the plan
+    on_plan, slipped = (run.point.params for run in plan.runs)
+    assert set(on_plan) == {"sites.1.nodes.0.online", "sites.1.nodes.1.online",
+                            "sites.1.nodes.2.online", "sites.1.power_cap.0.from"}
+    assert {plan.runs[0].point.scenario["sites"][1]["name"]} == {"Escaudain"}
+    for key in on_plan:
+        late = date.fromisoformat(str(slipped[key])) - date.fromisoformat(str(on_plan[key]))
+        assert late.days in (365, 366), key
