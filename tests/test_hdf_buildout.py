@@ -298,3 +298,19 @@ def test_the_escaudain_slip_sweep_plans_two_runs_a_year_apart():
     for key in on_plan:
         late = date.fromisoformat(str(slipped[key])) - date.fromisoformat(str(on_plan[key]))
         assert late.days in (365, 366), key
+
+
+def test_the_files_are_what_the_generator_writes(monkeypatch):
+    # scenarios/hdf-buildout*.yaml are written by scripts/make_hdf_buildout.py: a hand edit
+    # or a generator change without regenerating would make them disagree.
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    generator = importlib.import_module("make_hdf_buildout")
+    written: dict[str, str] = {}
+    monkeypatch.setattr(type(FULL), "write_text",
+                        lambda path, text, *a, **k: written.__setitem__(path.name, text))
+    generator.main()
+    assert written.keys() == {FULL.name, SMALL.name}
+    for path in (FULL, SMALL):
+        assert written[path.name] == path.read_text(encoding="utf-8"), path.name
