@@ -145,7 +145,7 @@ def _output_folder(out: Path, inputs: Sequence[Path]) -> Iterator[None]:
         raise
 
 
-def _check_like_run(scenario: Any) -> None:
+def _check_like_run(scenario: Any, streamed: bool = False) -> None:
     """What ``run`` refuses before simulating beyond the schema: plugin and queue policy
     names, site names in scores, power caps below the idle power, more estimated memory
     than is available."""
@@ -162,7 +162,7 @@ def _check_like_run(scenario: Any) -> None:
                   lambda: build_plugin_calls(scenario.policy.placement,
                                              [site.name for site in scenario.sites]),
                   lambda: PowerModel(scenario, Cluster(scenario)),
-                  lambda: check_memory(scenario)):
+                  lambda: check_memory(scenario, streamed)):
         try:
             check()
         except InputError as exc:
@@ -212,6 +212,8 @@ def _build_parser(command: str = "*") -> argparse.ArgumentParser:
     validate.add_argument("scenario")
     validate.add_argument("--set", dest="overrides", action="append", default=[],
                           metavar="PATH=VALUE")
+    validate.add_argument("--stream", action="store_true",
+                          help="estimate the memory of a streamed run (run --stream)")
 
     sub.add_parser("schema", help="print the scenario JSON Schema")
 
@@ -477,7 +479,7 @@ def _validate(args: argparse.Namespace) -> int:
     from scheduler.loading import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
-    _check_like_run(scenario)
+    _check_like_run(scenario, args.stream)
     print(_describe(scenario))
     print("valid")
     return EXIT_OK

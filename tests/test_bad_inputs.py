@@ -998,3 +998,5 @@ def test_regression_memory_is_estimated_before_running(tmp_path, monkeypatch):
     check_memory(Scenario.model_validate(data), streamed=True)
     with pytest.raises(InputError, match=r"stream the run \(--stream, stream_to=: ~500 bytes"):
         check_memory(Scenario.model_validate(data))
+    assert run_cli("validate", str(path), "--stream")[0] == 0
+    assert_input_error(*run_cli("validate", str(path))[::2], "stream the run (--stream")
