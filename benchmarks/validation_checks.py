@@ -40,7 +40,8 @@ from scheduler.inference import (
 )
 from scheduler.inference.calibration import load_points, predict
 from scheduler.inference.specs import gpu_spec, model_preset
-from scheduler.scenario import PoissonArrival
+from scheduler.scenario import PoissonArrival, Scenario
+from scheduler.sources import TenantNames, synthetic_source
 
 BATCHES = 20
 WARMUP = 0.05
@@ -1219,9 +1220,6 @@ def run_growth(quick: bool) -> list[Check]:
 def _job_size_checks(quick: bool) -> list[Check]:
     """Exponential durations of mean 1 h, x3 from 2027-07-01: the mean duration of the jobs
     arriving in each period is 1 h and 3 h (the factor scales the whole distribution)."""
-    from scheduler.scenario import Scenario
-    from scheduler.sources import TenantNames, synthetic_source
-
     days = 365 if quick else 730
     scenario = Scenario.model_validate({
         "name": "sizes", "duration": f"{days}d", "start": "2027-01-01",

@@ -103,13 +103,14 @@ def account(run: RunRecord, period: float) -> EnergyAccount:
         base_facility = float(power.base_it_w[s] * power.pue[s])
         # This site's rows (copied once), then, with a timeline, the groups out of service
         # drawing nothing (scheduler.timeline).
-        off = (out_of_service_power(timeline, run.cluster.group_site,
-                                    power.group_idle_it_w * power.pue[s], s, period)
-               if timeline is not None else (np.zeros(0), np.zeros(0), np.zeros(0)))
-        rows = int(np.count_nonzero(mask))
-        here_start, here_end, here_watts = (np.concatenate([column[mask], extra])
-                                            for column, extra in zip((start, end, watts), off,
-                                                                     strict=True))
+        here_start, here_end, here_watts = start[mask], end[mask], watts[mask]
+        rows = here_start.shape[0]
+        if timeline is not None:
+            off = out_of_service_power(timeline, run.cluster.group_site,
+                                       power.group_idle_it_w * power.pue[s], s, period)
+            here_start, here_end, here_watts = (np.concatenate([here, extra]) for here, extra
+                                                in zip((here_start, here_end, here_watts), off,
+                                                       strict=True))
         times, values = power_steps(here_start, here_end, here_watts, base_facility)
         inside = times < period
         times, values = times[inside], values[inside]

@@ -112,9 +112,11 @@ def swaps_of(phase: dict) -> dict[str, tuple[str, date]]:
     return out
 
 
+@functools.cache
 def gpus_by_type(day: date, scale: float = 1.0) -> dict[str, float]:
     """GPUs in service on ``day`` at ``scale`` by type (ramps and swaps as the scenario
-    has them)."""
+    has them). Cached: the demand and size tables read every day of the timeline; callers
+    must not change the dict."""
     out: dict[str, float] = {}
     table = sites()
     for phase in phases():
@@ -328,15 +330,23 @@ def scenario_text(scale: float, name: str, comment: str, foundation_gpus: dict,
     return "\n".join(lines)
 
 
+def files() -> dict[str, str]:
+    """File name under scenarios/ -> its text."""
+    return {
+        "hdf-buildout.yaml": scenario_text(
+            1.0, "hdf-buildout", "Hauts-de-France build-out 2026-2032 at full scale (1:1).",
+            FOUNDATION_GPUS, window=FULL_SCALE_YEAR),
+        "hdf-buildout-small.yaml": scenario_text(
+            0.01, "hdf-buildout-small", "Hauts-de-France build-out 2026-2032 at 1:100 "
+            "(jobs 1/8 the size, so that they fit the small sites).",
+            {"choice": [64, 128, 256, 512], "weights": FOUNDATION_GPUS["weights"]},
+            SMALL_RESEARCH_GPUS),
+    }
+
+
 def main() -> None:
-    (ROOT / "scenarios" / "hdf-buildout.yaml").write_text(scenario_text(
-        1.0, "hdf-buildout", "Hauts-de-France build-out 2026-2032 at full scale (1:1).",
-        FOUNDATION_GPUS, window=FULL_SCALE_YEAR))
-    (ROOT / "scenarios" / "hdf-buildout-small.yaml").write_text(scenario_text(
-        0.01, "hdf-buildout-small", "Hauts-de-France build-out 2026-2032 at 1:100 "
-        "(jobs 1/8 the size, so that they fit the small sites).",
-        {"choice": [64, 128, 256, 512], "weights": FOUNDATION_GPUS["weights"]},
-        SMALL_RESEARCH_GPUS))
+    for name, text in files().items():
+        (ROOT / "scenarios" / name).write_text(text)
 
 
 if __name__ == "__main__":
